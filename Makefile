@@ -1,0 +1,57 @@
+# Every target sets up what it needs: a fresh machine runs `make demo` or `make test` and nothing else.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+LOCK := requirements/dev.lock
+DEMO_BUDGET ?= 30
+
+.PHONY: help demo test lint typecheck unit bench lock browser clean
+
+help:
+	@echo "make demo   train on the bundled sample file and show the result"
+	@echo "make test   lint, type-check and run the test suite"
+	@echo "make bench  run the benchmarks in benchmarks/ (slow)"
+	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
+
+# The virtual environment, installed exactly from the lock file.
+$(BIN)/.installed: pyproject.toml $(LOCK)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync --quiet --python $(BIN)/python $(LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+# kaleido renders charts with a Chromium-based browser; install Debian's where it is missing.
+browser:
+	@scripts/ensure-browser.sh
+
+demo: $(BIN)/.installed browser
+	$(BIN)/automl train samples/churn.csv --target churned --time-budget $(DEMO_BUDGET) \
+		--out automl-data/runs/demo
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+unit: $(BIN)/.installed browser
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: $(BIN)/.installed browser
+	$(BIN)/python benchmarks/run_all.py
+
+lock: $(BIN)/.installed
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml \
+		--extra training --extra bot --extra dev -o $(LOCK)
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml \
+		--extra training -o requirements/training.lock
+
+clean:
+	rm -rf $(VENV) automl-data .mypy_cache .ruff_cache .pytest_cache

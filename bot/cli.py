@@ -1,0 +1,142 @@
+"""The `automl` command.
+
+`train` and `predict` run the training engine in this process; the Slack-facing commands
+come with the bot. Heavy modules are imported inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import secrets
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from training import exit_codes
+
+DEFAULT_DATA_DIR = "automl-data"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    for (
+        handler
+    ) in logging.getLogger().handlers:  # the run's log file records INFO, not the terminal
+        handler.setLevel(logging.WARNING)
+    return int(args.handler(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="automl", description="Train models on a table with FLAML; talk to it from Slack."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model on a CSV, TSV, Excel or Parquet file")
+    train.add_argument("data", type=Path, help="the table to learn from")
+    train.add_argument("--target", required=True, help="the column to predict")
+    train.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
+    train.add_argument("--metric", default="auto", help="e.g. roc_auc, log_loss, accuracy, r2")
+    train.add_argument(
+        "--time-budget",
+        type=_duration,
+        default=60,
+        metavar="SECONDS",
+        help="the most the whole job may take: 90, 90s, 5m (default 60)",
+    )
+    train.add_argument("--exclude", default="", help="columns to leave out, comma-separated")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, help="the run folder (default automl-data/runs/ID)")
+    train.add_argument("--no-report", action="store_true", help="skip the Sweetviz EDA report")
+    train.set_defaults(handler=_train)
+
+    predict = commands.add_parser("predict", help="predict with a trained model")
+    predict.add_argument("run_dir", type=Path, help="the folder of a finished run")
+    predict.add_argument("data", type=Path, help="a table with the same columns")
+    predict.add_argument("-o", "--output", type=Path, help="CSV to write (default: stdout)")
+    predict.set_defaults(handler=_predict)
+    return parser
+
+
+def _duration(text: str) -> int:
+    """`90`, `90s`, `5m`, `1h` -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"“{text}” is not a duration; try 90, 90s or 5m")
+    scale = {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+    return round(float(match.group(1)) * scale)
+
+
+def new_job_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from training.contracts import JobSpec
+
+    job_id = new_job_id()
+    data_dir = Path(os.environ.get("AUTOML_DATA_DIR", DEFAULT_DATA_DIR))
+    out = args.out or data_dir / "runs" / job_id
+    if not args.data.is_file():
+        print(f"error: there is no file at {args.data}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    try:
+        spec = JobSpec(
+            job_id=job_id,
+            dataset_uri=str(args.data.resolve()),
+            file_name=args.data.name,
+            target=args.target,
+            task=args.task,
+            metric=args.metric,
+            time_budget_s=args.time_budget,
+            exclude_columns=[c.strip() for c in args.exclude.split(",") if c.strip()],
+            seed=args.seed,
+            output_uri=str(out.resolve()),
+        )
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        print(f"error: {problems}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+
+    from training.run import RunOptions, run_job
+    from training.terminal import ProgressDisplay, summary
+
+    result = run_job(spec, RunOptions(sinks=[ProgressDisplay()], report=not args.no_report))
+    stream = sys.stdout if result.status != "failed" else sys.stderr
+    print(summary(result, str(out)), file=stream)
+    return exit_codes.for_result(result)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from training.errors import InputError
+    from training.model import MODEL_FILE, TrainedModel
+    from training.reading import read_table
+
+    try:
+        model = TrainedModel.load(args.run_dir / MODEL_FILE)
+        if not args.data.is_file():
+            raise InputError("file_not_found", f"There is no file at {args.data}.")
+        frame = read_table(args.data, args.data.name)
+        table = frame.join(model.predictions_table(frame))
+    except InputError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        if error.hint:
+            print(f"  {error.hint}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    if args.output:
+        table.to_csv(args.output, index=False)
+        print(f"Wrote {len(table)} predictions to {args.output}", file=sys.stderr)
+    else:
+        table.to_csv(sys.stdout, index=False)
+    return exit_codes.SUCCEEDED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""From raw columns to model inputs, fitted once on the training rows and saved with the model.
+
+The plan decides what each column is (number, category, date) and drops the ones a model
+cannot generalise from, with a reason a person can read: identifiers, constants, empty
+columns, copies of the target. `transform` applies the same steps to any new file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from training.contracts import DroppedColumn
+from training.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from training.target import Target
+
+MAX_CATEGORIES = 200  # more levels than this overfit; the rest share one level
+OTHER = "(other)"
+DATE_SHARE = 0.9  # share of values that must parse as dates for a column to be a date
+NUMBER_SHARE = 0.95  # share of text values that must parse as numbers ("$1,200", "15%")
+NEAR_UNIQUE_SHARE = 0.9  # text columns with a new value in nine rows of ten are ids or free text
+DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "days")
+
+_ID_NAME = re.compile(
+    r"(^|[_\s.-])(id|uuid|guid|key|idx|index|rownum)$|^(id|index|row|row_?number|unnamed.*)$|[a-z]Id$",
+    re.IGNORECASE,
+)
+_UNSAFE_NAME = re.compile(r'[\[\]{}":,<>]')
+_NUMBER_JUNK = re.compile(r"^[\s$€£¥]*|[\s%]*$|,(?=\d{3}\b)")
+
+
+@dataclass
+class FeaturePlan:
+    """What to do with each raw column. Pickled inside the saved model."""
+
+    numeric: list[str] = field(default_factory=list)
+    text_numbers: list[str] = field(default_factory=list)  # text to clean into numbers
+    booleans: list[str] = field(default_factory=list)
+    dates: dict[str, str | None] = field(default_factory=dict)  # column -> strptime format
+    date_parts: dict[str, list[str]] = field(default_factory=dict)
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    dropped: list[DroppedColumn] = field(default_factory=list)
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The raw columns a new file must have."""
+        return [*self.numeric, *self.text_numbers, *self.booleans, *self.dates, *self.categories]
+
+    @property
+    def feature_names(self) -> list[str]:
+        parts = [f"{col}.{part}" for col, names in self.date_parts.items() for part in names]
+        names = [*self.numeric, *self.text_numbers, *self.booleans, *parts, *self.categories]
+        return [safe_feature_name(n) for n in names]
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
+        missing = [c for c in self.input_columns if c not in frame.columns]
+        if missing:
+            shown = ", ".join(f"“{c}”" for c in missing[:10])
+            raise InputError(
+                "missing_columns",
+                f"The file lacks {len(missing)} column(s) the model was trained on: {shown}"
+                f"{' …' if len(missing) > 10 else ''}.",
+                "Use a file with the same columns as the training file (extra columns are fine).",
+            )
+        out: dict[str, pd.Series] = {}
+        for col in self.numeric:
+            out[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+        for col in self.text_numbers:
+            out[col] = _clean_numbers(frame[col])
+        for col in self.booleans:
+            out[col] = _as_bool_numbers(frame[col])
+        for col, fmt in self.dates.items():
+            out.update(_date_parts(_parse_dates(frame[col], fmt), col, self.date_parts[col]))
+        for col, kept in self.categories.items():
+            out[col] = _as_category(frame[col], kept)
+        return pd.DataFrame(out, index=frame.index).rename(columns=safe_feature_name)
+
+
+def safe_feature_name(name: str) -> str:
+    """LightGBM and XGBoost refuse feature names with JSON or comparison characters."""
+    return _UNSAFE_NAME.sub("_", name)
+
+
+def plan_features(frame: pd.DataFrame, target: Target) -> FeaturePlan:
+    """Fit the plan on the training rows (`frame` holds the feature columns only)."""
+    import pandas as pd
+
+    plan = FeaturePlan()
+    y = target.values.loc[frame.index]
+    for col in frame.columns:
+        values = frame[col]
+        reason = _reason_to_drop(values, y, target)
+        if reason:
+            plan.dropped.append(DroppedColumn(name=col, reason=reason))
+        elif pd.api.types.is_bool_dtype(values):
+            plan.booleans.append(col)
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            _add_date(plan, col, values, None)
+        elif pd.api.types.is_numeric_dtype(values):
+            if _looks_like_row_id(col, values):
+                plan.dropped.append(DroppedColumn(name=col, reason=_ID_REASON))
+            else:
+                plan.numeric.append(col)
+        else:
+            _plan_text_column(plan, col, values.astype("string"))
+    return plan
+
+
+_ID_REASON = "a different value in every row, like an identifier: nothing to learn from"
+
+
+def _reason_to_drop(values: pd.Series, y: pd.Series, target: Target) -> str | None:
+    present = values.dropna()
+    if present.empty:
+        return "every value is missing"
+    distinct = present.nunique()
+    if distinct == 1 and len(present) == len(values):
+        return "the same value in every row"
+    if _copies_target(values, y, target):
+        return "a copy of the target: it gives the answer away"
+    return None
+
+
+def _copies_target(values: pd.Series, y: pd.Series, target: Target) -> bool:
+    import numpy as np
+    import pandas as pd
+
+    present = values.notna()
+    if present.mean() < 0.99:
+        return False
+    values, y = values[present], y[present]
+    if target.task == "regression":
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.isna().any() or numbers.nunique() < 3:
+            return False
+        return bool(abs(np.corrcoef(numbers.to_numpy(float), y.to_numpy(float))[0, 1]) > 0.99999)
+    if values.nunique() != y.nunique():
+        return False
+    pairs = pd.DataFrame({"v": values.astype(str).to_numpy(), "y": y.to_numpy()})
+    return bool(pairs.groupby("v")["y"].nunique().max() == 1)
+
+
+def _looks_like_row_id(name: str, values: pd.Series) -> bool:
+    import pandas as pd
+
+    present = values.dropna()
+    if not pd.api.types.is_integer_dtype(present) and not (present == present.round()).all():
+        return False
+    if present.nunique() != len(present) or len(present) < 20:
+        return False
+    if _ID_NAME.search(name):
+        return True
+    ordered = present.sort_values().to_numpy()
+    return bool(ordered[-1] - ordered[0] + 1 == len(ordered))  # a run like 1..n
+
+
+def _plan_text_column(plan: FeaturePlan, col: str, values: pd.Series) -> None:
+    present = values.dropna()
+    fmt = _date_format(present)
+    if fmt is not None:
+        _add_date(plan, col, values, fmt or None)
+        return
+    if _clean_numbers(present).notna().mean() >= NUMBER_SHARE:
+        plan.text_numbers.append(col)
+        return
+    distinct = present.nunique()
+    if len(present) >= 20 and distinct >= NEAR_UNIQUE_SHARE * len(present):
+        plan.dropped.append(
+            DroppedColumn(
+                name=col,
+                reason=f"{distinct} different texts in {len(present)} rows: an identifier or "
+                "free text, nothing a model can generalise from",
+            )
+        )
+        return
+    plan.categories[col] = [str(v) for v in present.value_counts().index[:MAX_CATEGORIES]]
+
+
+def _date_format(present: pd.Series) -> str | None:
+    """The strptime format of a date column ("" for ISO-like mixed), or None if not dates."""
+    from pandas.tseries.api import guess_datetime_format
+
+    sample = present.head(500)
+    if sample.empty or not sample.str.contains(r"\d", regex=True).all():
+        return None
+    if not sample.str.contains(r"[-/.: ]", regex=True).all():
+        return None  # "20240105" or "2024" are more often numbers or codes than dates
+    if sample.str.fullmatch(r"-?\d+([.,]\d+)?").any():
+        return None
+    guesses = sample.head(20).map(guess_datetime_format).dropna()
+    fmt = guesses.mode().iloc[0] if not guesses.empty else None
+    parsed = _parse_dates(sample, fmt)
+    if parsed.notna().mean() < DATE_SHARE:
+        return None
+    return fmt or ""
+
+
+def _parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+    import warnings
+
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "could not infer format" for mixed inputs
+            text = values.astype("string")
+            parsed = pd.to_datetime(text, format=fmt or "mixed", errors="coerce", utc=True)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed
+
+
+def _add_date(plan: FeaturePlan, col: str, values: pd.Series, fmt: str | None) -> None:
+    parsed = _parse_dates(values, fmt)
+    parts = _date_parts(parsed, col, list(DATE_PARTS))
+    useful = [p for p in DATE_PARTS if parts[f"{col}.{p}"].nunique() > 1]
+    if not useful:
+        plan.dropped.append(DroppedColumn(name=col, reason="the same date in every row"))
+        return
+    plan.dates[col] = fmt
+    plan.date_parts[col] = useful
+
+
+def _date_parts(parsed: pd.Series, col: str, parts: list[str]) -> dict[str, pd.Series]:
+    out = {}
+    for part in parts:
+        if part == "days":  # the trend: days since 1970
+            series = parsed.astype("datetime64[s]").astype("int64") / 86400.0
+            series = series.where(parsed.notna())
+        else:
+            series = getattr(parsed.dt, part)
+        out[f"{col}.{part}"] = series.astype("float64")
+    return out
+
+
+def _clean_numbers(values: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    text = values.astype("string").str.replace(_NUMBER_JUNK, "", regex=True)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def _as_bool_numbers(values: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    mapped = values.map({True: 1.0, False: 0.0, "True": 1.0, "False": 0.0})
+    return pd.to_numeric(mapped, errors="coerce").astype("float64")
+
+
+def _as_category(values: pd.Series, kept: list[str]) -> pd.Series:
+    import pandas as pd
+
+    text = values.astype("string")
+    text = text.where(text.isna() | text.isin(kept), OTHER)
+    return pd.Series(pd.Categorical(text, categories=[*kept, OTHER]), index=values.index)

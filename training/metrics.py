@@ -1,0 +1,129 @@
+"""Metric names, the default per task, and the holdout scores shown to people.
+
+FLAML minimises a loss; for metrics where higher is better its loss is `1 - score`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from training.contracts import TaskName
+from training.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+HIGHER_IS_BETTER = {"r2", "accuracy", "roc_auc", "roc_auc_ovr", "f1", "macro_f1", "micro_f1", "ap"}
+
+BINARY_METRICS = ("roc_auc", "log_loss", "accuracy", "f1", "macro_f1", "ap")
+MULTICLASS_METRICS = ("log_loss", "accuracy", "macro_f1", "micro_f1", "roc_auc_ovr")
+REGRESSION_METRICS = ("r2", "rmse", "mae", "mse", "mape")
+
+ALIASES = {
+    "auc": "roc_auc",
+    "rocauc": "roc_auc",
+    "logloss": "log_loss",
+    "crossentropy": "log_loss",
+    "acc": "accuracy",
+    "f1macro": "macro_f1",
+    "macrof1": "macro_f1",
+    "f1micro": "micro_f1",
+    "microf1": "micro_f1",
+    "averageprecision": "ap",
+    "rsquared": "r2",
+    "r²": "r2",
+}
+
+LABELS = {
+    "roc_auc": "ROC AUC",
+    "roc_auc_ovr": "ROC AUC (one-vs-rest)",
+    "log_loss": "log loss",
+    "accuracy": "accuracy",
+    "f1": "F1",
+    "macro_f1": "macro F1",
+    "micro_f1": "micro F1",
+    "ap": "average precision",
+    "r2": "R²",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "mse": "MSE",
+    "mape": "MAPE",
+}
+
+
+def allowed_metrics(task: TaskName, n_classes: int) -> tuple[str, ...]:
+    if task == "regression":
+        return REGRESSION_METRICS
+    return BINARY_METRICS if n_classes == 2 else MULTICLASS_METRICS
+
+
+def choose_metric(requested: str, task: TaskName, n_classes: int) -> str:
+    """The metric the search optimises: the person's choice if it fits the task, else default."""
+    allowed = allowed_metrics(task, n_classes)
+    if requested in ("", "auto"):
+        return allowed[0]
+    key = requested.strip().lower()
+    key = ALIASES.get(key.replace("_", "").replace("-", "").replace(" ", ""), key)
+    if key == "roc_auc" and task == "classification" and n_classes > 2:
+        key = "roc_auc_ovr"
+    if key not in allowed:
+        kind = "regression" if task == "regression" else f"{n_classes}-class classification"
+        raise InputError(
+            "unknown_metric",
+            f"The metric “{requested}” does not fit {kind}.",
+            f"Use one of: {', '.join(allowed)} (or leave it out for {allowed[0]}).",
+        )
+    return key
+
+
+def label(metric: str) -> str:
+    return LABELS.get(metric, metric)
+
+
+def score_from_loss(metric: str, loss: float) -> float:
+    return 1.0 - loss if metric in HIGHER_IS_BETTER else loss
+
+
+def holdout_scores(
+    task: TaskName,
+    y_true: pd.Series,
+    y_pred: np.ndarray,
+    proba: np.ndarray | None,
+    classes: list[str],
+) -> dict[str, float]:
+    """Scores of the final model on rows it never saw. Classification labels are strings."""
+    from sklearn import metrics as m
+
+    if task == "regression":
+        mse = float(m.mean_squared_error(y_true, y_pred))
+        scores = {
+            "r2": float(m.r2_score(y_true, y_pred)),
+            "rmse": mse**0.5,
+            "mae": float(m.mean_absolute_error(y_true, y_pred)),
+            "mse": mse,
+        }
+        if (y_true != 0).all():
+            scores["mape"] = float(m.mean_absolute_percentage_error(y_true, y_pred))
+        return scores
+
+    scores = {
+        "accuracy": float(m.accuracy_score(y_true, y_pred)),
+        "macro_f1": float(m.f1_score(y_true, y_pred, average="macro", zero_division=0)),
+    }
+    if len(classes) == 2:
+        scores["f1"] = float(m.f1_score(y_true, y_pred, pos_label=classes[1], zero_division=0))
+    else:
+        scores["micro_f1"] = float(m.f1_score(y_true, y_pred, average="micro", zero_division=0))
+    if proba is not None:
+        scores["log_loss"] = float(m.log_loss(y_true, proba, labels=classes))
+        if len(classes) == 2:
+            positive = (y_true == classes[1]).to_numpy()
+            if 0 < positive.sum() < len(positive):
+                scores["roc_auc"] = float(m.roc_auc_score(positive, proba[:, 1]))
+                scores["ap"] = float(m.average_precision_score(positive, proba[:, 1]))
+        elif y_true.nunique() == len(classes):
+            scores["roc_auc_ovr"] = float(
+                m.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
+            )
+    return scores

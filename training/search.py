@@ -1,0 +1,293 @@
+"""The model search: FLAML AutoML within a deadline, observable and stoppable.
+
+FLAML has no public hooks for progress or for stopping a search from outside, so this module
+is the one place that reads its search state (pinned: flaml==2.7.0, checked by the tests):
+- progress: a monitor thread reads the trial counts and best loss twice a second;
+- a graceful stop (convergence, SIGTERM): lower the search's time budget so FLAML ends after
+  the trial in progress, keeping the best model found so far;
+- a hard stop (a trial overrunning the deadline): SIGALRM raises `SearchAborted` in the main
+  thread; the best model trained so far is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from training.contracts import TaskName
+from training.metrics import score_from_loss
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from flaml import AutoML
+
+log = logging.getLogger(__name__)
+
+CLASSIFIERS = ("lgbm", "xgboost", "rf", "extra_tree", "lrl1")
+REGRESSORS = ("lgbm", "xgboost", "rf", "extra_tree", "enet")
+MONITOR_INTERVAL_S = 0.5
+# A trial running past the deadline gets this long before it is cut off.
+OVERRUN_GRACE_S = 3.0
+
+
+class SearchAborted(BaseException):
+    """Raised in the main thread to cut a trial short. BaseException, so FLAML cannot swallow it."""
+
+
+@dataclass(frozen=True)
+class SearchSnapshot:
+    elapsed_s: float
+    trials: int
+    best_estimator: str | None
+    best_score: float | None
+
+
+@dataclass
+class EstimatorSummary:
+    estimator: str
+    validation_score: float | None
+    train_time_s: float
+    trials: int
+    config: dict[str, Any]
+
+
+@dataclass
+class SearchOutcome:
+    automl: AutoML
+    elapsed_s: float
+    trials: int
+    best_estimator: str | None
+    stop_reason: str | None  # None: the budget ran out; "converged"; "interrupted"; "deadline"
+    estimators: list[EstimatorSummary]
+    score_history: list[tuple[float, float]]  # (seconds, best validation score so far)
+
+    @property
+    def has_model(self) -> bool:
+        return self.automl.model is not None
+
+
+@dataclass
+class ConvergencePolicy:
+    """Stop early once more searching has stopped paying off.
+
+    The search has tried every estimator and the best score has not moved for as long again
+    as it took to find it (and at least `patience_s`): people in a chat are waiting.
+    """
+
+    min_search_s: float = 4.0
+    patience_s: float = 3.0
+    patience_ratio: float = 1.0
+    min_improvement: float = 1e-4  # relative change in the loss that counts as progress
+    enabled: bool = True
+
+    def converged(self, elapsed: float, last_improvement_at: float, all_tried: bool) -> bool:
+        if not self.enabled or not all_tried or elapsed < self.min_search_s:
+            return False
+        quiet = elapsed - last_improvement_at
+        return quiet >= max(self.patience_s, self.patience_ratio * last_improvement_at)
+
+
+@dataclass
+class Search:
+    task: TaskName
+    metric: str
+    budget_s: float
+    n_jobs: int
+    log_path: Path
+    seed: int = 0
+    policy: ConvergencePolicy = field(default_factory=ConvergencePolicy)
+    on_progress: Callable[[SearchSnapshot], None] | None = None
+
+    def __post_init__(self) -> None:
+        from flaml import AutoML
+
+        self.automl = AutoML()
+        self._stop_reason: str | None = None
+        self._lock = threading.Lock()
+        self._started_at: float | None = None
+        self._history: list[tuple[float, float]] = []
+
+    @property
+    def estimator_list(self) -> tuple[str, ...]:
+        return REGRESSORS if self.task == "regression" else CLASSIFIERS
+
+    def request_stop(self, reason: str) -> None:
+        """End the search after the trial in progress. Safe from signal handlers and threads."""
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = reason
+        state = getattr(self.automl, "_state", None)
+        if state is not None and getattr(state, "time_budget", -1) > 0:
+            state.time_budget = 1e-9  # FLAML's loop ends when time_from_start >= time_budget
+
+    def abort_after(self, seconds: float) -> None:
+        """Cut the running trial off after `seconds` (main thread only: uses SIGALRM)."""
+        current = signal.getitimer(signal.ITIMER_REAL)[0]
+        if current == 0 or seconds < current:
+            signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.01))
+
+    def run(self, X: pd.DataFrame, y: pd.Series) -> SearchOutcome:
+        previous_alarm = signal.signal(signal.SIGALRM, _raise_aborted)
+        stop_monitor = threading.Event()
+        monitor = threading.Thread(target=self._monitor, args=(stop_monitor,), daemon=True)
+        self._started_at = time.monotonic()
+        aborted = False
+        try:
+            if self._stop_reason is None:  # a stop before the start skips the search
+                monitor.start()
+                self.abort_after(self.budget_s + OVERRUN_GRACE_S)
+                self.automl.fit(X, y, **self._fit_settings())
+        except SearchAborted:
+            aborted = True
+            log.warning("search cut off at %.1fs", self._elapsed())
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_alarm)
+            stop_monitor.set()
+            if monitor.is_alive():
+                monitor.join()
+        if aborted and self._stop_reason is None:
+            self._stop_reason = "deadline"
+        if aborted:
+            _keep_best_model(self.automl)
+        return self._outcome()
+
+    def _fit_settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = {
+            "task": self.task,
+            "metric": self.metric,
+            "time_budget": self.budget_s,
+            "estimator_list": list(self.estimator_list),
+            "n_jobs": self.n_jobs,
+            "seed": self.seed,
+            "verbose": 0,
+            # Retrain on all training rows only when the budget allows it; FLAML's default
+            # retrains unconditionally and overran a 30 s budget by 11 s on 1M rows.
+            "retrain_full": "budget",
+            "log_type": "all",
+            "log_file_name": str(self.log_path),
+        }
+        if self.task == "classification":
+            settings["split_type"] = "stratified"
+        return settings
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - (self._started_at or time.monotonic())
+
+    # -- watching the search ---------------------------------------------------------------
+
+    def _monitor(self, stop: threading.Event) -> None:
+        last_loss = float("inf")
+        last_improvement_at = 0.0
+        while not stop.wait(MONITOR_INTERVAL_S):
+            try:
+                snapshot, loss, all_tried = self._read_state()
+            except Exception:  # the state is mid-update; read again next tick
+                log.debug("could not read the search state", exc_info=True)
+                continue
+            elapsed = snapshot.elapsed_s
+            if loss < last_loss - self.policy.min_improvement * max(abs(last_loss), 1e-12):
+                last_improvement_at = elapsed
+            if loss < last_loss:
+                last_loss = loss
+                self._history.append((elapsed, score_from_loss(self.metric, loss)))
+            if self.on_progress is not None:
+                self.on_progress(snapshot)
+            if self.policy.converged(elapsed, last_improvement_at, all_tried):
+                log.info("search converged at %.1fs", elapsed)
+                self.request_stop("converged")
+
+    def _read_state(self) -> tuple[SearchSnapshot, float, bool]:
+        automl = self.automl
+        per_learner: dict[str, int] = dict(getattr(automl, "_iter_per_learner", None) or {})
+        state = getattr(automl, "_state", None)
+        loss = float(getattr(state, "best_loss", float("inf")))
+        best = getattr(automl, "_best_estimator", None)
+        snapshot = SearchSnapshot(
+            elapsed_s=self._elapsed(),
+            trials=sum(per_learner.values()),
+            best_estimator=best,
+            best_score=score_from_loss(self.metric, loss) if loss != float("inf") else None,
+        )
+        all_tried = bool(per_learner) and all(n > 0 for n in per_learner.values())
+        return snapshot, loss, all_tried
+
+    def _outcome(self) -> SearchOutcome:
+        automl = self.automl
+        states: dict[str, Any] = getattr(automl, "_search_states", None) or {}
+        per_learner: dict[str, int] = dict(getattr(automl, "_iter_per_learner", None) or {})
+        summaries = []
+        for name in self.estimator_list:
+            state = states.get(name)
+            loss = getattr(state, "best_loss", float("inf"))
+            summaries.append(
+                EstimatorSummary(
+                    estimator=name,
+                    validation_score=(
+                        score_from_loss(self.metric, loss) if loss != float("inf") else None
+                    ),
+                    train_time_s=float(getattr(state, "total_time_used", 0.0) or 0.0),
+                    trials=per_learner.get(name, 0),
+                    config=dict(getattr(state, "best_config", None) or {}),
+                )
+            )
+        return SearchOutcome(
+            automl=automl,
+            elapsed_s=self._elapsed(),
+            trials=sum(per_learner.values()),
+            best_estimator=getattr(automl, "_best_estimator", None),
+            stop_reason=self._stop_reason,
+            estimators=summaries,
+            score_history=_history_from_log(self.log_path, self.metric) or list(self._history),
+        )
+
+
+def _raise_aborted(signum: int, frame: object) -> None:
+    raise SearchAborted
+
+
+def _keep_best_model(automl: AutoML) -> None:
+    """After a cut-off, make sure the best configuration found so far is a usable model.
+
+    With cross-validation FLAML trains the final model only after the loop; train it now
+    (cross-validation means the data is small, so this is quick).
+    """
+    if getattr(automl, "_trained_estimator", None) is not None:
+        return
+    best = getattr(automl, "_best_estimator", None)
+    state = getattr(automl, "_state", None)
+    if best is None or state is None:
+        return
+    config = automl._search_states[best].best_config
+    try:
+        automl._trained_estimator, _ = state._train_with_config(best, config, automl.data_size_full)
+    except Exception:
+        log.warning("could not train the best configuration after the cut-off", exc_info=True)
+
+
+def _history_from_log(log_path: Path, metric: str) -> list[tuple[float, float]]:
+    """(seconds, best score so far) at each improvement, from FLAML's trial log."""
+    import json
+
+    points: list[tuple[float, float]] = []
+    best = float("inf")
+    try:
+        lines = log_path.read_text().splitlines()
+    except OSError:
+        return points
+    for line in lines:
+        try:
+            record = json.loads(line)
+            loss, at = float(record["validation_loss"]), float(record["wall_clock_time"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a checkpoint line or a half-written one
+        if loss < best:
+            best = loss
+            points.append((at, score_from_loss(metric, best)))
+    return points
