@@ -8,6 +8,7 @@ columns, copies of the target. `transform` applies the same steps to any new fil
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ OTHER = "(other)"
 DATE_SHARE = 0.9  # share of values that must parse as dates for a column to be a date
 NUMBER_SHARE = 0.95  # share of text values that must parse as numbers ("$1,200", "15%")
 NEAR_UNIQUE_SHARE = 0.9  # text columns with a new value in nine rows of ten are ids or free text
-DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "days")
+DATE_PARTS = ("year", "month", "day", "day_of_week", "hour", "days")
 
 _ID_NAME = re.compile(
     r"(^|[_\s.-])(id|uuid|guid|key|idx|index|rownum)$|^(id|index|row|row_?number|unnamed.*)$|[a-z]Id$",
@@ -137,7 +138,11 @@ def _copies_target(values: pd.Series, y: pd.Series, target: Target) -> bool:
         return False
     values, y = values[present], y[present]
     if target.task == "regression":
-        numbers = pd.to_numeric(values, errors="coerce")
+        numbers = (
+            pd.to_numeric(values, errors="coerce")
+            if pd.api.types.is_numeric_dtype(values)
+            else _clean_numbers(values)
+        )
         if numbers.isna().any() or numbers.nunique() < 3:
             return False
         return bool(abs(np.corrcoef(numbers.to_numpy(float), y.to_numpy(float))[0, 1]) > 0.99999)
@@ -194,16 +199,24 @@ def _date_format(present: pd.Series) -> str | None:
         return None  # "20240105" or "2024" are more often numbers or codes than dates
     if sample.str.fullmatch(r"-?\d+([.,]\d+)?").any():
         return None
-    guesses = sample.head(20).map(guess_datetime_format).dropna()
-    fmt = guesses.mode().iloc[0] if not guesses.empty else None
-    parsed = _parse_dates(sample, fmt)
-    if parsed.notna().mean() < DATE_SHARE:
+    # Day-first and month-first dates look alike until a day passes 12: try both readings
+    # and keep the format that parses the most values.
+    candidates: list[str | None] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for dayfirst in (False, True):
+            for value in sample.head(20):
+                fmt = guess_datetime_format(value, dayfirst=dayfirst)
+                if fmt not in candidates:
+                    candidates.append(fmt)
+    rates = {fmt: _parse_dates(sample, fmt).notna().mean() for fmt in candidates}
+    fmt = max(rates, key=lambda f: rates[f]) if rates else None
+    if fmt is None or rates[fmt] < DATE_SHARE:
         return None
     return fmt or ""
 
 
 def _parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
-    import warnings
 
     import pandas as pd
 

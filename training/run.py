@@ -281,12 +281,12 @@ class _Run:
     def _start_report(self, frame: pd.DataFrame, data: _Prepared) -> Any:
         if not self.options.report or self.interrupted_by:
             return None
-        from training.report import start_report
-
         columns = [*data.plan.input_columns, data.target.name]
         rows = frame.loc[data.target.values.index, columns].copy()
         rows[data.target.name] = data.target.values
         try:
+            from training.report import start_report
+
             return start_report(
                 rows,
                 data.target.name,
@@ -355,7 +355,7 @@ class _Run:
             or threading.current_thread() is not threading.main_thread()
         ):
             return {}
-        previous = {}
+        previous: dict[int, Any] = {}
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, self._on_signal)
         return previous

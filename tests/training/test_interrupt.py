@@ -1,0 +1,106 @@
+"""SIGTERM mid-search (a Spot reclaim): the best model so far is saved, status interrupted."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training import exit_codes
+from training.contracts import JobResult, JobSpec, parse_event
+from training.model import MODEL_FILE, TrainedModel
+from training.run import INTERRUPT_GRACE_S
+
+
+def _wide_table(path: Path, rows: int = 20_000) -> Path:
+    """Big enough that the search is still going when the signal comes."""
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(rows, 20))
+    logits = features[:, :5].sum(axis=1) + rng.normal(size=rows)
+    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(20)])
+    frame["label"] = np.where(logits > 0, "up", "down")
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _start(tmp_path: Path, budget: int) -> tuple[subprocess.Popen, Path]:
+    run_dir = tmp_path / "run"
+    spec = JobSpec(
+        job_id="sigterm",
+        dataset_uri=str(_wide_table(tmp_path / "wide.csv")),
+        file_name="wide.csv",
+        target="label",
+        time_budget_s=budget,
+        output_uri=str(run_dir),
+    )
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(spec.model_dump_json())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "training", "run", str(spec_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, run_dir
+
+
+def _wait_for_trials(process: subprocess.Popen, minimum: int) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        event = parse_event(line)
+        if event.type == "progress" and event.stage == "search" and event.trials >= minimum:
+            return
+        assert event.type != "finished", "the job ended before it could be interrupted"
+    pytest.fail("no search progress before the job ended")
+
+
+@pytest.mark.slow
+def test_sigterm_mid_search_keeps_the_best_model(tmp_path: Path) -> None:
+    process, run_dir = _start(tmp_path, budget=120)
+    try:
+        _wait_for_trials(process, minimum=2)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        rest, errors = process.communicate(timeout=60)
+        stopped_after = time.monotonic() - signalled
+    finally:
+        process.kill()
+
+    assert process.returncode == exit_codes.INTERRUPTED, errors
+    # Fargate Spot gives 30 s between SIGTERM and SIGKILL.
+    assert stopped_after < 30
+    result = JobResult.model_validate_json((run_dir / "result.json").read_text())
+    assert result.status == "interrupted"
+    assert result.trials >= 2
+    assert result.holdout_metrics["roc_auc"] > 0.7
+    assert any("SIGTERM" in note for note in result.notes)
+    finished = json.loads(rest.strip().splitlines()[-1])
+    assert finished["type"] == "finished" and finished["status"] == "interrupted"
+
+    model = TrainedModel.load(run_dir / MODEL_FILE)
+    sample = pd.read_csv(tmp_path / "wide.csv", nrows=50).drop(columns=["label"])
+    assert set(model.predict(sample)) <= {"up", "down"}
+    assert INTERRUPT_GRACE_S < 30
+
+
+@pytest.mark.slow
+def test_sigterm_before_the_search_still_answers(tmp_path: Path) -> None:
+    process, run_dir = _start(tmp_path, budget=60)
+    try:
+        assert process.stdout is not None
+        first = parse_event(process.stdout.readline())
+        assert first.type == "started"
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    result = JobResult.model_validate_json((run_dir / "result.json").read_text())
+    assert result.status == "interrupted"
+    assert process.returncode == exit_codes.INTERRUPTED

@@ -1,0 +1,47 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.errors import InputError
+from training.metrics import choose_metric, holdout_scores, score_from_loss
+
+
+@pytest.mark.parametrize(
+    ("task", "classes", "metric"),
+    [("classification", 2, "roc_auc"), ("classification", 3, "log_loss"), ("regression", 0, "r2")],
+)
+def test_default_metric_per_task(task: str, classes: int, metric: str) -> None:
+    assert choose_metric("auto", task, classes) == metric
+
+
+def test_metric_aliases_and_multiclass_auc() -> None:
+    assert choose_metric("AUC", "classification", 2) == "roc_auc"
+    assert choose_metric("auc", "classification", 4) == "roc_auc_ovr"
+    assert choose_metric("f1-macro", "classification", 4) == "macro_f1"
+
+
+def test_metric_that_does_not_fit_the_task() -> None:
+    with pytest.raises(InputError) as caught:
+        choose_metric("rmse", "classification", 2)
+    assert caught.value.code == "unknown_metric"
+    assert "roc_auc" in caught.value.hint
+
+
+def test_scores_from_flaml_losses() -> None:
+    assert score_from_loss("roc_auc", 0.1) == pytest.approx(0.9)
+    assert score_from_loss("log_loss", 0.3) == pytest.approx(0.3)
+
+
+def test_holdout_scores_binary_and_regression() -> None:
+    y = pd.Series(["no", "yes", "yes", "no"])
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.6, 0.4]])
+    scores = holdout_scores(
+        "classification", y, np.array(["no", "yes", "yes", "no"]), proba, ["no", "yes"]
+    )
+    assert scores["accuracy"] == 1.0
+    assert scores["roc_auc"] == 1.0
+    reg = holdout_scores(
+        "regression", pd.Series([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]), None, []
+    )
+    assert reg["mae"] == pytest.approx(1 / 3)
+    assert set(reg) >= {"r2", "rmse", "mae"}

@@ -1,0 +1,446 @@
+"""Tests for training.reading: real files written to tmp_path, every format and error code."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from training import reading
+from training.errors import InputError
+from training.reading import read_table
+
+
+def write(tmp_path: Path, data: bytes | str, name: str = "dataset") -> Path:
+    """Write a file the way the bot stores a download: no extension by default."""
+    path = tmp_path / name
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def expect_error(
+    path: Path,
+    code: str,
+    file_name: str = "people.csv",
+    *,
+    max_file_mb: float = 500,
+    max_columns: int = 2000,
+) -> str:
+    """Read, expect `code`, and check the message names the file; return message + hint."""
+    with pytest.raises(InputError) as caught:
+        read_table(path, file_name, max_file_mb=max_file_mb, max_columns=max_columns)
+    error = caught.value
+    assert error.code == code, error.message
+    assert file_name in error.message
+    assert error.hint
+    return f"{error.message} {error.hint}"
+
+
+def is_str_column(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_numeric_dtype(
+        series.dtype
+    )
+
+
+SIMPLE = "id,name,score\n1,Ann,0.5\n2,Bob,1.5\n3,Cy,2\n"
+
+
+# ---- delimiters and quoting ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_is_sniffed(tmp_path: Path, delimiter: str) -> None:
+    path = write(tmp_path, SIMPLE.replace(",", delimiter))
+    frame = read_table(path, "people.txt")
+    assert list(frame.columns) == ["id", "name", "score"]
+    assert frame["id"].dtype == np.int64
+    assert frame["score"].dtype == np.float64
+    assert is_str_column(frame["name"])
+    assert frame["name"].tolist() == ["Ann", "Bob", "Cy"]
+
+
+def test_quoted_fields_keep_delimiters_and_newlines(tmp_path: Path) -> None:
+    text = (
+        'id,comment,amount\n1,"hello, world",3\n2,"two\nlines, and ""quotes""",4\n'
+        '3,"a,b,c",5\n4,plain,6\n'
+    )
+    frame = read_table(write(tmp_path, text), "notes.csv")
+    assert frame.shape == (4, 3)
+    assert frame["comment"].tolist() == [
+        "hello, world",
+        'two\nlines, and "quotes"',
+        "a,b,c",
+        "plain",
+    ]
+    assert frame["amount"].tolist() == [3, 4, 5, 6]
+
+
+def test_semicolon_with_quoted_semicolons_and_commas(tmp_path: Path) -> None:
+    text = 'city;note;n\nParis;"a;b";1\nLyon;"c, d";2\nNice;e;3\n'
+    frame = read_table(write(tmp_path, text), "villes.csv")
+    assert list(frame.columns) == ["city", "note", "n"]
+    assert frame["note"].tolist() == ["a;b", "c, d", "e"]
+
+
+def test_single_quote_quoting_is_sniffed(tmp_path: Path) -> None:
+    text = "a,b\n'x, y',1\n'z, w',2\n'q, r',3\n"
+    frame = read_table(write(tmp_path, text), "q.csv")
+    assert frame["a"].tolist() == ["x, y", "z, w", "q, r"]
+
+
+def test_crlf_and_blank_lines(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "\r\na,b\r\n1,x\r\n\r\n2,y\r\n\r\n"), "win.csv")
+    assert frame.to_dict("list") == {"a": [1, 2], "b": ["x", "y"]}
+
+
+def test_one_column_table_is_accepted(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "label\nyes\nno\nyes\n"), "labels.csv")
+    assert frame["label"].tolist() == ["yes", "no", "yes"]
+
+
+def test_short_rows_are_filled_with_missing(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "a,b,c\n1,2,3\n4,5\n"), "short.csv")
+    assert frame["c"].isna().tolist() == [False, True]
+    assert frame["c"].dtype == np.float64
+
+
+def test_decimal_comma_in_semicolon_file(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "x;y\n1,5;a\n2,25;b\n"), "eu.csv")
+    assert frame["x"].tolist() == [1.5, 2.25]
+
+
+# ---- encodings -----------------------------------------------------------------------------
+
+UNICODE = "name,city,n\nJosé,Zürich,1\nRenée,Łódź,2\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+def test_unicode_encodings(tmp_path: Path, encoding: str) -> None:
+    frame = read_table(write(tmp_path, UNICODE.encode(encoding)), "u.csv")
+    assert list(frame.columns) == ["name", "city", "n"]  # no BOM left on "name"
+    assert frame["city"].tolist() == ["Zürich", "Łódź"]
+    assert frame["n"].tolist() == [1, 2]
+
+
+def test_cp1252_fallback(tmp_path: Path) -> None:
+    text = "name,price\nCafé,5 €\nNaïve,6\n"
+    frame = read_table(write(tmp_path, text.encode("cp1252")), "prices.csv")
+    assert frame["name"].tolist() == ["Café", "Naïve"]
+    assert frame["price"].tolist() == ["5 €", "6"]
+
+
+def test_latin1_fallback_for_bytes_cp1252_lacks(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, b"a,b\n\xe9t\xe9,\x81x\n"), "l1.csv")
+    assert frame["a"].tolist() == ["été"]
+    assert frame["b"].tolist() == ["\x81x"]
+
+
+def test_cp1252_byte_after_the_sniffed_sample(tmp_path: Path) -> None:
+    # The first 64 KB are ASCII (so they pass as UTF-8); the é further down is not UTF-8.
+    rows = "".join(f"{i},plain\n" for i in range(12_000))
+    path = write(tmp_path, ("id,word\n" + rows).encode() + "99999,café\n".encode("cp1252"))
+    frame = read_table(path, "late.csv")
+    assert frame["word"].iloc[-1] == "café"
+    assert len(frame) == 12_001
+
+
+# ---- missing values, types, names ----------------------------------------------------------
+
+
+def test_na_tokens_become_missing_and_numbers_stay_numeric(tmp_path: Path) -> None:
+    text = (
+        "age,income,city,flag\n"
+        "30,?,Paris,NA\n"
+        "?,1000,  ,x\n"
+        " 41 , N/A ,  Rome  ,\n"
+        "NaN,null,None,z\n"
+        "50,2500.5,NULL,-\n"
+    )
+    frame = read_table(write(tmp_path, text), "na.csv")
+    assert frame["age"].dtype == np.float64
+    assert frame["age"].isna().tolist() == [False, True, False, True, False]
+    assert frame["age"].iloc[2] == 41
+    assert frame["income"].dtype == np.float64
+    assert frame["income"].isna().sum() == 3
+    assert frame["city"].tolist()[0] == "Paris"
+    assert frame["city"].tolist()[2] == "Rome"  # surrounding whitespace stripped
+    assert frame["city"].isna().tolist() == [False, True, False, True, True]
+    assert frame["flag"].isna().tolist() == [True, False, True, False, True]
+
+
+def test_all_na_row_is_dropped(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "a,b\n1,x\n,\n?,NA\n2,y\n"), "gaps.csv")
+    assert frame["a"].tolist() == [1, 2]
+
+
+def test_dates_and_booleans_stay_strings(tmp_path: Path) -> None:
+    text = "when,at,ok\n2024-01-05,2024-01-05 10:00,true\n2024-02-06,2024-02-06 11:30,false\n"
+    frame = read_table(write(tmp_path, text), "d.csv")
+    assert frame["when"].tolist() == ["2024-01-05", "2024-02-06"]
+    assert frame["at"].tolist() == ["2024-01-05 10:00", "2024-02-06 11:30"]
+    assert frame["ok"].tolist() == ["true", "false"]
+    assert all(is_str_column(frame[c]) for c in frame.columns)
+
+
+def test_header_cleanup(tmp_path: Path) -> None:
+    text = " a ,,a,b,a, \n1,2,3,4,5,6\n"
+    frame = read_table(write(tmp_path, text), "h.csv")
+    assert list(frame.columns) == ["a", "column_2", "a_2", "b", "a_3", "column_6"]
+
+
+def test_unnamed_empty_column_from_trailing_separator_is_dropped(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "a,b,\n1,2,\n3,4,\n"), "t.csv")
+    assert list(frame.columns) == ["a", "b"]
+
+
+def test_both_csv_engines_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (
+        "id,x,label,when\n1, 2.5 ,cat,2024-01-01\n2,?,  dog ,2024-01-02\n"
+        '3,NA,"a, b",\n4,nan,-,2024-01-04\n5,7,null,N/A\n'
+    )
+    path = write(tmp_path, text)
+    fast = read_table(path, "e.csv")
+
+    def refuse(*_: object) -> pa.Table:
+        raise pa.ArrowInvalid("forced fallback")
+
+    monkeypatch.setattr(reading, "_read_pyarrow", refuse)
+    slow = read_table(path, "e.csv")
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast["x"].dtype == np.float64
+    assert fast["label"].isna().tolist() == [False, False, False, True, True]
+
+
+# ---- Excel and Parquet ---------------------------------------------------------------------
+
+
+def xlsx_bytes(rows: list[list[object]], second_sheet: bool = False) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    if second_sheet:
+        book.create_sheet("other").append(["not", "this"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xlsx_detected_by_content(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        [" id ", "score", None, "score"],
+        [1, 0.5, "x", "?"],
+        [2, "?", "y", 3],
+        [3, 1.25, "  z ", 4],
+    ]
+    path = write(tmp_path, xlsx_bytes(rows, second_sheet=True))  # no .xlsx suffix on disk
+    frame = read_table(path, "book.xlsx")
+    assert list(frame.columns) == ["id", "score", "column_3", "score_2"]
+    assert frame["id"].dtype == np.int64
+    assert frame["score"].dtype == np.float64
+    assert frame["score"].isna().tolist() == [False, True, False]
+    assert frame["score_2"].dtype == np.float64
+    assert frame["column_3"].tolist() == ["x", "y", "z"]
+
+
+def test_xlsx_found_even_with_a_csv_name(tmp_path: Path) -> None:
+    path = write(tmp_path, xlsx_bytes([["a", "b"], [1, "x"]]))
+    assert read_table(path, "really.csv").shape == (1, 2)
+
+
+def test_parquet_detected_by_content(tmp_path: Path) -> None:
+    source = pd.DataFrame({"n": [1, 2, 3], "s": [" a", "?", "c "], "q": ["1", "NA", "3"]})
+    path = tmp_path / "blob"
+    source.to_parquet(path)
+    frame = read_table(path, "data.parquet")
+    assert list(frame.columns) == ["n", "s", "q"]
+    assert frame["n"].tolist() == [1, 2, 3]
+    assert frame["s"].tolist()[::2] == ["a", "c"]
+    assert frame["s"].isna().tolist() == [False, True, False]
+    assert frame["q"].dtype == np.float64
+
+
+# ---- errors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"   \n\n  \t\n", b"id,name,score\n", b"id,name,score\n\n\n", b"a,b\n,\n?,NA\n"],
+    ids=["zero-bytes", "whitespace", "header-only", "header-blank-lines", "only-missing"],
+)
+def test_empty_file(tmp_path: Path, data: bytes) -> None:
+    expect_error(write(tmp_path, data), "empty_file")
+
+
+def test_empty_xlsx_and_header_only_xlsx(tmp_path: Path) -> None:
+    expect_error(write(tmp_path, xlsx_bytes([]), "a"), "empty_file", "a.xlsx")
+    expect_error(write(tmp_path, xlsx_bytes([["a", "b"]]), "b"), "empty_file", "b.xlsx")
+
+
+def test_file_too_large_is_checked_before_reading(tmp_path: Path) -> None:
+    path = write(tmp_path, SIMPLE * 100)
+    text = expect_error(path, "file_too_large", max_file_mb=0.001)
+    assert "MB" in text
+
+
+def test_too_many_columns(tmp_path: Path) -> None:
+    header = ",".join(f"c{i}" for i in range(30))
+    path = write(tmp_path, header + "\n" + ",".join(["1"] * 30) + "\n")
+    expect_error(path, "too_many_columns", max_columns=10)
+    assert read_table(path, "ok.csv", max_columns=30).shape == (1, 30)
+
+
+def test_too_many_columns_in_parquet_and_xlsx(tmp_path: Path) -> None:
+    wide = pd.DataFrame({f"c{i}": [i] for i in range(12)})
+    wide.to_parquet(tmp_path / "p")
+    expect_error(tmp_path / "p", "too_many_columns", "w.parquet", max_columns=10)
+    path = write(tmp_path, xlsx_bytes([list(wide.columns), list(range(12))]), "x")
+    expect_error(path, "too_many_columns", "w.xlsx", max_columns=10)
+
+
+SLACK_LOGIN_PAGE = """<!DOCTYPE html>
+<html lang="en-US"><head><meta charset="utf-8"><title>Slack</title></head>
+<body><div id="signin">Sign in to your workspace</div></body></html>
+"""
+
+
+def test_html_login_page_mentions_files_read_scope(tmp_path: Path) -> None:
+    text = expect_error(write(tmp_path, SLACK_LOGIN_PAGE), "not_a_table")
+    assert "files:read" in text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"rows": [{"a": 1, "b": 2}]}',
+        b'[{"a": 1, "b": 2}, {"a": 3, "b": 4}]',
+        b'{"a": 1}\n{"a": 2}\n',
+        b"  [1, 2, 3]",
+    ],
+    ids=["object", "array", "json-lines", "number-array"],
+)
+def test_json_is_refused(tmp_path: Path, data: bytes) -> None:
+    assert "JSON" in expect_error(write(tmp_path, data), "not_a_table")
+
+
+def test_sql_server_bracket_header_is_not_json(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "[id],[name]\n1,a\n"), "sql.csv")
+    assert list(frame.columns) == ["[id]", "[name]"]
+
+
+@pytest.mark.parametrize(
+    ("data", "word"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "PNG"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), ".xls"),
+        (b"\x1f\x8b\x08\x00" + bytes(32), "gzip"),
+        (bytes(range(256)) * 8, "binary"),
+        (b"<?xml version='1.0'?><rows><r a='1'/></rows>", "XML"),
+    ],
+    ids=["png", "pdf", "xls", "gzip", "binary", "xml"],
+)
+def test_not_a_table(tmp_path: Path, data: bytes, word: str) -> None:
+    assert word in expect_error(write(tmp_path, data), "not_a_table")
+
+
+def test_zip_that_is_not_xlsx(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("inside/data.csv", SIMPLE)
+    text = expect_error(write(tmp_path, buffer.getvalue()), "not_a_table", "data.zip")
+    assert "Unzip" in text
+
+
+def test_prose_is_not_a_one_column_table(tmp_path: Path) -> None:
+    prose = (
+        "Dear team I am writing to let you know that the quarterly numbers are attached\n"
+        "Please have a look before the meeting on Thursday and let me know your thoughts\n"
+        "Best regards and thanks again for all the hard work that went into this release\n"
+    )
+    expect_error(write(tmp_path, prose), "not_a_table", "letter.txt")
+
+
+def test_corrupt_parquet(tmp_path: Path) -> None:
+    expect_error(write(tmp_path, b"PAR1" + b"garbage" * 20), "unreadable_file", "d.parquet")
+
+
+def test_truncated_parquet(tmp_path: Path) -> None:
+    pd.DataFrame({"a": range(100)}).to_parquet(tmp_path / "full")
+    data = (tmp_path / "full").read_bytes()
+    expect_error(write(tmp_path, data[: len(data) // 2]), "unreadable_file", "d.parquet")
+
+
+def test_corrupt_xlsx(tmp_path: Path) -> None:
+    expect_error(write(tmp_path, b"PK\x03\x04" + b"junk" * 50), "unreadable_file", "d.xlsx")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<not really a workbook")
+    expect_error(write(tmp_path, buffer.getvalue()), "unreadable_file", "d.xlsx")
+
+
+def test_row_with_too_many_values(tmp_path: Path) -> None:
+    text = expect_error(write(tmp_path, "a,b\n1,2\n3,4,5\n6,7\n"), "unreadable_file")
+    assert "line 3" in text
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    expect_error(tmp_path / "nope", "unreadable_file")
+
+
+def test_name_defaults_to_path_name(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="dataset"):
+        read_table(write(tmp_path, b""))
+
+
+# ---- content first, name second ------------------------------------------------------------
+
+
+def test_csv_starting_with_pk_is_not_a_zip(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "PK,name\n1,a\n2,b\n"), "keys.csv")
+    assert list(frame.columns) == ["PK", "name"]
+
+
+def test_tsv_name_breaks_a_delimiter_tie(tmp_path: Path) -> None:
+    # Every row splits into two fields on both the comma and the tab.
+    text = "a,b\tc\n1,2\t3\n"
+    assert list(read_table(write(tmp_path, text), "x.tsv").columns) == ["a,b", "c"]
+    assert list(read_table(write(tmp_path, text), "x.csv").columns) == ["a", "b\tc"]
+
+
+def test_html_under_an_xlsx_name_still_explains_the_scope(tmp_path: Path) -> None:
+    text = expect_error(write(tmp_path, SLACK_LOGIN_PAGE), "not_a_table", "report.xlsx")
+    assert "files:read" in text
+
+
+def test_binary_under_an_xlsx_name_is_damaged(tmp_path: Path) -> None:
+    expect_error(write(tmp_path, bytes(range(256)) * 4), "unreadable_file", "report.xlsx")
+
+
+def test_xlsx_formatting_does_not_add_columns(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["a", "empty"], [1, None], [2, None]):
+        sheet.append(row)
+    sheet.cell(row=1, column=40).font = openpyxl.styles.Font(bold=True)
+    sheet.cell(row=30, column=1).font = openpyxl.styles.Font(bold=True)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    frame = read_table(write(tmp_path, buffer.getvalue()), "f.xlsx", max_columns=5)
+    assert list(frame.columns) == ["a", "empty"]
+    assert frame["a"].tolist() == [1, 2]
+    assert frame["empty"].dtype == np.float64
+
+
+def test_broken_utf16_text(tmp_path: Path) -> None:
+    data = codecs.BOM_UTF16_LE + "a,b\n1,2\n".encode("utf-16-le") + b"\x00\xd8"
+    expect_error(write(tmp_path, data), "unreadable_file")

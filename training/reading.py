@@ -1,0 +1,749 @@
+"""Read the file a person shared into a DataFrame, or explain in plain words why not.
+
+`read_table` decides the format from the bytes first and the file name second: Parquet
+(`PAR1`), Excel `.xlsx` (a zip holding `xl/workbook.xml`) or delimited text (CSV, TSV,
+`;` or `|`). Text is sniffed on its first 64 KB for encoding, delimiter and quote character.
+
+Every reader produces an Arrow table whose text columns go through one cleaning step
+(`_clean_column`): strip whitespace, turn missing-value tokens into nulls, and make a
+column numeric when every remaining value is a number. One step for every format and both
+CSV engines means the NA handling cannot drift between them. Dates stay as text here; a
+later stage turns date-like columns into parts.
+
+Every problem raises `InputError` with one of these codes: `empty_file`, `file_too_large`,
+`too_many_columns`, `not_a_table`, `unreadable_file`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import statistics
+import warnings
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from training.errors import InputError
+
+# Cells that mean "no value". Matched after stripping whitespace, so "  NA " counts too.
+NA_TOKENS: frozenset[str] = frozenset(
+    {
+        "",
+        "?",
+        "-",
+        "--",
+        "NA",
+        "N/A",
+        "n/a",
+        "N/a",
+        "na",
+        "NaN",
+        "nan",
+        "NAN",
+        "-NaN",
+        "-nan",
+        "null",
+        "NULL",
+        "Null",
+        "None",
+        "none",
+        "NONE",
+        "<NA>",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "1.#IND",
+        "1.#QNAN",
+        # Excel error values: a formula that failed has no value.
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#NULL!",
+    }
+)
+
+SNIFF_BYTES = 64 * 1024
+# A header wider than the first sniff (thousands of columns) gets a longer look, up to this.
+MAX_SNIFF_BYTES = 4 * 1024 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+QUOTE_CHARS = ('"', "'")
+BYTES_PER_MB = 1024 * 1024
+
+# A one-column "table" whose typical line is longer than this is prose, not data.
+MAX_ONE_COLUMN_CELL = 50
+# More control characters than this share of the sample means binary, not text.
+MAX_CONTROL_SHARE = 0.01
+
+_NA_VALUES = pa.array(sorted(NA_TOKENS), type=pa.string())
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_LINE_NUMBER = re.compile(r"line (\d+)")
+
+# Magic bytes of files people drop by mistake: (prefix, what it is, what to do instead).
+_BINARY_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG", "a PNG image", "Share the data itself as CSV, Excel (.xlsx) or Parquet."),
+    (b"\xff\xd8\xff", "a JPEG image", "Share the data itself as CSV, Excel (.xlsx) or Parquet."),
+    (b"GIF8", "a GIF image", "Share the data itself as CSV, Excel (.xlsx) or Parquet."),
+    (b"%PDF", "a PDF document", "Export the table to CSV or Excel (.xlsx) and share that."),
+    (b"\x1f\x8b", "a gzip-compressed file", "Decompress it and share the CSV inside."),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "Extract it and share the CSV inside."),
+    (b"Rar!", "a RAR archive", "Extract it and share the CSV inside."),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file", "Decompress it and share the CSV inside."),
+    (
+        b"\xd0\xcf\x11\xe0",
+        "an old-style Excel .xls (or other Office 97) file",
+        "Open it in Excel and save it as .xlsx or CSV, then share that.",
+    ),
+    (b"ARROW1", "an Arrow/Feather file", "Save it as Parquet or CSV instead."),
+    (b"SQLite format 3\x00", "a SQLite database", "Export the table you need to CSV."),
+    (b"{\\rtf", "a rich-text (RTF) document", "Save the table as CSV instead."),
+    (b"\x7fELF", "a program", "Share the data as CSV, Excel (.xlsx) or Parquet."),
+)
+
+_FORMATS_HINT = "I can read CSV/TSV text, Excel (.xlsx) and Parquet files."
+_BINARY_SUFFIXES = (".xlsx", ".xlsm", ".parquet", ".pq")
+_TAB_SUFFIXES = (".tsv", ".tab")
+
+
+class _WrongEncoding(Exception):
+    """pyarrow found bytes that are not valid in the codec tried."""
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    delimiter: str
+    quotechar: str
+
+
+@dataclass(frozen=True)
+class _TextPlan:
+    """What sniffing learned about a text file: how to read all of it."""
+
+    encodings: tuple[tuple[str, str], ...]  # (codec, errors) to try in order
+    dialect: _Dialect
+    n_columns: int
+
+
+# ---- the entry point ---------------------------------------------------------------------
+
+
+def read_table(
+    path: Path,
+    file_name: str | None = None,
+    *,
+    max_file_mb: float = 500,
+    max_columns: int = 2000,
+) -> pd.DataFrame:
+    """Read a CSV/TSV, Excel (.xlsx) or Parquet file into a clean DataFrame.
+
+    `file_name` is the name the person gave the file; it is used in messages and as a hint
+    for the format when the bytes do not settle it. Raises `InputError` for every problem.
+    """
+    path = Path(path)
+    name = file_name or path.name
+    size = _file_size(path, name)
+    _check_size(size, name, max_file_mb)
+    head = _read_head(path, SNIFF_BYTES, name)
+
+    if head.startswith(b"PAR1"):
+        header, table = _read_parquet(path, name, max_columns)
+        decimal_comma = False
+    elif head.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # zip; "PK,name" is a CSV
+        header, table = _read_xlsx(path, name, max_columns)
+        decimal_comma = False
+    else:
+        _refuse_known_binary(head, name)
+        plan = _sniff_text(path, head, size, name, max_columns)
+        header, table = _read_delimited(path, plan, name)
+        decimal_comma = plan.dialect.delimiter != ","
+    return _finish(header, table, name, decimal_comma=decimal_comma, max_columns=max_columns)
+
+
+# ---- size and first bytes ----------------------------------------------------------------
+
+
+def _file_size(path: Path, name: str) -> int:
+    try:
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        return path.stat().st_size
+    except OSError as exc:
+        raise InputError(
+            "unreadable_file",
+            f"I couldn't open `{name}`: the downloaded copy is missing.",
+            "Share the file again; if it keeps happening, tell whoever runs the bot.",
+        ) from exc
+
+
+def _check_size(size: int, name: str, max_file_mb: float) -> None:
+    if size == 0:
+        raise _empty(name, "it is 0 bytes")
+    if size > max_file_mb * BYTES_PER_MB:
+        raise InputError(
+            "file_too_large",
+            f"`{name}` is {size / BYTES_PER_MB:,.0f} MB; the limit is {max_file_mb:g} MB.",
+            "Share a smaller file: drop columns you don't need, take a sample of the rows, "
+            "or save it as Parquet, which is usually much smaller than CSV.",
+        )
+
+
+def _read_head(path: Path, n_bytes: int, name: str) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(n_bytes)
+    except OSError as exc:
+        raise _unreadable(name, "the file could not be opened") from exc
+
+
+def _refuse_known_binary(head: bytes, name: str) -> None:
+    for magic, what, hint in _BINARY_MAGIC:
+        if head.startswith(magic):
+            raise _not_a_table(name, f"it is {what}", hint)
+
+
+# ---- delimited text: sniffing ------------------------------------------------------------
+
+
+def _sniff_text(path: Path, head: bytes, size: int, name: str, max_columns: int) -> _TextPlan:
+    """Decide encoding, delimiter and quote character from the first bytes of the file."""
+    codec = _sniff_codec(head, name)
+    head, whole = _widen_head(path, head, size, name)
+    try:
+        sample, encodings = _decode_sample(head, codec, whole=whole)
+    except UnicodeDecodeError as exc:  # only a codec proven by a BOM can fail here
+        raise _bad_encoding(name) from exc
+    _refuse_non_tables(sample, name)
+    dialect, rows = _sniff_dialect(sample, _delimiters_for(name), whole=whole)
+    if not rows:
+        raise _empty(name, "it holds only blank lines")
+    # No separator splits any row: fine for a list of ids or labels, not for prose.
+    if max(len(row) for row in rows) == 1 and not _looks_like_one_column(rows):
+        raise _not_a_table(
+            name,
+            "I found no columns in it (no commas, semicolons, tabs or pipes between values)",
+            "Share the data as CSV with a header row, Excel (.xlsx) or Parquet.",
+        )
+    _check_columns(len(rows[0]), name, max_columns)
+    return _TextPlan(encodings=encodings, dialect=dialect, n_columns=len(rows[0]))
+
+
+def _sniff_codec(head: bytes, name: str) -> str | None:
+    """The codec a byte-order mark or NUL pattern proves, or None to guess from the bytes."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" not in head:
+        return None
+    # UTF-16 without a BOM: ASCII text leaves a NUL in every other byte.
+    pairs = len(head) // 2
+    nul_odd = head[1::2].count(0) / max(pairs, 1)
+    nul_even = head[0::2].count(0) / max(pairs, 1)
+    if nul_odd > 0.4 and nul_even < 0.05:
+        return "utf-16-le"
+    if nul_even > 0.4 and nul_odd < 0.05:
+        return "utf-16-be"
+    raise _binary_file(name)
+
+
+def _widen_head(path: Path, head: bytes, size: int, name: str) -> tuple[bytes, bool]:
+    """Make sure the sample holds the header and a few rows, even for very wide files."""
+    n_bytes = len(head)
+    # Byte 0x0A is a newline in every codec sniffed here (UTF-16 pads it with a NUL).
+    while head.count(b"\n") < 3 and n_bytes < min(size, MAX_SNIFF_BYTES):
+        n_bytes *= 4
+        head = _read_head(path, n_bytes, name)
+    return head, len(head) >= size
+
+
+def _decode_sample(
+    head: bytes, codec: str | None, *, whole: bool
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Decode the sample; return it with the encodings to try on the whole file, in order."""
+    if codec is not None:
+        return _decode(head, codec, whole=whole), ((codec, "strict"),)
+    try:
+        sample = _decode(head, "utf-8", whole=whole)
+    except UnicodeDecodeError:
+        pass
+    else:
+        # Real UTF-8 text with one bad byte further down reads best as UTF-8 with a
+        # replacement character; plain ASCII so far may be a cp1252 export.
+        later = (("utf-8", "replace"),) if not sample.isascii() else (("cp1252", "strict"),)
+        return sample, (("utf-8", "strict"), *later, ("latin-1", "strict"))
+    try:
+        return _decode(head, "cp1252", whole=whole), (("cp1252", "strict"), ("latin-1", "strict"))
+    except UnicodeDecodeError:
+        return _decode(head, "latin-1", whole=whole), (("latin-1", "strict"),)
+
+
+def _decode(data: bytes, codec: str, *, whole: bool) -> str:
+    # An incremental decoder leaves a multi-byte character cut at the sample's end alone.
+    text = codecs.getincrementaldecoder(codec)("strict").decode(data, final=whole)
+    return text.removeprefix("\ufeff")
+
+
+def _refuse_non_tables(sample: str, name: str) -> None:
+    """Refuse HTML, XML, JSON, blank and binary files before looking for columns."""
+    text = sample.lstrip()
+    if not text:
+        raise _empty(name, "it holds only whitespace")
+    start = text[:4096].lower()
+    if start.startswith("<") and any(
+        tag in start for tag in ("<html", "<!doctype html", "<head", "<body", "<script")
+    ):
+        raise _not_a_table(
+            name,
+            "it is a web page (HTML), not a data file",
+            "If you shared a CSV and still see this, Slack sent me its login page instead of "
+            "the file: the bot is missing the `files:read` permission. Ask whoever runs the bot "
+            "to add the `files:read` scope to the Slack app and reinstall it.",
+        )
+    if start.startswith("<"):
+        raise _not_a_table(name, "it is an XML/markup document", _formats_hint_export())
+    if _looks_like_json(text):
+        raise _not_a_table(
+            name,
+            "it is JSON, not a table",
+            "Convert it to CSV (one row per record, one column per field) and share that.",
+        )
+    if len(_CONTROL_CHARS.findall(sample)) > MAX_CONTROL_SHARE * len(sample):
+        raise _binary_file(name)
+
+
+def _binary_file(name: str) -> InputError:
+    """Binary bytes under an Excel or Parquet name are a damaged file, not a wrong choice."""
+    if name.lower().endswith(_BINARY_SUFFIXES):
+        return _unreadable(name, "its name says Excel or Parquet but the content is damaged")
+    return _not_a_table(name, "it is a binary file, not text", _FORMATS_HINT)
+
+
+def _looks_like_json(text: str) -> bool:
+    if text.startswith("{"):
+        return True
+    # "[id],[name]" is a CSV header some databases write; "[{", "[1," or "[]" is JSON.
+    after = text[1:].lstrip()[:1]
+    return text.startswith("[") and (after in ("{", "[", '"', "]", "-", "") or after.isdigit())
+
+
+def _delimiters_for(name: str) -> tuple[str, ...]:
+    """The candidates in order of preference; the name only breaks ties."""
+    if name.lower().endswith(_TAB_SUFFIXES):
+        return ("\t", *(d for d in DELIMITERS if d != "\t"))
+    return DELIMITERS
+
+
+def _sniff_dialect(
+    sample: str, delimiters: tuple[str, ...], *, whole: bool
+) -> tuple[_Dialect, list[list[str]]]:
+    """Pick the delimiter and quote that split the sample into the most regular rows."""
+    best: tuple[tuple[int, float, int, int], _Dialect, list[list[str]]] | None = None
+    for quote_rank, quotechar in enumerate(QUOTE_CHARS):
+        for delim_rank, delimiter in enumerate(delimiters):
+            dialect = _Dialect(delimiter, quotechar)
+            rows = _split_rows(sample, dialect, whole=whole)
+            score = (*_regularity(rows), -(quote_rank * len(DELIMITERS) + delim_rank))
+            if best is None or score > best[0]:
+                best = (score, dialect, rows)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _split_rows(sample: str, dialect: _Dialect, *, whole: bool) -> list[list[str]]:
+    reader = csv.reader(
+        io.StringIO(sample, newline=""),
+        delimiter=dialect.delimiter,
+        quotechar=dialect.quotechar,
+        doublequote=True,
+        strict=False,
+    )
+    try:
+        rows = [row for row in reader if row]
+    except csv.Error:
+        return []
+    # The sample usually ends inside a row: that row's field count says nothing.
+    return rows if whole or len(rows) < 2 else rows[:-1]
+
+
+def _regularity(rows: list[list[str]]) -> tuple[int, float, int]:
+    """(header has the usual width, share of rows with that width, the width)."""
+    if not rows:
+        return (0, 0.0, 0)
+    widths = Counter(len(row) for row in rows)
+    width, count = widths.most_common(1)[0]
+    if width < 2:
+        return (0, 0.0, 1)
+    return (int(len(rows[0]) == width), count / len(rows), width)
+
+
+def _looks_like_one_column(rows: list[list[str]]) -> bool:
+    """A column of short values (ids, labels) is a table; lines of prose are not."""
+    cells = [row[0] for row in rows]
+    return (
+        statistics.median(len(cell) for cell in cells) <= MAX_ONE_COLUMN_CELL
+        and max(len(cell) for cell in cells) <= MAX_ONE_COLUMN_CELL * 20
+    )
+
+
+# ---- delimited text: reading -------------------------------------------------------------
+
+
+def _read_delimited(path: Path, plan: _TextPlan, name: str) -> tuple[list[Any], pa.Table]:
+    """Read every cell as text: pyarrow first (fast, threaded), pandas' C parser if it balks.
+
+    Types are decided afterwards by `_clean_column`, so both engines give the same result.
+    """
+    for codec, errors in plan.encodings:
+        try:
+            table = _read_with_fallback(path, plan, codec, errors, name)
+        except (UnicodeDecodeError, _WrongEncoding):
+            continue  # a byte this codec cannot decode: try the next one
+        return _split_header(table)
+    raise _bad_encoding(name)
+
+
+def _read_with_fallback(
+    path: Path, plan: _TextPlan, codec: str, errors: str, name: str
+) -> pa.Table:
+    if errors == "strict":
+        try:
+            return _read_pyarrow(path, plan, codec)
+        except pa.ArrowException as exc:
+            if "UTF8" in str(exc):
+                raise _WrongEncoding(codec) from exc
+            # Rows shorter than the header and other quirks: the C parser copes with more.
+    return _read_pandas(path, plan, codec, errors, name)
+
+
+def _read_pyarrow(path: Path, plan: _TextPlan, codec: str) -> pa.Table:
+    names = [f"f{i}" for i in range(plan.n_columns)]
+    # pyarrow drops a UTF-8 BOM itself and validates UTF-8 without transcoding.
+    encoding = "utf8" if codec in ("utf-8", "utf-8-sig") else codec
+    return pa_csv.read_csv(
+        path,
+        read_options=pa_csv.ReadOptions(column_names=names, encoding=encoding),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=plan.dialect.delimiter,
+            quote_char=plan.dialect.quotechar,
+            double_quote=True,
+            newlines_in_values=True,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _read_pandas(path: Path, plan: _TextPlan, codec: str, errors: str, name: str) -> pa.Table:
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=plan.dialect.delimiter,
+            quotechar=plan.dialect.quotechar,
+            doublequote=True,
+            header=None,
+            dtype=str,
+            na_filter=False,
+            keep_default_na=False,
+            skip_blank_lines=True,
+            encoding=codec,
+            encoding_errors=errors,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        raise _parse_error(name, exc) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise _empty(name, "it has no rows") from exc
+    frame.columns = [f"f{i}" for i in range(frame.shape[1])]
+    return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+
+
+def _split_header(table: pa.Table) -> tuple[list[Any], pa.Table]:
+    if table.num_rows == 0:
+        return [], table
+    header = [column[0].as_py() for column in table.columns]
+    return header, table.slice(1)
+
+
+def _parse_error(name: str, exc: Exception) -> InputError:
+    text = str(exc)
+    match = _LINE_NUMBER.search(text)
+    where = f" at line {match.group(1)}" if match else ""
+    if "Expected" in text:
+        problem = f"a row{where} has more values than the header has columns"
+    elif "EOF inside string" in text:
+        problem = f"a quote opened{where} is never closed"
+    else:
+        problem = f"its rows could not be split into columns{where}"
+    return InputError(
+        "unreadable_file",
+        f"I couldn't read `{name}` as a table: {problem}.",
+        "Check that row in a spreadsheet app; values that contain the separator must be "
+        'wrapped in double quotes ("like, this"). Saving the file again from Excel usually '
+        "fixes it.",
+    )
+
+
+# ---- Parquet and Excel -------------------------------------------------------------------
+
+
+def _read_parquet(path: Path, name: str, max_columns: int) -> tuple[list[Any], pa.Table]:
+    try:
+        parquet = pq.ParquetFile(path)
+        _check_columns(len(parquet.schema_arrow.names), name, max_columns)
+        table = parquet.read()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _unreadable(name, "it looks like a Parquet file but is damaged") from exc
+    # pandas writes its index as a column; an unnamed one is row numbers, not data.
+    keep = [n for n in table.column_names if not re.fullmatch(r"__index_level_\d+__", n)]
+    table = table.select(keep).replace_schema_metadata(None)
+    return list(table.column_names), table
+
+
+def _read_xlsx(path: Path, name: str, max_columns: int) -> tuple[list[Any], pa.Table]:
+    _check_is_xlsx(path, name)
+    import openpyxl  # only Excel files pay for importing it
+
+    try:
+        with path.open("rb") as handle, warnings.catch_warnings():
+            # openpyxl warns about styles and extensions it ignores; the data is fine.
+            warnings.simplefilter("ignore")
+            # A file object, not a path: openpyxl refuses paths without an .xlsx suffix.
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+            try:
+                rows = _sheet_rows(book.worksheets[0], name, max_columns) if book.worksheets else []
+            finally:
+                book.close()
+    except InputError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds of errors on broken files
+        raise _unreadable(name, "it looks like an Excel file but is damaged") from exc
+    if not rows:
+        raise _empty(name, "its first sheet is empty")
+    # Formatting alone can stretch a sheet to thousands of empty columns: cut them off.
+    width = max(_width(row) for row in rows)
+    _check_columns(width, name, max_columns)
+    header = [*rows[0][:width], *[None] * (width - len(rows[0]))]
+    return header, _columns_to_table(rows[1:], width)
+
+
+def _check_is_xlsx(path: Path, name: str) -> None:
+    """A zip is many things; only one holding `xl/workbook.xml` is a workbook we can read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError, KeyError) as exc:
+        raise _unreadable(name, "it is a damaged zip or Excel file") from exc
+    if "xl/workbook.xml" in names:
+        return
+    raise _not_a_table(name, f"it is {_describe_zip(names, mimetype)}", _zip_hint(names))
+
+
+def _describe_zip(names: set[str], mimetype: bytes) -> str:
+    if "xl/workbook.bin" in names:
+        return "a binary Excel workbook (.xlsb)"
+    if b"opendocument.spreadsheet" in mimetype:
+        return "an OpenDocument spreadsheet (.ods)"
+    if "word/document.xml" in names:
+        return "a Word document"
+    if any(n.startswith("ppt/") for n in names):
+        return "a PowerPoint presentation"
+    return "a zip archive, not a spreadsheet"
+
+
+def _zip_hint(names: set[str]) -> str:
+    if any(n.lower().endswith((".csv", ".tsv", ".txt", ".xlsx", ".parquet")) for n in names):
+        return "Unzip it and share the data file inside."
+    return "Save the table as Excel (.xlsx) or CSV and share that."
+
+
+def _sheet_rows(sheet: Any, name: str, max_columns: int) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for values in sheet.iter_rows(values_only=True):
+        if not rows and all(_blank(v) for v in values):
+            continue  # blank rows above the header
+        if not rows:
+            _check_columns(_width(values), name, max_columns)  # before reading every row
+        rows.append(list(values))
+    return rows
+
+
+def _width(values: tuple[Any, ...] | list[Any]) -> int:
+    """Columns up to the last non-blank header cell (formatting alone widens a sheet)."""
+    return max((i + 1 for i, v in enumerate(values) if not _blank(v)), default=0)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _columns_to_table(rows: list[list[Any]], width: int) -> pa.Table:
+    """Turn sheet rows into Arrow columns; text and mixed columns go in as strings."""
+    columns = []
+    for index in range(width):
+        values = [row[index] if index < len(row) else None for row in rows]
+        columns.append(_excel_column(values))
+    return pa.table(columns, names=[f"f{i}" for i in range(width)])
+
+
+def _excel_column(values: list[Any]) -> pa.Array:
+    # Typed cells (numbers, dates) keep their type; any text in the column means the
+    # column is cleaned like CSV text, so "?" in a number column becomes missing.
+    if not any(isinstance(v, str) for v in values):
+        try:
+            return pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+# ---- cleaning shared by every format -----------------------------------------------------
+
+
+def _finish(
+    header: list[Any], table: pa.Table, name: str, *, decimal_comma: bool, max_columns: int
+) -> pd.DataFrame:
+    """Name the columns, clean every one, drop empty rows and hand pandas the result."""
+    if not header:
+        raise _empty(name, "it has no rows")
+    _check_columns(len(header), name, max_columns)
+    raw_names = [_raw_name(value) for value in header]
+    columns = [_clean_column(column, decimal_comma=decimal_comma) for column in table.columns]
+    # An unnamed, empty column is an artifact (a trailing separator, a formatted cell).
+    keep = [i for i, col in enumerate(columns) if raw_names[i] or col.null_count < len(col)]
+    table = pa.table(
+        [columns[i] for i in keep], names=_column_names([raw_names[i] for i in keep], keep)
+    )
+    table = _drop_empty_rows(table)
+    if table.num_rows == 0:
+        raise _empty(name, "it has column names but no rows of data")
+    # Text columns become pandas' default `str` dtype (Arrow-backed, NaN for missing).
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def _raw_name(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a year header read as 2020.0 should stay "2020"
+    return str(value).replace("\ufeff", "").strip()
+
+
+def _column_names(raw_names: list[str], positions: list[int]) -> list[str]:
+    """Empty names become `column_<n>` (n counts from 1); repeats get `_2`, `_3`, ..."""
+    names: list[str] = []
+    used: set[str] = set()
+    for raw, position in zip(raw_names, positions, strict=True):
+        base = raw or f"column_{position + 1}"
+        candidate, suffix = base, 2
+        while candidate in used:
+            candidate, suffix = f"{base}_{suffix}", suffix + 1
+        used.add(candidate)
+        names.append(candidate)
+    return names
+
+
+def _clean_column(column: pa.ChunkedArray, *, decimal_comma: bool) -> pa.ChunkedArray:
+    """Strip text, turn NA tokens into nulls, and make all-number text numeric."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_null(column.type):
+        return column.cast(pa.float64())  # an all-empty column, as CSV gives it
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return column
+    column = pc.utf8_trim_whitespace(column)
+    is_na = pc.is_in(column, value_set=_NA_VALUES.cast(column.type))
+    column = pc.if_else(is_na, pa.scalar(None, column.type), column)
+    number = _as_number(column, decimal_comma=decimal_comma)
+    return column if number is None else number
+
+
+def _as_number(column: pa.ChunkedArray, *, decimal_comma: bool) -> pa.ChunkedArray | None:
+    """The column as int64 or float64 if every value is a number; None otherwise."""
+    for target in (pa.int64(), pa.float64()):
+        try:
+            return column.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    # "3,5" is three and a half in a ;-separated export from a European Excel, but only
+    # when no value in the column uses a dot.
+    if decimal_comma and not pc.any(pc.match_substring(column, ".")).as_py():
+        try:
+            return pc.replace_substring(column, ",", ".").cast(pa.float64())
+        except pa.ArrowInvalid:
+            pass
+    return None
+
+
+def _drop_empty_rows(table: pa.Table) -> pa.Table:
+    """Rows where every cell is missing (",,,," or blank spreadsheet rows) carry nothing."""
+    if table.num_columns == 0:
+        return table
+    all_null = pc.is_null(table.column(0))
+    for column in table.columns[1:]:
+        all_null = pc.and_(all_null, pc.is_null(column))
+    if not pc.any(all_null).as_py():
+        return table
+    return table.filter(pc.invert(all_null))
+
+
+# ---- limits and messages -----------------------------------------------------------------
+
+
+def _check_columns(n_columns: int, name: str, max_columns: int) -> None:
+    if n_columns > max_columns:
+        raise InputError(
+            "too_many_columns",
+            f"`{name}` has {n_columns:,} columns; the limit is {max_columns:,}.",
+            "Remove the columns you don't need for this model and share the file again.",
+        )
+
+
+def _empty(name: str, why: str) -> InputError:
+    return InputError(
+        "empty_file",
+        f"`{name}` has no data: {why}.",
+        "Share a file with a header row and at least one row of data below it.",
+    )
+
+
+def _not_a_table(name: str, why: str, hint: str) -> InputError:
+    return InputError("not_a_table", f"`{name}` is not a table I can read: {why}.", hint)
+
+
+def _unreadable(name: str, why: str) -> InputError:
+    return InputError(
+        "unreadable_file",
+        f"I couldn't read `{name}`: {why}.",
+        "Open it on your computer to check it, save it again (CSV, Excel .xlsx or Parquet) "
+        "and share the new copy.",
+    )
+
+
+def _bad_encoding(name: str) -> InputError:
+    return InputError(
+        "unreadable_file",
+        f"I couldn't read `{name}`: its text is damaged (bytes that are not valid characters).",
+        "Open it in a spreadsheet app, save it again as CSV (UTF-8) and share the new copy.",
+    )
+
+
+def _formats_hint_export() -> str:
+    return f"{_FORMATS_HINT} Export your data to one of those and share it."
