@@ -15,9 +15,11 @@ import logging
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from training.contracts import TaskName
@@ -29,8 +31,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLASSIFIERS = ("lgbm", "xgboost", "rf", "extra_tree", "lrl1")
-REGRESSORS = ("lgbm", "xgboost", "rf", "extra_tree", "enet")
+# The linear model goes first: FLAML tries the first estimator first and then picks by its
+# estimated cost, which schedules the (cheap) linear model last; tried first, the leaderboard
+# is complete even when the search stops early.
+CLASSIFIERS = ("lrl1", "lgbm", "xgboost", "rf", "extra_tree")
+REGRESSORS = ("enet", "lgbm", "xgboost", "rf", "extra_tree")
 MONITOR_INTERVAL_S = 0.5
 # A trial running past the deadline gets this long before it is cut off.
 OVERRUN_GRACE_S = 3.0
@@ -74,23 +79,33 @@ class SearchOutcome:
 
 @dataclass
 class ConvergencePolicy:
-    """Stop early once more searching has stopped paying off.
+    """Stop early once more searching has stopped paying off: people in a chat are waiting.
 
-    The search has tried every estimator and the best score has not moved for as long again
-    as it took to find it (and at least `patience_s`): people in a chat are waiting.
+    Converged means every estimator has been tried and the best score has not improved for
+    as long again, in trials and in seconds, as it took to find it. Small tables converge in
+    seconds; a search that keeps improving runs to its budget.
     """
 
     min_search_s: float = 4.0
     patience_s: float = 3.0
-    patience_ratio: float = 1.0
-    min_improvement: float = 1e-4  # relative change in the loss that counts as progress
+    patience_trials: int = 20
+    min_improvement: float = 0.001  # relative drop in the loss that counts as progress
     enabled: bool = True
 
-    def converged(self, elapsed: float, last_improvement_at: float, all_tried: bool) -> bool:
-        if not self.enabled or not all_tried or elapsed < self.min_search_s:
+    def converged(self, now: _Progress, best: _Progress, all_tried: bool) -> bool:
+        if not self.enabled or not all_tried or now.elapsed_s < self.min_search_s:
             return False
-        quiet = elapsed - last_improvement_at
-        return quiet >= max(self.patience_s, self.patience_ratio * last_improvement_at)
+        quiet_s = now.elapsed_s - best.elapsed_s
+        quiet_trials = now.trials - best.trials
+        return quiet_s >= max(self.patience_s, best.elapsed_s) and quiet_trials >= max(
+            self.patience_trials, best.trials
+        )
+
+
+@dataclass(frozen=True)
+class _Progress:
+    elapsed_s: float
+    trials: int
 
 
 @dataclass
@@ -112,6 +127,7 @@ class Search:
         self._lock = threading.Lock()
         self._started_at: float | None = None
         self._history: list[tuple[float, float]] = []
+        self._alarm_fired = False
 
     @property
     def estimator_list(self) -> tuple[str, ...]:
@@ -133,7 +149,7 @@ class Search:
             signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.01))
 
     def run(self, X: pd.DataFrame, y: pd.Series) -> SearchOutcome:
-        previous_alarm = signal.signal(signal.SIGALRM, _raise_aborted)
+        previous_alarm = signal.signal(signal.SIGALRM, self._on_alarm)
         stop_monitor = threading.Event()
         monitor = threading.Thread(target=self._monitor, args=(stop_monitor,), daemon=True)
         self._started_at = time.monotonic()
@@ -142,10 +158,20 @@ class Search:
             if self._stop_reason is None:  # a stop before the start skips the search
                 monitor.start()
                 self.abort_after(self.budget_s + OVERRUN_GRACE_S)
-                self.automl.fit(X, y, **self._fit_settings())
+                with warnings.catch_warnings():
+                    # Convergence and deprecation warnings from trials are noise to a person.
+                    warnings.simplefilter("ignore")
+                    self.automl.fit(X, y, **self._fit_settings())
         except SearchAborted:
             aborted = True
             log.warning("search cut off at %.1fs", self._elapsed())
+        except Exception:
+            # Raised inside a library's C callback, the cut-off can surface as the library's
+            # own error (XGBoostError); after an alarm that is the cut-off, not a failure.
+            if not self._alarm_fired:
+                raise
+            aborted = True
+            log.warning("search cut off at %.1fs (inside a library call)", self._elapsed())
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous_alarm)
@@ -157,6 +183,13 @@ class Search:
         if aborted:
             _keep_best_model(self.automl)
         return self._outcome()
+
+    def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
+        if _in_library_callback(frame):
+            signal.setitimer(signal.ITIMER_REAL, 0.05)  # try again once back in Python
+            return
+        self._alarm_fired = True
+        raise SearchAborted
 
     def _fit_settings(self) -> dict[str, Any]:
         settings: dict[str, Any] = {
@@ -183,24 +216,23 @@ class Search:
     # -- watching the search ---------------------------------------------------------------
 
     def _monitor(self, stop: threading.Event) -> None:
-        last_loss = float("inf")
-        last_improvement_at = 0.0
+        best_loss = float("inf")  # the last loss that counted as progress
+        best_at = _Progress(0.0, 0)
         while not stop.wait(MONITOR_INTERVAL_S):
             try:
                 snapshot, loss, all_tried = self._read_state()
             except Exception:  # the state is mid-update; read again next tick
                 log.debug("could not read the search state", exc_info=True)
                 continue
-            elapsed = snapshot.elapsed_s
-            if loss < last_loss - self.policy.min_improvement * max(abs(last_loss), 1e-12):
-                last_improvement_at = elapsed
-            if loss < last_loss:
-                last_loss = loss
-                self._history.append((elapsed, score_from_loss(self.metric, loss)))
+            now = _Progress(snapshot.elapsed_s, snapshot.trials)
+            if loss < _minus_share(best_loss, self.policy.min_improvement):
+                best_loss, best_at = loss, now
+            if not self._history or loss < self._history[-1][1]:
+                self._history.append((now.elapsed_s, loss))
             if self.on_progress is not None:
                 self.on_progress(snapshot)
-            if self.policy.converged(elapsed, last_improvement_at, all_tried):
-                log.info("search converged at %.1fs", elapsed)
+            if self.policy.converged(now, best_at, all_tried):
+                log.info("search converged at %.1fs after %d trials", now.elapsed_s, now.trials)
                 self.request_stop("converged")
 
     def _read_state(self) -> tuple[SearchSnapshot, float, bool]:
@@ -244,12 +276,26 @@ class Search:
             best_estimator=getattr(automl, "_best_estimator", None),
             stop_reason=self._stop_reason,
             estimators=summaries,
-            score_history=_history_from_log(self.log_path, self.metric) or list(self._history),
+            score_history=_history_from_log(self.log_path, self.metric)
+            or [(at, score_from_loss(self.metric, loss)) for at, loss in self._history],
         )
 
 
-def _raise_aborted(signum: int, frame: object) -> None:
-    raise SearchAborted
+def _minus_share(loss: float, share: float) -> float:
+    return loss if loss == float("inf") else loss - share * abs(loss)
+
+
+# Frames where an exception would be raised inside a C library's callback (ctypes swallows
+# it and the library may be left inconsistent): wait until the call returns to Python.
+_UNSAFE_FRAMES = ("_next_wrapper", "_reset_wrapper")
+
+
+def _in_library_callback(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name in _UNSAFE_FRAMES:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _keep_best_model(automl: AutoML) -> None:

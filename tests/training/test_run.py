@@ -91,9 +91,9 @@ def test_saved_model_predicts_from_raw_columns(tmp_path: Path, make_spec) -> Non
     result = run_job(spec, RunOptions(report=False, charts=False, handle_signals=False))
     assert result.status == "succeeded", result.error
     assert result.metric == "log_loss"
-    assert {
-        d.name: d.reason for d in result.dropped_columns
-    } == {"sepal width (cm)": "excluded on request"}
+    assert {d.name: d.reason for d in result.dropped_columns} == {
+        "sepal width (cm)": "excluded on request"
+    }
 
     model = TrainedModel.load(Path(spec.output_uri, MODEL_FILE))
     new = pd.read_csv(data).drop(columns=["species"]).sample(20, random_state=1)
