@@ -30,11 +30,11 @@ def split_holdout(y: pd.Series, *, stratify: bool, seed: int) -> tuple[pd.Index,
     """Row labels for training and for the honest test, split before any search."""
     from sklearn.model_selection import train_test_split
 
-    n_classes = y.nunique() if stratify else 0
+    # Integer codes: stratifying on a million strings is several times slower.
+    codes = y.astype("category").cat.codes.to_numpy() if stratify else None
+    n_classes = int(codes.max()) + 1 if codes is not None else 0
     size = min(max(round(HOLDOUT_SHARE * len(y)), n_classes), MAX_HOLDOUT_ROWS)
-    train, test = train_test_split(
-        y.index, test_size=size, random_state=seed, stratify=y if stratify else None
-    )
+    train, test = train_test_split(y.index, test_size=size, random_state=seed, stratify=codes)
     return train, test
 
 

@@ -24,6 +24,7 @@ MAX_CATEGORIES = 200  # more levels than this overfit; the rest share one level
 OTHER = "(other)"
 DATE_SHARE = 0.9  # share of values that must parse as dates for a column to be a date
 NUMBER_SHARE = 0.95  # share of text values that must parse as numbers ("$1,200", "15%")
+PLAN_SAMPLE_ROWS = 100_000
 NEAR_UNIQUE_SHARE = 0.9  # text columns with a new value in nine rows of ten are ids or free text
 DATE_PARTS = ("year", "month", "day", "day_of_week", "hour", "days")
 
@@ -90,14 +91,23 @@ def safe_feature_name(name: str) -> str:
 
 
 def plan_features(frame: pd.DataFrame, target: Target) -> FeaturePlan:
-    """Fit the plan on the training rows (`frame` holds the feature columns only)."""
+    """Fit the plan on the training rows (`frame` holds the feature columns only).
+
+    Kinds are decided on a sample of large tables (text checks on a million rows take
+    seconds each); the decisions that a sample could get wrong are checked on all rows.
+    """
     import pandas as pd
 
     plan = FeaturePlan()
-    y = target.values.loc[frame.index]
-    for col in frame.columns:
-        values = frame[col]
+    sample = frame
+    if len(frame) > PLAN_SAMPLE_ROWS:
+        sample = frame.sample(PLAN_SAMPLE_ROWS, random_state=0)
+    y = target.values.loc[sample.index]
+    for col in sample.columns:
+        values = sample[col]
         reason = _reason_to_drop(values, y, target)
+        if reason == _SAME_VALUE and sample is not frame and not _is_constant(frame[col]):
+            reason = None  # rare other values the sample missed
         if reason:
             plan.dropped.append(DroppedColumn(name=col, reason=reason))
         elif pd.api.types.is_bool_dtype(values):
@@ -105,7 +115,7 @@ def plan_features(frame: pd.DataFrame, target: Target) -> FeaturePlan:
         elif pd.api.types.is_datetime64_any_dtype(values):
             _add_date(plan, col, values, None)
         elif pd.api.types.is_numeric_dtype(values):
-            if _looks_like_row_id(col, values):
+            if _looks_like_row_id(col, frame[col]):
                 plan.dropped.append(DroppedColumn(name=col, reason=_ID_REASON))
             else:
                 plan.numeric.append(col)
@@ -115,6 +125,11 @@ def plan_features(frame: pd.DataFrame, target: Target) -> FeaturePlan:
 
 
 _ID_REASON = "a different value in every row, like an identifier: nothing to learn from"
+_SAME_VALUE = "the same value in every row"
+
+
+def _is_constant(values: pd.Series) -> bool:
+    return bool(values.notna().all() and values.nunique() == 1)
 
 
 def _reason_to_drop(values: pd.Series, y: pd.Series, target: Target) -> str | None:
@@ -123,7 +138,7 @@ def _reason_to_drop(values: pd.Series, y: pd.Series, target: Target) -> str | No
         return "every value is missing"
     distinct = present.nunique()
     if distinct == 1 and len(present) == len(values):
-        return "the same value in every row"
+        return _SAME_VALUE
     if _copies_target(values, y, target):
         return "a copy of the target: it gives the answer away"
     return None
@@ -177,13 +192,13 @@ def _plan_text_column(plan: FeaturePlan, col: str, values: pd.Series) -> None:
         return
     distinct = present.nunique()
     if len(present) >= 20 and distinct >= NEAR_UNIQUE_SHARE * len(present):
-        plan.dropped.append(
-            DroppedColumn(
-                name=col,
-                reason=f"{distinct} different texts in {len(present)} rows: an identifier or "
-                "free text, nothing a model can generalise from",
-            )
+        reason = (
+            _ID_REASON
+            if distinct == len(present)
+            else f"a text of its own in {distinct / len(present):.0%} of rows: an identifier or "
+            "free text, nothing a model can generalise from"
         )
+        plan.dropped.append(DroppedColumn(name=col, reason=reason))
         return
     plan.categories[col] = [str(v) for v in present.value_counts().index[:MAX_CATEGORIES]]
 

@@ -74,6 +74,12 @@ def local_path(uri: str) -> Path:
     return Path(uri)
 
 
+def min_search_s(rows: int, columns: int) -> float:
+    """The least search time that can give a model: FLAML prepares all rows before its first
+    trial. Below this a job would end with nothing, which is worse than running over."""
+    return MIN_SEARCH_S + 2.5e-7 * rows * max(columns, 1)
+
+
 def post_search_reserve_s(rows: int, columns: int) -> float:
     """Time kept back from the search for evaluation, charts, saving and collecting the report.
 
@@ -206,7 +212,7 @@ class _Run:
 
         rows, cols = data.X_train.shape
         budget = self.deadline - time.monotonic() - post_search_reserve_s(rows, cols)
-        budget = max(budget, MIN_SEARCH_S)
+        budget = max(budget, min_search_s(rows, cols))
         self.search = Search(
             task=data.target.task,
             metric=data.metric,

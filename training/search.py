@@ -269,15 +269,20 @@ class Search:
                     config=dict(getattr(state, "best_config", None) or {}),
                 )
             )
+        history = _history_from_log(self.log_path, self.metric) or [
+            (at, score_from_loss(self.metric, loss)) for at, loss in self._history
+        ]
+        elapsed = self._elapsed()
+        if history and history[-1][0] < elapsed:
+            history.append((elapsed, history[-1][1]))  # the best held until the search ended
         return SearchOutcome(
             automl=automl,
-            elapsed_s=self._elapsed(),
+            elapsed_s=elapsed,
             trials=sum(per_learner.values()),
             best_estimator=getattr(automl, "_best_estimator", None),
             stop_reason=self._stop_reason,
             estimators=summaries,
-            score_history=_history_from_log(self.log_path, self.metric)
-            or [(at, score_from_loss(self.metric, loss)) for at, loss in self._history],
+            score_history=history,
         )
 
 
