@@ -57,6 +57,8 @@ def feature_importance(model: TrainedModel, sample: pd.DataFrame) -> list[tuple[
             return []
         raw = np.abs(np.atleast_2d(coef)).mean(axis=0)
     values = np.asarray(raw, dtype=float)
+    if values.ndim == 2:  # a linear model's coefficients: one row per class
+        values = np.abs(values).mean(axis=0)
     if len(values) != len(names) or not np.isfinite(values).all() or values.sum() <= 0:
         return []
     values = values / values.sum()

@@ -1,6 +1,8 @@
 """The child process that builds the Sweetviz EDA report; started by `training.report`.
 
-    python -m training.report_worker IN.parquet OUT.html TARGET TASK [POSITIVE_CLASS]
+    python -m training.report_worker IN.pkl OUT.html TARGET TASK [POSITIVE_CLASS]
+
+IN.pkl is a pickled DataFrame written by `training.report` (this same interpreter) just before.
 
 Exit status 0 when OUT.html was written. On failure the last stderr line is
 `REPORT-ERROR: <reason for a person>` and the status is 2.
@@ -55,11 +57,11 @@ from training.report import TargetPlan, plan_target  # noqa: E402
 
 def main(argv: list[str]) -> int:
     if len(argv) not in (4, 5):
-        return _fail("usage: python -m training.report_worker IN.parquet OUT.html TARGET TASK")
+        return _fail("usage: python -m training.report_worker IN.pkl OUT.html TARGET TASK")
     in_path, out_path, target, task = Path(argv[0]), Path(argv[1]), argv[2], argv[3]
     positive = argv[4] if len(argv) == 5 else None
     try:
-        frame = pd.read_parquet(in_path)
+        frame = pd.read_pickle(in_path)  # safe: our parent wrote it a moment ago
         in_path.unlink(missing_ok=True)  # the parent may die without cleaning up: do it now
         build_report(frame, target, task, out_path, positive)
     except ReportError as exc:

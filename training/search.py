@@ -39,6 +39,7 @@ REGRESSORS = ("enet", "lgbm", "xgboost", "rf", "extra_tree")
 MONITOR_INTERVAL_S = 0.5
 # A trial running past the deadline gets this long before it is cut off.
 OVERRUN_GRACE_S = 3.0
+TRIAL_SHARE = 0.2  # the most of the search budget that one trial may take
 
 
 class SearchAborted(BaseException):
@@ -81,7 +82,8 @@ class SearchOutcome:
 class ConvergencePolicy:
     """Stop early once more searching has stopped paying off: people in a chat are waiting.
 
-    Converged means every estimator has been tried and the best score has not improved for
+    Converged means every estimator has had a fair number of trials (FLAML starts each with
+    a tiny configuration, so one trial says little) and the best score has not improved for
     as long again, in trials and in seconds, as it took to find it. Small tables converge in
     seconds; a search that keeps improving runs to its budget.
     """
@@ -89,11 +91,15 @@ class ConvergencePolicy:
     min_search_s: float = 4.0
     patience_s: float = 3.0
     patience_trials: int = 20
+    trials_per_estimator: int = 8
     min_improvement: float = 0.001  # relative drop in the loss that counts as progress
     enabled: bool = True
 
-    def converged(self, now: _Progress, best: _Progress, all_tried: bool) -> bool:
-        if not self.enabled or not all_tried or now.elapsed_s < self.min_search_s:
+    def converged(self, now: _Progress, best: _Progress, fewest_trials: int) -> bool:
+        """`fewest_trials`: the trials of the estimator tried least so far."""
+        if not self.enabled or now.elapsed_s < self.min_search_s:
+            return False
+        if fewest_trials < self.trials_per_estimator:
             return False
         quiet_s = now.elapsed_s - best.elapsed_s
         quiet_trials = now.trials - best.trials
@@ -161,7 +167,7 @@ class Search:
                 with warnings.catch_warnings():
                     # Convergence and deprecation warnings from trials are noise to a person.
                     warnings.simplefilter("ignore")
-                    self.automl.fit(X, y, **self._fit_settings())
+                    self.automl.fit(X, y, **self._fit_settings(X, y))
         except SearchAborted:
             aborted = True
             log.warning("search cut off at %.1fs", self._elapsed())
@@ -191,8 +197,9 @@ class Search:
         self._alarm_fired = True
         raise SearchAborted
 
-    def _fit_settings(self) -> dict[str, Any]:
+    def _fit_settings(self, X: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
         settings: dict[str, Any] = {
+            "starting_points": _zero_shot_starting_points(self.task, X, y),
             "task": self.task,
             "metric": self.metric,
             "time_budget": self.budget_s,
@@ -204,6 +211,13 @@ class Search:
             # retrains unconditionally and overran a 30 s budget by 11 s on 1M rows.
             "retrain_full": "budget",
             "log_type": "all",
+            # No single trial may eat the budget: the boosters' zero-shot configurations are
+            # large, and the other estimators deserve a turn.
+            "train_time_limit": max(1.0, TRIAL_SHARE * self.budget_s),
+            # Keep each estimator's best trained model, so that a cut-off during
+            # cross-validation (where FLAML trains the final model only at the end) still
+            # leaves a model without retraining.
+            "model_history": True,
             "log_file_name": str(self.log_path),
         }
         if self.task == "classification":
@@ -220,7 +234,7 @@ class Search:
         best_at = _Progress(0.0, 0)
         while not stop.wait(MONITOR_INTERVAL_S):
             try:
-                snapshot, loss, all_tried = self._read_state()
+                snapshot, loss, fewest_trials = self._read_state()
             except Exception:  # the state is mid-update; read again next tick
                 log.debug("could not read the search state", exc_info=True)
                 continue
@@ -231,11 +245,11 @@ class Search:
                 self._history.append((now.elapsed_s, loss))
             if self.on_progress is not None:
                 self.on_progress(snapshot)
-            if self.policy.converged(now, best_at, all_tried):
+            if self.policy.converged(now, best_at, fewest_trials):
                 log.info("search converged at %.1fs after %d trials", now.elapsed_s, now.trials)
                 self.request_stop("converged")
 
-    def _read_state(self) -> tuple[SearchSnapshot, float, bool]:
+    def _read_state(self) -> tuple[SearchSnapshot, float, int]:
         automl = self.automl
         per_learner: dict[str, int] = dict(getattr(automl, "_iter_per_learner", None) or {})
         state = getattr(automl, "_state", None)
@@ -247,8 +261,7 @@ class Search:
             best_estimator=best,
             best_score=score_from_loss(self.metric, loss) if loss != float("inf") else None,
         )
-        all_tried = bool(per_learner) and all(n > 0 for n in per_learner.values())
-        return snapshot, loss, all_tried
+        return snapshot, loss, min(per_learner.values(), default=0)
 
     def _outcome(self) -> SearchOutcome:
         automl = self.automl
@@ -286,6 +299,37 @@ class Search:
         )
 
 
+# FLAML's zero-shot configurations for rf and extra_tree name a `criterion` that its own
+# regression search space lacks (a KeyError in FLAML 2.7), so only the boosters get them.
+ZERO_SHOT_ESTIMATORS = ("lgbm", "xgboost")
+ZERO_SHOT_MAX_CELLS = 5_000_000
+ZERO_SHOT_MAX_CLASSES = 5
+
+
+def _zero_shot_starting_points(
+    task: TaskName, X: pd.DataFrame, y: pd.Series
+) -> dict[str, list[dict[str, Any]]]:
+    """FLAML's data-dependent defaults: start the boosters from a configuration that suits
+    this data rather than from a tiny one, so a short search reaches good models sooner."""
+    from flaml.default import suggest_config
+
+    if X.shape[0] * X.shape[1] > ZERO_SHOT_MAX_CELLS:
+        return {}  # FLAML samples large tables anyway, and these configurations are big
+    if task == "classification" and y.nunique() > ZERO_SHOT_MAX_CLASSES:
+        return {}  # boosters grow one set of trees per class: a first trial would take seconds
+    # FLAML sorts the labels several times to describe the data: integer codes, not strings.
+    labels = y.astype("category").cat.codes if task == "classification" else y
+    points = {}
+    for estimator in ZERO_SHOT_ESTIMATORS:
+        try:
+            configs = suggest_config(task, X, labels, estimator, k=1)
+        except Exception:  # no portfolio for this case: FLAML's static start
+            log.info("no zero-shot configuration for %s", estimator, exc_info=True)
+            continue
+        points[estimator] = [c["hyperparameters"] for c in configs]
+    return points
+
+
 def _minus_share(loss: float, share: float) -> float:
     return loss if loss == float("inf") else loss - share * abs(loss)
 
@@ -304,22 +348,17 @@ def _in_library_callback(frame: FrameType | None) -> bool:
 
 
 def _keep_best_model(automl: AutoML) -> None:
-    """After a cut-off, make sure the best configuration found so far is a usable model.
+    """After a cut-off, make the best model trained so far the search's model.
 
-    With cross-validation FLAML trains the final model only after the loop; train it now
-    (cross-validation means the data is small, so this is quick).
+    With cross-validation FLAML trains its final model only after the loop; the best trial's
+    model (kept by `model_history`, trained on the folds' share of the rows) stands in.
     """
     if getattr(automl, "_trained_estimator", None) is not None:
         return
     best = getattr(automl, "_best_estimator", None)
-    state = getattr(automl, "_state", None)
-    if best is None or state is None:
-        return
-    config = automl._search_states[best].best_config
-    try:
-        automl._trained_estimator, _ = state._train_with_config(best, config, automl.data_size_full)
-    except Exception:
-        log.warning("could not train the best configuration after the cut-off", exc_info=True)
+    states = getattr(automl, "_search_states", None) or {}
+    if best in states and states[best].trained_estimator is not None:
+        automl._trained_estimator = states[best].trained_estimator
 
 
 def _history_from_log(log_path: Path, metric: str) -> list[tuple[float, float]]:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import codecs
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import openpyxl
 import pandas as pd
-import pyarrow as pa
 import pytest
 
-from training import reading
 from training.errors import InputError
 from training.reading import read_table
 
@@ -41,6 +40,13 @@ def expect_error(
     assert file_name in error.message
     assert error.hint
     return f"{error.message} {error.hint}"
+
+
+@pytest.fixture
+def write_parquet() -> Callable[[pd.DataFrame, Path], None]:
+    """Write Parquet the way the training image can: fastparquet, no pyarrow."""
+    fastparquet = pytest.importorskip("fastparquet")
+    return lambda frame, path: fastparquet.write(str(path), frame)
 
 
 def is_str_column(series: pd.Series) -> bool:
@@ -200,22 +206,43 @@ def test_unnamed_empty_column_from_trailing_separator_is_dropped(tmp_path: Path)
     assert list(frame.columns) == ["a", "b"]
 
 
-def test_both_csv_engines_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = (
-        "id,x,label,when\n1, 2.5 ,cat,2024-01-01\n2,?,  dog ,2024-01-02\n"
-        '3,NA,"a, b",\n4,nan,-,2024-01-04\n5,7,null,N/A\n'
-    )
-    path = write(tmp_path, text)
-    fast = read_table(path, "e.csv")
+def test_booleans_the_parser_guesses_come_back_as_written(tmp_path: Path) -> None:
+    # pandas' C parser turns true/TRUE/True into booleans; the text is what a person wrote.
+    text = "ok,flag,n\ntrue,TRUE,1\nFALSE,,2\nTrue, false ,3\n"
+    frame = read_table(write(tmp_path, text), "b.csv")
+    assert frame["ok"].tolist() == ["true", "FALSE", "True"]
+    assert frame["flag"].tolist()[::2] == ["TRUE", "false"]
+    assert frame["flag"].isna().tolist() == [False, True, False]
+    assert is_str_column(frame["ok"]) and is_str_column(frame["flag"])
 
-    def refuse(*_: object) -> pa.Table:
-        raise pa.ArrowInvalid("forced fallback")
 
-    monkeypatch.setattr(reading, "_read_pyarrow", refuse)
-    slow = read_table(path, "e.csv")
-    pd.testing.assert_frame_equal(fast, slow)
-    assert fast["x"].dtype == np.float64
-    assert fast["label"].isna().tolist() == [False, False, False, True, True]
+def test_huge_integers_become_floats(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "big,n\n18446744073709551615,1\n5,2\n"), "h.csv")
+    assert frame["big"].dtype == np.float64
+    assert frame["n"].dtype == np.int64
+
+
+def test_every_format_cleans_alike(
+    tmp_path: Path, write_parquet: Callable[[pd.DataFrame, Path], None]
+) -> None:
+    rows = [
+        ["1", " 2.5 ", "cat", "2024-01-01"],
+        ["2", "?", "  dog ", "2024-01-02"],
+        ["3", "NA", "a, b", ""],
+        ["4", "nan", "-", "2024-01-04"],
+        ["5", "7", "null", "N/A"],
+    ]
+    names = ["id", "x", "label", "when"]
+    csv_text = ",".join(names) + "\n" + "".join(",".join(f'"{v}"' for v in r) + "\n" for r in rows)
+    from_csv = read_table(write(tmp_path, csv_text, "c"), "e.csv")
+    from_xlsx = read_table(write(tmp_path, xlsx_bytes([names, *rows]), "x"), "e.xlsx")
+    write_parquet(pd.DataFrame(rows, columns=names), tmp_path / "p")
+    from_parquet = read_table(tmp_path / "p", "e.parquet")
+    for other in (from_xlsx, from_parquet):
+        pd.testing.assert_frame_equal(from_csv, other)
+    assert from_csv["id"].dtype == np.int64
+    assert from_csv["x"].dtype == np.float64
+    assert from_csv["label"].isna().tolist() == [False, False, False, True, True]
 
 
 # ---- Excel and Parquet ---------------------------------------------------------------------
@@ -256,10 +283,12 @@ def test_xlsx_found_even_with_a_csv_name(tmp_path: Path) -> None:
     assert read_table(path, "really.csv").shape == (1, 2)
 
 
-def test_parquet_detected_by_content(tmp_path: Path) -> None:
+def test_parquet_detected_by_content(
+    tmp_path: Path, write_parquet: Callable[[pd.DataFrame, Path], None]
+) -> None:
     source = pd.DataFrame({"n": [1, 2, 3], "s": [" a", "?", "c "], "q": ["1", "NA", "3"]})
     path = tmp_path / "blob"
-    source.to_parquet(path)
+    write_parquet(source, path)
     frame = read_table(path, "data.parquet")
     assert list(frame.columns) == ["n", "s", "q"]
     assert frame["n"].tolist() == [1, 2, 3]
@@ -298,9 +327,11 @@ def test_too_many_columns(tmp_path: Path) -> None:
     assert read_table(path, "ok.csv", max_columns=30).shape == (1, 30)
 
 
-def test_too_many_columns_in_parquet_and_xlsx(tmp_path: Path) -> None:
+def test_too_many_columns_in_parquet_and_xlsx(
+    tmp_path: Path, write_parquet: Callable[[pd.DataFrame, Path], None]
+) -> None:
     wide = pd.DataFrame({f"c{i}": [i] for i in range(12)})
-    wide.to_parquet(tmp_path / "p")
+    write_parquet(wide, tmp_path / "p")
     expect_error(tmp_path / "p", "too_many_columns", "w.parquet", max_columns=10)
     path = write(tmp_path, xlsx_bytes([list(wide.columns), list(range(12))]), "x")
     expect_error(path, "too_many_columns", "w.xlsx", max_columns=10)
@@ -369,12 +400,15 @@ def test_prose_is_not_a_one_column_table(tmp_path: Path) -> None:
     expect_error(write(tmp_path, prose), "not_a_table", "letter.txt")
 
 
+@pytest.mark.usefixtures("write_parquet")  # reading Parquet needs fastparquet too
 def test_corrupt_parquet(tmp_path: Path) -> None:
     expect_error(write(tmp_path, b"PAR1" + b"garbage" * 20), "unreadable_file", "d.parquet")
 
 
-def test_truncated_parquet(tmp_path: Path) -> None:
-    pd.DataFrame({"a": range(100)}).to_parquet(tmp_path / "full")
+def test_truncated_parquet(
+    tmp_path: Path, write_parquet: Callable[[pd.DataFrame, Path], None]
+) -> None:
+    write_parquet(pd.DataFrame({"a": range(100)}), tmp_path / "full")
     data = (tmp_path / "full").read_bytes()
     expect_error(write(tmp_path, data[: len(data) // 2]), "unreadable_file", "d.parquet")
 
@@ -390,6 +424,19 @@ def test_corrupt_xlsx(tmp_path: Path) -> None:
 def test_row_with_too_many_values(tmp_path: Path) -> None:
     text = expect_error(write(tmp_path, "a,b\n1,2\n3,4,5\n6,7\n"), "unreadable_file")
     assert "line 3" in text
+
+
+def test_first_row_wider_than_the_header(tmp_path: Path) -> None:
+    # pandas would quietly cut the extra value off (or make it the index): refuse instead.
+    text = expect_error(write(tmp_path, "a;b\n1;2;3\n4;5\n6;7\n"), "unreadable_file")
+    assert "more values than the header" in text
+
+
+def test_whole_numbers_stay_int_when_only_empty_rows_had_gaps(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, "a,b\n1,x\n,\n2,y\n"), "gaps.csv")
+    assert frame["a"].dtype == np.int64
+    sheet = read_table(write(tmp_path, xlsx_bytes([["a", "b"], [1, "x"], [None, None], [2, "y"]])))
+    assert sheet["a"].dtype == np.int64
 
 
 def test_missing_file(tmp_path: Path) -> None:

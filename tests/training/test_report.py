@@ -29,7 +29,7 @@ def _html(outcome_path: Path | None) -> str:
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.suffix in {".parquet", ".partial"})
+    return sorted(p.name for p in folder.iterdir() if p.suffix in {".pkl", ".partial"})
 
 
 def test_binary_string_target(tmp_path: Path) -> None:
@@ -41,6 +41,16 @@ def test_binary_string_target(tmp_path: Path) -> None:
     assert "label" in html and "malignant" in html  # the title says what True means
     assert outcome.rows_sampled == len(frame)
     assert _leftovers(tmp_path) == [] and not (tmp_path / "report.log").exists()
+
+
+def test_mixed_type_column_goes_through_the_pickle(tmp_path: Path) -> None:
+    # Sweetviz refuses a column of numbers mixed with text: the sample goes as text instead.
+    frame = _frame(load_iris, ["setosa", "versicolor", "virginica"], columns=2)
+    frame["mixed"] = [1, "two", 3.5, None, True] * (len(frame) // 5)
+    outcome = start_report(frame, "label", "classification", tmp_path / "report.html").wait(90)
+    assert outcome.path is not None, outcome.note
+    assert "mixed" in _html(outcome.path)
+    assert _leftovers(tmp_path) == []
 
 
 def test_regression_target_with_sampling(tmp_path: Path) -> None:

@@ -27,14 +27,15 @@ def _data(rows: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
 def test_convergence_needs_quiet_time_and_quiet_trials() -> None:
     policy = ConvergencePolicy(min_search_s=4, patience_s=3, patience_trials=20)
     best = _Progress(elapsed_s=2.0, trials=10)
-    assert policy.converged(_Progress(6.0, 40), best, all_tried=True)
-    assert not policy.converged(_Progress(6.0, 25), best, all_tried=True)  # too few trials
-    assert not policy.converged(_Progress(4.5, 40), best, all_tried=True)  # too little time
-    assert not policy.converged(_Progress(6.0, 40), best, all_tried=False)
+    assert policy.converged(_Progress(6.0, 40), best, fewest_trials=8)
+    assert not policy.converged(_Progress(6.0, 25), best, fewest_trials=8)  # too few trials
+    assert not policy.converged(_Progress(4.5, 40), best, fewest_trials=8)  # too little time
+    # An estimator with a couple of trials has not shown what it can do yet.
+    assert not policy.converged(_Progress(6.0, 40), best, fewest_trials=2)
     late = _Progress(elapsed_s=20.0, trials=100)  # found late: wait as long again
-    assert not policy.converged(_Progress(30.0, 250), late, all_tried=True)
-    assert policy.converged(_Progress(41.0, 250), late, all_tried=True)
-    assert not ConvergencePolicy(enabled=False).converged(_Progress(60, 500), best, True)
+    assert not policy.converged(_Progress(30.0, 250), late, fewest_trials=8)
+    assert policy.converged(_Progress(41.0, 250), late, fewest_trials=8)
+    assert not ConvergencePolicy(enabled=False).converged(_Progress(60, 500), best, 50)
 
 
 @pytest.mark.slow
