@@ -30,6 +30,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from training.contracts import Chart
+from training.metrics import HIGHER_IS_BETTER
+from training.metrics import label as metric_name
 
 logger = logging.getLogger(__name__)
 
@@ -66,28 +68,6 @@ BROWSER_HINT = (
     "Install Chromium on the machine that runs the training job (Debian/Ubuntu: "
     "`apt-get install chromium`), or set BROWSER_PATH to a Chrome/Chromium executable."
 )
-
-# Metrics where a smaller number is better (FLAML's names).
-LOWER_IS_BETTER = {"log_loss", "rmse", "mae", "mse", "mape"}
-METRIC_LABELS = {
-    "roc_auc": "ROC AUC",
-    "roc_auc_ovr": "ROC AUC (one-vs-rest)",
-    "roc_auc_ovo": "ROC AUC (one-vs-one)",
-    "roc_auc_weighted": "weighted ROC AUC",
-    "roc_auc_ovr_weighted": "weighted ROC AUC (one-vs-rest)",
-    "roc_auc_ovo_weighted": "weighted ROC AUC (one-vs-one)",
-    "log_loss": "log loss",
-    "accuracy": "accuracy",
-    "f1": "F1",
-    "micro_f1": "micro F1",
-    "macro_f1": "macro F1",
-    "ap": "average precision",
-    "r2": "R²",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "mse": "MSE",
-    "mape": "MAPE",
-}
 
 
 @dataclass
@@ -161,7 +141,7 @@ def _leaderboard_chart(inputs: ChartInputs) -> PlannedChart | None:
     )
     fig.update_yaxes(autorange="reversed", title=None)  # best first, at the top
     fig.update_xaxes(title=f"validation {label}{_direction(inputs.metric)}")
-    if inputs.metric not in LOWER_IS_BETTER:
+    if inputs.metric in HIGHER_IS_BETTER:
         _zoom_bar_axis(fig, values)
     title = f"Validation {label} by model"
     listed = ", ".join(f"{n} {_fmt(v)}" for n, v in scored)
@@ -383,7 +363,7 @@ def _residuals_chart(inputs: ChartInputs) -> PlannedChart | None:
 
 
 def metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+    return metric_name(metric)
 
 
 def _speakable(text: str) -> str:
@@ -392,7 +372,7 @@ def _speakable(text: str) -> str:
 
 
 def _direction(metric: str) -> str:
-    return " (lower is better)" if metric in LOWER_IS_BETTER else ""
+    return "" if metric in HIGHER_IS_BETTER else " (lower is better)"
 
 
 def _style(
