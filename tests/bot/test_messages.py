@@ -1,0 +1,471 @@
+"""Every message the bot builds passes slack_sdk's Block Kit validation and Slack's limits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block, TableBlock
+
+from bot import messages
+from bot.messages import (
+    SlackMessage,
+    escape,
+    failure_message,
+    progress_message,
+    results_message,
+    truncate,
+    usage_message,
+)
+from training.contracts import (
+    DroppedColumn,
+    ErrorInfo,
+    JobResult,
+    LeaderboardRow,
+    ProgressEvent,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+START = datetime(2026, 11, 26, 11, 9, 33, tzinfo=UTC)
+
+# ---- validation ------------------------------------------------------------------------------
+
+
+def check_table_shape(block: dict[str, Any]) -> None:
+    """slack_sdk 3.48's TableBlock only checks that `rows` is not empty; the rest of the
+    documented shape (docs.slack.dev/reference/block-kit/blocks/table-block) is checked here."""
+    assert set(block) <= {"type", "block_id", "rows", "column_settings"}
+    rows = block["rows"]
+    assert isinstance(rows, list)
+    assert 1 <= len(rows) <= 100
+    widths = {len(row) for row in rows}
+    assert len(widths) == 1, "every row has the same number of cells"
+    assert 1 <= widths.pop() <= 20
+    for row in rows:
+        for cell in row:
+            assert cell["type"] in {"raw_text", "rich_text"}
+            if cell["type"] == "raw_text":
+                assert set(cell) == {"type", "text"}
+                assert isinstance(cell["text"], str)
+                assert cell["text"]
+    settings = block.get("column_settings", [])
+    assert len(settings) <= 20
+    for setting in settings:
+        assert set(setting) <= {"align", "is_wrapped"}
+        assert setting.get("align", "left") in {"left", "center", "right"}
+        assert isinstance(setting.get("is_wrapped", False), bool)
+
+
+def validate(message: SlackMessage) -> list[dict[str, Any]]:
+    """Parse every block with slack_sdk's models and validate it; check Slack's limits."""
+    assert set(message) == {"text", "blocks"}
+    assert message["text"].strip()
+    blocks = message["blocks"]
+    assert 1 <= len(blocks) <= 50
+    json.dumps(message)  # plain JSON, nothing else
+    tables = 0
+    for raw in blocks:
+        parsed = Block.parse(raw)
+        assert parsed is not None, f"slack_sdk does not know this block: {raw}"
+        parsed.validate_json()
+        assert parsed.to_dict()["type"] == raw["type"]
+        if raw["type"] == "table":
+            tables += 1
+            assert isinstance(parsed, TableBlock)
+            check_table_shape(raw)
+        if raw["type"] == "header":
+            assert len(raw["text"]["text"]) <= 150
+            assert raw["text"]["type"] == "plain_text"
+        if raw["type"] == "section":
+            if "text" in raw:
+                assert len(raw["text"]["text"]) <= 3000
+            for field in raw.get("fields", []):
+                assert len(field["text"]) <= 2000
+    assert tables <= 1, "Slack allows one table a message"
+    return blocks
+
+
+def all_text(message: SlackMessage) -> str:
+    return json.dumps(message["blocks"], ensure_ascii=False)
+
+
+# ---- realistic results -------------------------------------------------------------------------
+
+
+def classification_result(**overrides: Any) -> JobResult:
+    values: dict[str, Any] = {
+        "job_id": "20261126-110933-40df",
+        "status": "succeeded",
+        "file_name": "churn <Q3> & more.csv",
+        "target": "churned",
+        "task": "classification",
+        "metric": "roc_auc",
+        "time_budget_s": 30,
+        "rows_total": 3000,
+        "rows_used": 2990,
+        "rows_dropped_missing_target": 10,
+        "columns_used": ["tenure_months", "monthly_charges", "support_calls", "plan"],
+        "dropped_columns": [
+            DroppedColumn(
+                name="customer_id",
+                reason="a different value in every row, like an identifier: nothing to learn from",
+            ),
+            DroppedColumn(name="country", reason="the same value in every row"),
+        ],
+        "classes": ["no", "yes"],
+        "best_estimator": "xgboost",
+        "leaderboard": [
+            LeaderboardRow(
+                rank=1,
+                estimator="xgboost",
+                validation_score=0.7836562210558815,
+                train_time_s=6.73,
+                trials=54,
+                config={"n_estimators": 124, "max_leaves": 4},
+            ),
+            LeaderboardRow(
+                rank=2, estimator="rf", validation_score=0.7613, train_time_s=3.465, trials=14
+            ),
+            LeaderboardRow(
+                rank=3, estimator="lgbm", validation_score=0.7536, train_time_s=12.331, trials=4
+            ),
+            LeaderboardRow(
+                rank=4,
+                estimator="extra_tree",
+                validation_score=0.7371,
+                train_time_s=1.805,
+                trials=10,
+            ),
+            LeaderboardRow(
+                rank=5, estimator="lrl1", validation_score=None, train_time_s=None, trials=2
+            ),
+        ],
+        "holdout_metrics": {
+            "accuracy": 0.75,
+            "macro_f1": 0.7078,
+            "f1": 0.5968,
+            "log_loss": 0.5108,
+            "roc_auc": 0.7927,
+            "ap": 0.688,
+        },
+        "holdout_rows": 600,
+        "trials": 84,
+        "timings_s": {"load": 0.015, "search": 24.895, "total": 29.178},
+        "notes": ["the EDA report was made on a sample of 10,000 rows"],
+        "versions": {"flaml": "2.7.0"},
+        "started_at": START,
+        "finished_at": START + timedelta(seconds=29.2),
+    }
+    values.update(overrides)
+    return JobResult(**values)
+
+
+def regression_result() -> JobResult:
+    return JobResult(
+        job_id="reg-1",
+        status="succeeded",
+        file_name="houses.parquet",
+        target="price",
+        task="regression",
+        metric="r2",
+        time_budget_s=60,
+        rows_total=20640,
+        rows_used=20640,
+        columns_used=["rooms", "age", "income"],
+        best_estimator="lgbm",
+        leaderboard=[
+            LeaderboardRow(
+                rank=1, estimator="lgbm", validation_score=0.84, train_time_s=20.1, trials=40
+            ),
+            LeaderboardRow(
+                rank=2, estimator="rf", validation_score=0.8, train_time_s=15.0, trials=9
+            ),
+        ],
+        holdout_metrics={"r2": 0.83, "rmse": 0.47, "mae": 0.31},
+        holdout_rows=4128,
+        trials=49,
+        stopped_early=True,
+        timings_s={"total": 41.5},
+    )
+
+
+def failed_result() -> JobResult:
+    return JobResult(
+        job_id="bad-input",
+        status="failed",
+        file_name="sales.csv",
+        target="revenu",
+        error=ErrorInfo(
+            code="target_not_found",
+            message="There is no column named 'revenu' in sales.csv.",
+            hint="Columns with a similar name: revenue. Try `target=revenue`.",
+        ),
+    )
+
+
+def interrupted_result() -> JobResult:
+    return classification_result(
+        job_id="int-1",
+        status="interrupted",
+        leaderboard=classification_result().leaderboard[:2],
+        holdout_metrics={"roc_auc": 0.77},
+        notes=["the bot restarted while this job ran"],
+    )
+
+
+def huge_result() -> JobResult:
+    long = "x" * 400
+    return classification_result(
+        job_id="huge",
+        file_name="f" * 300 + ".csv",
+        target="t" * 300,
+        dropped_columns=[
+            DroppedColumn(name=f"col_{i}_<{long}>&", reason=f"reason {i}: " + "y" * 200)
+            for i in range(300)
+        ],
+        notes=[f"note {i} " + "z" * 500 for i in range(40)],
+        classes=[f"class_{i}" for i in range(60)],
+        leaderboard=[
+            LeaderboardRow(
+                rank=i + 1,
+                estimator="estimator_" + "e" * 500,
+                validation_score=0.5,
+                train_time_s=1.0,
+                trials=1,
+            )
+            for i in range(150)
+        ],
+    )
+
+
+ALL_RESULTS = {
+    "classification": classification_result,
+    "regression": regression_result,
+    "failed": failed_result,
+    "interrupted": interrupted_result,
+    "huge": huge_result,
+}
+
+# ---- results ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ALL_RESULTS))
+def test_every_result_message_is_valid_block_kit(name: str) -> None:
+    result = ALL_RESULTS[name]()
+    validate(results_message(result, "https://bot.example/r/abc?exp=1&sig=z", None))
+    validate(results_message(result, None, "https://bot.example/m/abc?exp=1&sig=z"))
+    validate(failure_message(result))
+
+
+def test_classification_results_show_the_leaderboard_as_a_table() -> None:
+    message = results_message(
+        classification_result(),
+        report_url="https://bot.example/r/abc?exp=1&sig=z",
+        model_url="https://bot.example/m/abc?exp=1&sig=z",
+    )
+    blocks = validate(message)
+    assert blocks[0]["type"] == "header"
+    assert blocks[0]["text"]["text"] == "Results: churn <Q3> & more.csv → churned"
+    (table,) = [b for b in blocks if b["type"] == "table"]
+    rows = [[cell["text"] for cell in row] for row in table["rows"]]
+    assert rows[0] == ["#", "Model", "Validation ROC AUC", "Train time", "Trials"]
+    assert [r[1] for r in rows[1:]] == ["xgboost", "rf", "lgbm", "extra_tree", "lrl1"]
+    assert rows[1] == ["1", "xgboost", "0.7837", "6.7 s", "54"]
+    assert rows[5][2:4] == ["—", "—"]
+    assert table["column_settings"][2]["align"] == "right"
+    text = all_text(message)
+    assert "accuracy: *0.7500*" in text
+    assert "600 held-out rows" in text
+    assert "`customer_id`: a different value in every row" in text
+    assert "10 rows: no value in the target" in text
+    assert "the EDA report was made on a sample" in text
+    assert "<https://bot.example/r/abc?exp=1&sig=z|Open the data report>" in text
+    assert "<https://bot.example/m/abc?exp=1&sig=z|Download the model>" in text
+    assert "29 s" in text
+    assert "20261126-110933-40df" in text
+    assert "xgboost" in message["text"]
+
+
+def test_user_text_is_escaped_in_mrkdwn() -> None:
+    message = results_message(classification_result(), None, None)
+    mrkdwn = [
+        b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and "text" in b
+    ]
+    assert all("<Q3>" not in t for t in mrkdwn)
+    assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+    progress = progress_message("j1", "a<b>.csv", None, "queued")
+    assert "a&lt;b&gt;.csv" in all_text(progress)
+    usage = usage_message("unknown option `<x>`")
+    assert "&lt;x&gt;" in all_text(usage)
+
+
+def test_regression_results_mark_stopped_early() -> None:
+    message = results_message(regression_result(), None, None)
+    blocks = validate(message)
+    text = all_text(message)
+    assert "stopped early" in text
+    assert "R²: *0.8300*" in text
+    assert "RMSE: *0.4700*" in text
+    assert "Left out" not in text
+    assert not any(b["type"] == "section" and "Open the data report" in str(b) for b in blocks)
+
+
+def test_interrupted_results_are_marked() -> None:
+    message = results_message(interrupted_result(), None, None)
+    validate(message)
+    text = all_text(message)
+    assert "*Interrupted:*" in text
+    assert "(interrupted)" in text
+    assert "interrupted" in message["text"]
+
+
+def test_failed_result_gets_the_failure_message() -> None:
+    message = results_message(failed_result(), None, None)
+    assert message == failure_message(failed_result())
+    blocks = validate(message)
+    text = all_text(message)
+    assert "There is no column named 'revenu' in sales.csv." in text
+    assert "*What to do:* Columns with a similar name: revenue." in text
+    assert "target_not_found" in text
+    assert "Traceback" not in text
+    assert len(blocks) == 4
+
+
+def test_failure_without_error_info_still_explains() -> None:
+    result = JobResult(job_id="x", status="failed")
+    message = failure_message(result)
+    validate(message)
+    assert "without saying why" in all_text(message)
+
+
+def test_huge_result_stays_within_slack_limits() -> None:
+    message = results_message(huge_result(), "https://bot.example/r", "https://bot.example/m")
+    blocks = validate(message)
+    assert len(blocks[0]["text"]["text"]) == 150
+    assert blocks[0]["text"]["text"].endswith("…")
+    (table,) = [b for b in blocks if b["type"] == "table"]
+    assert len(table["rows"]) == 100
+    assert "Showing the top 99 of 150" in all_text(message)
+    dropped = next(b for b in blocks if "Left out" in b.get("text", {}).get("text", ""))
+    text = dropped["text"]["text"]
+    assert "*Left out* (300 columns)" in text
+    assert text.rstrip().endswith("more")
+    assert "<" not in text
+    assert ">" not in text
+    assert "&lt;" in text
+    assert text.count("`") % 2 == 0, "no code span left open"
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
+    assert max(len(t) for t in sections) <= 3000
+    assert any(len(t) > 2500 for t in sections), "the long lists fill a section"
+
+
+def test_truncate_never_splits_an_escape() -> None:
+    text = escape("a" * 10 + "&" * 10)
+    for limit in range(5, len(text)):
+        cut = truncate(text, limit)
+        assert len(cut) <= limit
+        assert cut.endswith("…")
+        body = cut[:-1]
+        assert body.count("&") == body.count(";")
+    assert truncate("short", 10) == "short"
+
+
+def test_the_validator_rejects_what_slack_would() -> None:
+    too_long = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    with pytest.raises(Exception, match="3000"):
+        validate({"text": "t", "blocks": [too_long]})
+    ragged = {"type": "table", "rows": [[{"type": "raw_text", "text": "a"}], []]}
+    with pytest.raises(AssertionError):
+        validate({"text": "t", "blocks": [ragged]})
+    with pytest.raises(AssertionError):
+        validate({"text": "t", "blocks": [{"type": "divider"}] * 51})
+
+
+# ---- progress -----------------------------------------------------------------------------------
+
+
+def event(**overrides: Any) -> ProgressEvent:
+    values: dict[str, Any] = {
+        "job_id": "j1",
+        "stage": "search",
+        "elapsed_s": 12.4,
+        "budget_s": 30,
+        "trials": 17,
+        "best_estimator": "lgbm",
+        "best_score": 0.7712,
+        "metric": "roc_auc",
+    }
+    values.update(overrides)
+    return ProgressEvent(**values)
+
+
+@pytest.mark.parametrize(
+    "status", ["queued", "started", "running", "succeeded", "failed", "interrupted", "cancelled"]
+)
+@pytest.mark.parametrize("with_event", [True, False])
+def test_progress_message_every_state(status: str, with_event: bool) -> None:
+    message = progress_message("j1", "churn.csv", event() if with_event else None, status)
+    validate(message)
+    assert status in all_text(message)
+    assert status in message["text"]
+
+
+def test_progress_shows_elapsed_budget_trials_and_best() -> None:
+    message = progress_message("j1", "churn.csv", event(), "running")
+    text = message["blocks"][0]["text"]["text"]
+    assert "`████████░░░░░░░░░░░░` 12 s of 30 s (41%)" in text
+    assert "*Trials:* 17" in text
+    assert "*Best so far:* lgbm" in text
+    assert "*ROC AUC:* 0.7712" in text
+    assert "searching for the best model" in text
+    assert "12 s of 30 s, 17 trials" in message["text"]
+
+
+def test_progress_over_budget_and_no_best_yet() -> None:
+    message = progress_message(
+        "j1",
+        "x.csv",
+        event(elapsed_s=95, budget_s=60, best_estimator=None, best_score=None),
+        "running",
+    )
+    validate(message)
+    text = message["blocks"][0]["text"]["text"]
+    assert "████████████████████" in text
+    assert "(100%)" in text
+    assert "Best so far" not in text
+    assert "1 min 35 s of 1 min 00 s" in text
+
+
+# ---- usage --------------------------------------------------------------------------------------
+
+
+def test_usage_message() -> None:
+    plain = usage_message(None)
+    validate(plain)
+    assert "/automl train target=COLUMN" in all_text(plain)
+    wrong = usage_message("I don't know the option `colour=red`.")
+    blocks = validate(wrong)
+    assert "colour=red" in blocks[0]["text"]["text"]
+    assert len(blocks) == len(plain["blocks"]) + 1
+    validate(usage_message("x" * 5000))
+
+
+# ---- imports ------------------------------------------------------------------------------------
+
+
+def test_module_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, bot.messages\n"
+        "heavy = {'pandas', 'plotly', 'flaml', 'numpy', 'sklearn', 'slack_sdk', 'slack_bolt'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+    assert messages.MAX_BLOCKS == 50
