@@ -1,0 +1,1 @@
+"""Implementations of the ports in `bot.jobs` and friends, one package per backend."""

@@ -1,0 +1,1 @@
+"""The local backend: SQLite job store, artifact directory, subprocess runner."""

@@ -1,0 +1,271 @@
+"""`SqliteJobStore`: the local backend's job store, one SQLite file in WAL mode.
+
+- One connection per thread (SQLite connections must not be shared across threads while in
+  use); WAL lets readers run while one writer writes, and `busy_timeout` makes writers from
+  other threads or processes wait instead of failing.
+- Deduplication is a UNIQUE constraint on `dedupe_key`: concurrent creates with the same key
+  race inside SQLite, and exactly one row wins.
+- A status change is one conditional UPDATE (`... WHERE status IN (allowed predecessors)`),
+  so two threads moving the same job cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.jobs import (
+    ACTIVE,
+    ALLOWED_FROM,
+    MUTABLE_FIELDS,
+    STATUSES,
+    Job,
+    Status,
+    utc_now,
+)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id          TEXT PRIMARY KEY,
+    status          TEXT NOT NULL CHECK (status IN ({statuses})),
+    user_id         TEXT NOT NULL,
+    channel_id      TEXT NOT NULL,
+    thread_ts       TEXT,
+    status_ts       TEXT,
+    file_id         TEXT,
+    file_name       TEXT NOT NULL,
+    target          TEXT NOT NULL,
+    task            TEXT NOT NULL,
+    metric          TEXT NOT NULL,
+    time_budget_s   INTEGER NOT NULL,
+    exclude_columns TEXT NOT NULL,
+    result_path     TEXT,
+    error_code      TEXT,
+    error_message   TEXT,
+    dedupe_key      TEXT UNIQUE,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_channel ON jobs (channel_id, created_at);
+CREATE INDEX IF NOT EXISTS jobs_by_user ON jobs (user_id, created_at);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+""".format(statuses=", ".join(f"'{status}'" for status in STATUSES))
+
+_COLUMNS = (
+    "job_id",
+    "status",
+    "user_id",
+    "channel_id",
+    "thread_ts",
+    "status_ts",
+    "file_id",
+    "file_name",
+    "target",
+    "task",
+    "metric",
+    "time_budget_s",
+    "exclude_columns",
+    "result_path",
+    "error_code",
+    "error_message",
+    "dedupe_key",
+    "created_at",
+    "updated_at",
+)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+_NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC"
+_OLDEST_FIRST = "ORDER BY created_at ASC, rowid ASC"
+
+
+class DuplicateJobId(ValueError):
+    """A job with this id exists already (and it was not a dedupe hit)."""
+
+
+class SqliteJobStore:
+    """The `bot.jobs.JobStore` port on SQLite. `path` may be ":memory:" only for one thread."""
+
+    def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else None
+        self._target = str(path)
+        self._timeout_s = timeout_s
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._conn()
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    # ---- connections ---------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self._target,
+                timeout=self._timeout_s,
+                isolation_level=None,  # autocommit: every statement is its own transaction
+                check_same_thread=False,  # only so close() may close it from another thread
+            )
+            conn.execute(f"PRAGMA busy_timeout={int(self._timeout_s * 1000)}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every thread's connection. The store must not be used afterwards."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> SqliteJobStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ---- the port ------------------------------------------------------------------------
+
+    def create(self, job: Job) -> tuple[Job, bool]:
+        row = _to_row(job)
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        conn = self._conn()
+        try:
+            cursor = conn.execute(
+                f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
+                "ON CONFLICT (dedupe_key) DO NOTHING",
+                row,
+            )
+        except sqlite3.IntegrityError as exc:  # the primary key: a job id used twice
+            raise DuplicateJobId(f"job id {job.job_id!r} exists already") from exc
+        if cursor.rowcount == 1:
+            return job, True
+        assert job.dedupe_key is not None  # only the dedupe key can make the insert a no-op
+        existing = self.get_by_dedupe_key(job.dedupe_key)
+        if existing is None:  # pragma: no cover - rows are never deleted
+            raise RuntimeError(f"dedupe key {job.dedupe_key!r} conflicted but has no job")
+        return existing, False
+
+    def get(self, job_id: str) -> Job | None:
+        return self._one(f"{_SELECT} WHERE job_id = ?", (job_id,))
+
+    def get_by_dedupe_key(self, dedupe_key: str) -> Job | None:
+        return self._one(f"{_SELECT} WHERE dedupe_key = ?", (dedupe_key,))
+
+    def list_for_channel(self, channel_id: str, limit: int = 20) -> list[Job]:
+        return self._many(
+            f"{_SELECT} WHERE channel_id = ? {_NEWEST_FIRST} LIMIT ?", (channel_id, limit)
+        )
+
+    def list_for_user(self, user_id: str, limit: int = 20) -> list[Job]:
+        return self._many(f"{_SELECT} WHERE user_id = ? {_NEWEST_FIRST} LIMIT ?", (user_id, limit))
+
+    def list_by_status(self, *statuses: Status) -> list[Job]:
+        _check_statuses(statuses)
+        if not statuses:
+            return []
+        marks = ", ".join("?" for _ in statuses)
+        return self._many(f"{_SELECT} WHERE status IN ({marks}) {_OLDEST_FIRST}", statuses)
+
+    def count_active(self, user_id: str | None = None) -> int:
+        active = sorted(ACTIVE)
+        marks = ", ".join("?" for _ in active)
+        sql = f"SELECT COUNT(*) FROM jobs WHERE status IN ({marks})"
+        params: list[str] = list(active)
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        (count,) = self._conn().execute(sql, params).fetchone()
+        return int(count)
+
+    def transition(self, job_id: str, new_status: Status, **fields: Any) -> bool:
+        _check_statuses((new_status,))
+        unknown = set(fields) - MUTABLE_FIELDS
+        if unknown:
+            raise TypeError(
+                f"transition() cannot set {', '.join(sorted(unknown))}; "
+                f"allowed: {', '.join(sorted(MUTABLE_FIELDS))}"
+            )
+        allowed_from = sorted(ALLOWED_FROM[new_status])
+        if not allowed_from:
+            return False
+        names = sorted(fields)
+        assignments = ", ".join(["status = ?", "updated_at = ?", *(f"{n} = ?" for n in names)])
+        marks = ", ".join("?" for _ in allowed_from)
+        params = [new_status, _iso(utc_now()), *(fields[n] for n in names), job_id, *allowed_from]
+        cursor = self._conn().execute(
+            f"UPDATE jobs SET {assignments} WHERE job_id = ? AND status IN ({marks})", params
+        )
+        return cursor.rowcount == 1
+
+    def set_status_message(self, job_id: str, status_ts: str) -> bool:
+        cursor = self._conn().execute(
+            "UPDATE jobs SET status_ts = ?, updated_at = ? WHERE job_id = ?",
+            (status_ts, _iso(utc_now()), job_id),
+        )
+        return cursor.rowcount == 1
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Job | None:
+        row = self._conn().execute(sql, params).fetchone()
+        return _from_row(row) if row is not None else None
+
+    def _many(self, sql: str, params: tuple[Any, ...]) -> list[Job]:
+        return [_from_row(row) for row in self._conn().execute(sql, params).fetchall()]
+
+
+def _check_statuses(statuses: tuple[str, ...]) -> None:
+    unknown = [status for status in statuses if status not in STATUSES]
+    if unknown:
+        raise ValueError(f"unknown job status(es): {', '.join(map(repr, unknown))}")
+
+
+def _iso(moment: datetime) -> str:
+    # Fixed width, UTC: sorts as text in time order.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _to_row(job: Job) -> tuple[Any, ...]:
+    values = {
+        "job_id": job.job_id,
+        "status": job.status,
+        "user_id": job.user_id,
+        "channel_id": job.channel_id,
+        "thread_ts": job.thread_ts,
+        "status_ts": job.status_ts,
+        "file_id": job.file_id,
+        "file_name": job.file_name,
+        "target": job.target,
+        "task": job.task,
+        "metric": job.metric,
+        "time_budget_s": job.time_budget_s,
+        "exclude_columns": json.dumps(list(job.exclude_columns)),
+        "result_path": job.result_path,
+        "error_code": job.error_code,
+        "error_message": job.error_message,
+        "dedupe_key": job.dedupe_key,
+        "created_at": _iso(job.created_at),
+        "updated_at": _iso(job.updated_at),
+    }
+    return tuple(values[name] for name in _COLUMNS)
+
+
+def _from_row(row: tuple[Any, ...]) -> Job:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["exclude_columns"] = tuple(json.loads(values["exclude_columns"]))
+    values["created_at"] = datetime.fromisoformat(values["created_at"])
+    values["updated_at"] = datetime.fromisoformat(values["updated_at"])
+    return Job(**values)

@@ -1,0 +1,138 @@
+"""The job record and the `JobStore` port.
+
+A job is one training run asked for by one person in one thread. Its status only moves
+forward:
+
+    queued ──> running ──> succeeded | failed | interrupted | cancelled
+       └──────────────────> failed | cancelled
+
+and a job that has ended never changes status again, so a late or repeated event (a Slack
+retry, a second `finished` line, a restart) cannot undo what a person was already told.
+
+Implementations: `bot.backends.local.job_store.SqliteJobStore` (SQLite, WAL) and, on AWS,
+DynamoDB with conditional writes. Standard library only: this module is on the Lambda's path.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
+
+Status = Literal["queued", "running", "succeeded", "failed", "interrupted", "cancelled"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+
+ACTIVE: frozenset[Status] = frozenset({"queued", "running"})
+TERMINAL: frozenset[Status] = frozenset({"succeeded", "failed", "interrupted", "cancelled"})
+
+# new status -> the statuses a job may move to it from.
+ALLOWED_FROM: dict[Status, frozenset[Status]] = {
+    "queued": frozenset(),
+    "running": frozenset({"queued"}),
+    "succeeded": frozenset({"running"}),
+    "failed": frozenset({"queued", "running"}),
+    "interrupted": frozenset({"running"}),
+    "cancelled": frozenset({"queued", "running"}),
+}
+
+# Fields `JobStore.transition` may set together with the status.
+MUTABLE_FIELDS: frozenset[str] = frozenset(
+    {"status_ts", "result_path", "error_code", "error_message"}
+)
+
+
+def can_transition(current: Status, new: Status) -> bool:
+    return current in ALLOWED_FROM[new]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_job_id() -> str:
+    """A short id people can type (`/automl cancel 3fa9c1b2`); safe as a folder name."""
+    return secrets.token_hex(4)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One training run. Stores hand out copies; change a job through the store."""
+
+    job_id: str
+    user_id: str
+    channel_id: str
+    thread_ts: str | None  # the file's message: every reply goes into its thread
+    file_name: str
+    target: str
+    status: Status = "queued"
+    file_id: str | None = None  # Slack's file id (F...)
+    task: str = "auto"
+    metric: str = "auto"
+    time_budget_s: int = 60
+    exclude_columns: tuple[str, ...] = ()
+    status_ts: str | None = None  # the one status message updated while the job runs
+    result_path: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    dedupe_key: str | None = None  # Slack event id / trigger id / request id that created it
+    created_at: datetime = field(default_factory=utc_now)
+    updated_at: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown job status {self.status!r}")
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+
+@runtime_checkable
+class JobStore(Protocol):
+    """Where jobs live. Every method is safe to call from several threads."""
+
+    def create(self, job: Job) -> tuple[Job, bool]:
+        """Store a new job; `(job, True)`.
+
+        If a job with the same `dedupe_key` exists already, store nothing and return
+        `(existing_job, False)`: one user action, one job, however often Slack retries.
+        A `dedupe_key` of None never deduplicates.
+        """
+        ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def get_by_dedupe_key(self, dedupe_key: str) -> Job | None: ...
+
+    def list_for_channel(self, channel_id: str, limit: int = 20) -> list[Job]:
+        """Newest first."""
+        ...
+
+    def list_for_user(self, user_id: str, limit: int = 20) -> list[Job]:
+        """Newest first."""
+        ...
+
+    def list_by_status(self, *statuses: Status) -> list[Job]:
+        """Oldest first (queue order)."""
+        ...
+
+    def count_active(self, user_id: str | None = None) -> int:
+        """Queued and running jobs: all of them, or one person's."""
+        ...
+
+    def transition(self, job_id: str, new_status: Status, **fields: Any) -> bool:
+        """Move a job forward to `new_status`, setting `fields` (see `MUTABLE_FIELDS`) too.
+
+        Atomic: returns False, changing nothing, when the job does not exist or its current
+        status may not move to `new_status` (backwards, sideways or out of an end state).
+        """
+        ...
+
+    def set_status_message(self, job_id: str, status_ts: str) -> bool:
+        """Remember the ts of the job's status message; False if there is no such job."""
+        ...

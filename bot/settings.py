@@ -1,0 +1,289 @@
+"""The bot's configuration: one `Settings` object read from the environment and `.env`.
+
+Every setting is an environment variable (see ARCHITECTURE.md, "Configuration"). Use
+`load_settings(require=...)` at start-up: it validates everything at once and raises
+`SettingsError` whose text names each missing or invalid variable and what it should look
+like, so a person never sees a pydantic traceback. Secrets are `SecretStr` and never show up
+in `repr()` or in error messages.
+
+Standard library, pydantic and pydantic-settings only: this module is on the Lambda's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from training.contracts import MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S
+
+Backend = Literal["local", "aws"]
+
+# What each way of running the bot cannot start without.
+REQUIRED_FOR: dict[str, tuple[str, ...]] = {
+    "serve": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
+    "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+    "lambda": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
+    "shell": (),
+}
+
+# What a correct value looks like, for the error message.
+HINTS: dict[str, str] = {
+    "SLACK_BOT_TOKEN": "the app's Bot User OAuth Token, starting with xoxb- "
+    "(Slack app settings > OAuth & Permissions)",
+    "SLACK_SIGNING_SECRET": "the app's Signing Secret "
+    "(Slack app settings > Basic Information > App Credentials)",
+    "SLACK_APP_TOKEN": "an app-level token with the connections:write scope, starting with "
+    "xapp- (Slack app settings > Basic Information > App-Level Tokens); Socket Mode only",
+    "SLACK_API_URL": "an http(s) URL ending in /api/, e.g. https://slack.com/api/",
+    "AUTOML_BACKEND": "local or aws",
+    "AUTOML_DATA_DIR": "a directory path, e.g. ./automl-data",
+    "AUTOML_PUBLIC_URL": "the http(s) base URL people reach the bot at, e.g. http://localhost:3000",
+    "AUTOML_MAX_FILE_MB": "a number of megabytes greater than 0, e.g. 100",
+    "AUTOML_MAX_COLUMNS": "a whole number greater than 0, e.g. 2000",
+    "AUTOML_DEFAULT_TIME_BUDGET_S": f"a whole number of seconds from {MIN_TIME_BUDGET_S} "
+    "to AUTOML_MAX_TIME_BUDGET_S, e.g. 60",
+    "AUTOML_MAX_TIME_BUDGET_S": f"a whole number of seconds from {MIN_TIME_BUDGET_S} "
+    f"to {MAX_TIME_BUDGET_S}, e.g. 1800",
+    "AUTOML_MAX_CONCURRENT_JOBS": "a whole number of at least 1, e.g. 2",
+    "AUTOML_MAX_JOBS_PER_USER": "a whole number of at least 1, "
+    "no more than AUTOML_MAX_CONCURRENT_JOBS, e.g. 1",
+    "AUTOML_ALLOWED_CHANNELS": "comma-separated channel ids, e.g. C0123ABCD,C0456EFGH; "
+    "empty allows every channel",
+    "AUTOML_ALLOWED_USERS": "comma-separated user ids, e.g. U0123ABCD,U0456EFGH; "
+    "empty allows everyone",
+    "AUTOML_LINK_EXPIRY_HOURS": "a number of hours greater than 0, at most 168, e.g. 24",
+}
+
+_SECRETS = frozenset({"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"})
+
+
+class SettingsError(Exception):
+    """The configuration is incomplete or wrong; `str(error)` is written for a person."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(
+            "The bot's configuration is not usable. Set these environment variables "
+            f"(or put them in a .env file):\n{lines}"
+        )
+
+
+def _comma_list(value: Any) -> Any:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+IdSet = Annotated[frozenset[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """All of the bot's settings. Attribute names are short; the variables are the aliases."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    # Slack
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+
+    # Backend
+    backend: Backend = Field(default="local", alias="AUTOML_BACKEND")
+    data_dir: Path = Field(default=Path("./automl-data"), alias="AUTOML_DATA_DIR")
+    public_url: str = Field(default="http://localhost:3000", alias="AUTOML_PUBLIC_URL")
+
+    # Limits
+    max_file_mb: float = Field(default=100, gt=0, alias="AUTOML_MAX_FILE_MB")
+    max_columns: int = Field(default=2000, gt=0, alias="AUTOML_MAX_COLUMNS")
+    default_time_budget_s: int = Field(
+        default=60, ge=MIN_TIME_BUDGET_S, le=MAX_TIME_BUDGET_S, alias="AUTOML_DEFAULT_TIME_BUDGET_S"
+    )
+    max_time_budget_s: int = Field(
+        default=1800, ge=MIN_TIME_BUDGET_S, le=MAX_TIME_BUDGET_S, alias="AUTOML_MAX_TIME_BUDGET_S"
+    )
+    max_concurrent_jobs: int = Field(default=2, ge=1, alias="AUTOML_MAX_CONCURRENT_JOBS")
+    max_jobs_per_user: int = Field(default=1, ge=1, alias="AUTOML_MAX_JOBS_PER_USER")
+    allowed_channels: IdSet = Field(default=frozenset(), alias="AUTOML_ALLOWED_CHANNELS")
+    allowed_users: IdSet = Field(default=frozenset(), alias="AUTOML_ALLOWED_USERS")
+    link_expiry_hours: float = Field(default=24, gt=0, le=168, alias="AUTOML_LINK_EXPIRY_HOURS")
+
+    @field_validator("allowed_channels", "allowed_users", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("does not start with xoxb- (is it a user or app-level token?)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("does not start with xapp- (is it the bot token?)")
+        return value
+
+    @field_validator("slack_api_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+            raise ValueError("is not an http:// or https:// URL")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        # slack_sdk joins base_url and the method name by concatenation.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.default_time_budget_s > self.max_time_budget_s:
+            raise ValueError(
+                "AUTOML_DEFAULT_TIME_BUDGET_S "
+                f"({self.default_time_budget_s}) is more than AUTOML_MAX_TIME_BUDGET_S "
+                f"({self.max_time_budget_s})"
+            )
+        if self.max_jobs_per_user > self.max_concurrent_jobs:
+            raise ValueError(
+                f"AUTOML_MAX_JOBS_PER_USER ({self.max_jobs_per_user}) is more than "
+                f"AUTOML_MAX_CONCURRENT_JOBS ({self.max_concurrent_jobs})"
+            )
+        return self
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def channel_allowed(self, channel_id: str) -> bool:
+        return not self.allowed_channels or channel_id in self.allowed_channels
+
+    def user_allowed(self, user_id: str) -> bool:
+        return not self.allowed_users or user_id in self.allowed_users
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def link_expiry_s(self) -> int:
+        return int(self.link_expiry_hours * 3600)
+
+    @property
+    def db_path(self) -> Path:
+        """The local backend's SQLite job store."""
+        return self.data_dir / "jobs.sqlite3"
+
+    def missing(self, names: Iterable[str]) -> list[str]:
+        """The variables among `names` (environment names) that are not set."""
+        by_alias = {
+            (field.alias or name).upper(): name for name, field in type(self).model_fields.items()
+        }
+        return [name for name in names if getattr(self, by_alias[name.upper()]) is None]
+
+
+def _required(require: str | Iterable[str]) -> list[str]:
+    """`require` is a mode ("serve", "socket", "lambda", "shell") or variable names."""
+    items = [require] if isinstance(require, str) else list(require)
+    names: list[str] = []
+    for item in items:
+        expanded = REQUIRED_FOR.get(item.lower(), (item.upper(),))
+        names.extend(name for name in expanded if name not in names)
+    unknown = [name for name in names if name not in HINTS]
+    if unknown:
+        raise ValueError(f"unknown setting(s) to require: {', '.join(unknown)}")
+    return names
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    """(variable, sentence) for one pydantic error, without echoing secrets."""
+    loc = error.get("loc") or ()
+    variable = str(loc[0]).upper() if loc else ""
+    fields = Settings.model_fields
+    if variable.lower() in fields:  # validated by attribute name: report the variable name
+        variable = (fields[variable.lower()].alias or variable).upper()
+    message = str(error.get("msg", "is invalid"))
+    message = message.removeprefix("Value error, ")
+    if error.get("type") == "missing":
+        return variable, f"{variable} is not set"
+    if not variable:  # a cross-field check (model validator)
+        return "", message
+    shown = "" if variable in _SECRETS else f"={error.get('input')!r}"
+    return variable, f"{variable}{shown} is invalid: {message}"
+
+
+def load_settings(
+    require: str | Iterable[str] = (), *, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Read and validate the settings; raise `SettingsError` describing every problem.
+
+    `require` is a way of running the bot ("serve", "socket", "lambda", "shell") or a list of
+    variable names that must be set (e.g. ``["SLACK_BOT_TOKEN"]``).
+    """
+    required = _required(require)
+    problems: list[str] = []
+    try:
+        settings = Settings(_env_file=env_file)
+    except ValidationError as exc:
+        invalid = set()
+        for error in exc.errors(include_url=False):
+            variable, sentence = _describe(error)
+            invalid.add(variable)
+            hint = HINTS.get(variable)
+            problems.append(f"{sentence}; expected {hint}" if hint else sentence)
+        # Also report required variables that are simply unset, so one run shows everything.
+        problems.extend(_missing_from_env(required, env_file, skip=invalid))
+        raise SettingsError(problems) from None
+    for name in settings.missing(required):
+        problems.append(f"{name} is not set; expected {HINTS[name]}")
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _missing_from_env(
+    names: list[str], env_file: str | Path | None, *, skip: set[str]
+) -> list[str]:
+    import os
+
+    from_file: dict[str, str | None] = {}
+    if env_file is not None and Path(env_file).is_file():
+        from dotenv import dotenv_values  # a dependency of pydantic-settings
+
+        from_file = {key.upper(): value for key, value in dotenv_values(env_file).items()}
+    environ = {key.upper(): value for key, value in os.environ.items()}
+    out = []
+    for name in names:
+        value = environ.get(name) or from_file.get(name)
+        if name not in skip and not (value and value.strip()):
+            out.append(f"{name} is not set; expected {HINTS[name]}")
+    return out
