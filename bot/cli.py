@@ -10,9 +10,7 @@ import argparse
 import logging
 import os
 import re
-import secrets
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from training import exit_codes
@@ -72,13 +70,10 @@ def _duration(text: str) -> int:
     return round(float(match.group(1)) * scale)
 
 
-def new_job_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
 def _train(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from bot.jobs import new_job_id
     from training.contracts import JobSpec
 
     job_id = new_job_id()

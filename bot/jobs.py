@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
+
+from training.contracts import utc_now
 
 Status = Literal["queued", "running", "succeeded", "failed", "interrupted", "cancelled"]
 STATUSES: tuple[Status, ...] = get_args(Status)
@@ -44,10 +46,6 @@ MUTABLE_FIELDS: frozenset[str] = frozenset(
 
 def can_transition(current: Status, new: Status) -> bool:
     return current in ALLOWED_FROM[new]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_job_id() -> str:
