@@ -1,0 +1,134 @@
+"""`LocalArtifactStore`: the local backend's artifact store, one directory.
+
+Layout under `root`::
+
+    datasets/<job_id>/<safe file name>   the uploaded table, as fetched from Slack
+    runs/<job_id>/...                    everything the training job writes
+
+- Job ids are checked against `training.contracts.JOB_ID_PATTERN` before they touch a path.
+- Uploads stream into a hidden temporary file next to the target and are renamed into place
+  only when complete and within the size limit; a failed or oversized upload leaves nothing.
+- `resolve` is what the link-serving web route calls: it refuses paths that leave the run
+  folder (including through symlinks) and anything that is not an existing regular file.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+from bot.links import UnsafePath, check_job_id, normalize_artifact_path
+
+_UNSAFE_NAME_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_NAME_CHARS: Final = 128
+_DEFAULT_NAME: Final = "dataset"
+
+
+class TooLarge(ValueError):
+    """A stream went past its byte limit; nothing was kept."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"the file is larger than the limit of {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+class UnsafeArtifactPath(UnsafePath):
+    """A path that would leave the run folder."""
+
+
+class ArtifactNotFound(FileNotFoundError):
+    """No such regular file in the run folder."""
+
+
+def safe_file_name(file_name: str) -> str:
+    """A file name that is one harmless path segment, keeping the extension where possible."""
+    base = re.split(r"[/\\]", file_name or "")[-1].replace("\x00", "")
+    cleaned = _UNSAFE_NAME_CHARS.sub("_", base).lstrip(".")
+    if not cleaned.strip("_"):
+        return _DEFAULT_NAME
+    if len(cleaned) > _MAX_NAME_CHARS:
+        stem, dot, suffix = cleaned.rpartition(".")
+        if dot and 0 < len(suffix) <= 16 and stem:
+            cleaned = f"{stem[: _MAX_NAME_CHARS - len(suffix) - 1]}.{suffix}"
+        else:
+            cleaned = cleaned[:_MAX_NAME_CHARS]
+    return cleaned
+
+
+class LocalArtifactStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def run_dir(self, job_id: str) -> Path:
+        """`<root>/runs/<job_id>` (not created)."""
+        return self.root / "runs" / check_job_id(job_id)
+
+    def dataset_path(self, job_id: str, file_name: str) -> Path:
+        """`<root>/datasets/<job_id>/<safe name>` (not created)."""
+        return self.root / "datasets" / check_job_id(job_id) / safe_file_name(file_name)
+
+    def write_stream(
+        self, job_id: str, file_name: str, chunks: Iterable[bytes], max_bytes: int
+    ) -> Path:
+        """Write `chunks` to the job's dataset path atomically; `TooLarge` past `max_bytes`.
+
+        Reading stops at the first chunk that crosses the limit. On any failure the
+        temporary file is removed, and so is the job's dataset folder if this call made it.
+        """
+        if max_bytes < 0:
+            raise ValueError("max_bytes must not be negative")
+        target = self.dataset_path(job_id, file_name)
+        folder = target.parent
+        created = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
+        temp = Path(temp_name)
+        try:
+            written = 0
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise TooLarge(max_bytes)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
+        return target
+
+    def resolve(self, job_id: str, relative_path: str) -> Path:
+        """The real path of an existing regular file inside the job's run folder.
+
+        `UnsafeArtifactPath` for anything that leaves the folder (by `..`, absolute paths,
+        backslashes, NUL, percent-encoding or a symlink); `ArtifactNotFound` otherwise.
+        """
+        run = self.run_dir(job_id)
+        try:
+            relative = normalize_artifact_path(relative_path)
+        except (UnsafePath, UnicodeDecodeError) as exc:
+            raise UnsafeArtifactPath(str(exc)) from None
+        try:
+            real_run = run.resolve(strict=True)
+            real = (run / relative).resolve(strict=True)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ArtifactNotFound(f"no artifact {relative!r} for job {job_id}") from None
+        except (OSError, RuntimeError) as exc:  # symlink loops and the like
+            raise UnsafeArtifactPath(str(exc)) from None
+        if not real.is_relative_to(real_run) or real == real_run:
+            raise UnsafeArtifactPath(f"{relative!r} leaves the run folder of job {job_id}")
+        if not real.is_file():
+            raise ArtifactNotFound(f"{relative!r} is not a file")
+        return real
