@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -62,12 +61,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _duration(text: str) -> int:
-    """`90`, `90s`, `5m`, `1h` -> seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
-    if not match:
-        raise argparse.ArgumentTypeError(f"“{text}” is not a duration; try 90, 90s or 5m")
-    scale = {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
-    return round(float(match.group(1)) * scale)
+    """`90`, `90s`, `5m`, `1h30m` -> seconds: the same reading as `time=` in Slack."""
+    from bot.commands import CommandError, parse_duration
+
+    try:
+        return parse_duration(text)
+    except CommandError as error:
+        raise argparse.ArgumentTypeError(f"not a duration: {error.problem}") from None
 
 
 def _train(args: argparse.Namespace) -> int:
