@@ -662,8 +662,11 @@ def _reason(exc: BaseException) -> str:
 def _quiet_browser_logs() -> None:
     # kaleido and choreographer log every pipe message at DEBUG/INFO; the browser's own stderr
     # arrives through the "browser_proc" logger. None of it helps a person reading the run log.
+    # choreographer also logs a traceback at ERROR for a malformed pipe message it then ignores
+    # ("JSONError decoding message. Ignoring"): it would reach the terminal, so only CRITICAL
+    # passes. Render failures that matter become the run's notes (see render_charts).
     for name in ("kaleido", "choreographer", "browser_proc", "chrome_wrapper", "logistro"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class _BrowserSession:
