@@ -6,12 +6,11 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 UV := $(BIN)/uv
 LOCK := requirements/dev.lock
-DEMO_BUDGET ?= 30
 
 .PHONY: help demo test lint typecheck unit bench lock browser clean
 
 help:
-	@echo "make demo   train on the bundled sample file and show the result"
+	@echo "make demo   the whole Slack conversation on the bundled sample, in this terminal"
 	@echo "make test   lint, type-check and run the test suite"
 	@echo "make bench  run the benchmarks in benchmarks/ (slow)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
@@ -28,9 +27,9 @@ $(BIN)/.installed: pyproject.toml $(LOCK)
 browser:
 	@scripts/ensure-browser.sh
 
+# The whole Slack conversation on the bundled sample, in this terminal (no Slack needed).
 demo: $(BIN)/.installed browser
-	$(BIN)/automl train samples/churn.csv --target churned --time-budget $(DEMO_BUDGET) \
-		--out automl-data/runs/demo
+	$(BIN)/automl shell < samples/demo-conversation.txt
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -11,8 +11,15 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from training import exit_codes
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from bot.runtime import Bot
+    from bot.settings import Settings
 
 DEFAULT_DATA_DIR = "automl-data"
 
@@ -57,6 +64,25 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("data", type=Path, help="a table with the same columns")
     predict.add_argument("-o", "--output", type=Path, help="CSV to write (default: stdout)")
     predict.set_defaults(handler=_predict)
+
+    serve = commands.add_parser(
+        "serve", help="run the Slack bot as a web app (POST /slack/events, /health, links)"
+    )
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default all)")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.set_defaults(handler=_serve)
+
+    socket = commands.add_parser(
+        "socket", help="run the Slack bot over Socket Mode (no public URL needed)"
+    )
+    socket.add_argument("--host", default="127.0.0.1", help="address for the report links")
+    socket.add_argument("--port", type=int, default=3000)
+    socket.set_defaults(handler=_socket)
+
+    shell = commands.add_parser(
+        "shell", help="talk to the bot in this terminal, with no Slack (a console adapter)"
+    )
+    shell.set_defaults(handler=_shell)
     return parser
 
 
@@ -131,6 +157,101 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         table.to_csv(sys.stdout, index=False)
     return exit_codes.SUCCEEDED
+
+
+# ---- the bot -------------------------------------------------------------------------------
+
+
+def _settings(mode: str) -> Settings | None:
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(require=mode)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _bot_logging() -> None:
+    logging.getLogger().handlers[0].setLevel(logging.INFO)
+    logging.getLogger("bot").setLevel(logging.INFO)
+
+
+def _web_app(bot: Bot) -> FastAPI:
+    from bot.backends.local.artifacts import LocalArtifactStore
+    from bot.web import ArtifactFiles, create_web_app
+
+    artifacts = bot.backend.artifacts
+    files = None
+    if isinstance(artifacts, LocalArtifactStore) and artifacts.signer is not None:
+        files = ArtifactFiles(artifacts.resolve, artifacts.signer)
+    return create_web_app(bot.app, files)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings("serve")
+    if settings is None:
+        return exit_codes.BAD_INPUT
+    import uvicorn
+
+    from bot.runtime import build_bot
+
+    _bot_logging()
+    bot = build_bot(settings)
+    bot.start()
+    print(
+        f"AutoML bot on http://{args.host}:{args.port}; Slack's request URL is "
+        f"{settings.public_url}/slack/events",
+        file=sys.stderr,
+    )
+    try:
+        uvicorn.run(_web_app(bot), host=args.host, port=args.port, log_level="warning")
+    finally:
+        bot.close()  # running trainings go on; the next start picks them up
+    return exit_codes.SUCCEEDED
+
+
+def _socket(args: argparse.Namespace) -> int:
+    settings = _settings("socket")
+    if settings is None:
+        return exit_codes.BAD_INPUT
+    import threading
+
+    import uvicorn
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.runtime import build_bot
+
+    _bot_logging()
+    bot = build_bot(settings)
+    bot.start()
+    # Slack talks over the socket; people still open report links over HTTP.
+    server = uvicorn.Server(
+        uvicorn.Config(_web_app(bot), host=args.host, port=args.port, log_level="warning")
+    )
+    threading.Thread(target=server.run, name="links", daemon=True).start()
+    assert settings.slack_app_token is not None
+    print(
+        f"AutoML bot connected over Socket Mode; links served on {settings.public_url}",
+        file=sys.stderr,
+    )
+    try:
+        SocketModeHandler(bot.app, settings.slack_app_token.get_secret_value()).start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.should_exit = True
+        bot.close()
+    return exit_codes.SUCCEEDED
+
+
+def _shell(args: argparse.Namespace) -> int:
+    settings = _settings("shell")
+    if settings is None:
+        return exit_codes.BAD_INPUT
+    from bot.console.shell import run_console
+
+    return run_console(settings)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ __all__ = [
     "unwrap_slack_formatting",
 ]
 
-DEFAULT_TIME_BUDGET_S = 60  # JobSpec's default
+DEFAULT_TIME_BUDGET_S = None  # not given: the bot's AUTOML_DEFAULT_TIME_BUDGET_S applies
 TASKS = ("auto", "classification", "regression")
 
 
@@ -54,7 +54,7 @@ class CommandError(ValueError):
 @dataclass(frozen=True)
 class TrainCommand:
     target: str
-    time_budget_s: int = DEFAULT_TIME_BUDGET_S
+    time_budget_s: int | None = DEFAULT_TIME_BUDGET_S
     metric: str = "auto"
     task: str = "auto"  # one of TASKS
     exclude: tuple[str, ...] = ()
@@ -407,7 +407,7 @@ def _parse_train(tokens: list[_Token]) -> TrainCommand:
     if not target:
         raise CommandError("The target is empty: name the column to predict, like target=churned.")
 
-    time_budget_s = DEFAULT_TIME_BUDGET_S
+    time_budget_s: int | None = DEFAULT_TIME_BUDGET_S
     if "time" in given:
         time_budget_s = parse_duration(" ".join(t.text for t in given["time"]))
 

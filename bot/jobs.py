@@ -134,3 +134,11 @@ class JobStore(Protocol):
     def set_status_message(self, job_id: str, status_ts: str) -> bool:
         """Remember the ts of the job's status message; False if there is no such job."""
         ...
+
+    def claim(self, key: str) -> bool:
+        """True the first time `key` is claimed, False ever after (atomic).
+
+        For one-off work that is not a job, such as the preview of a shared file, so a Slack
+        retry of the same event does not do it twice.
+        """
+        ...

@@ -1,11 +1,16 @@
 """The container's entry point: `python -m training run SPEC.json`.
 
 Events go to stdout as JSON lines (the local runner reads them); logs go to stderr.
+
+`python -m training preview PATH [--name NAME]` prints a `DatasetPreview` as JSON on stdout
+(exit 0), or `{"error": {"code", "message", "hint"}}` for a file it cannot read (exit 2).
+The bot runs it as a subprocess, so the bot's own process never imports pandas.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -13,7 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from training import exit_codes
-from training.contracts import JobSpec
+from training.contracts import JobSpec, Limits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,11 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the training job described by a spec.json")
     run.add_argument("spec", type=Path)
+    preview = commands.add_parser("preview", help="describe a table file as JSON")
+    preview.add_argument("path", type=Path)
+    preview.add_argument("--name", help="the file's name as the person gave it")
+    preview.add_argument("--max-file-mb", type=float, default=Limits().max_file_mb)
+    preview.add_argument("--max-columns", type=int, default=Limits().max_columns)
     args = parser.parse_args(argv)
 
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # the run's log file records INFO, not stderr
         handler.setLevel(logging.WARNING)
+    if args.command == "preview":
+        limits = Limits(max_file_mb=args.max_file_mb, max_columns=args.max_columns)
+        return _preview(args.path, args.name or args.path.name, limits)
     try:
         spec = JobSpec.model_validate_json(args.spec.read_bytes())
     except OSError as error:
@@ -40,6 +53,25 @@ def main(argv: list[str] | None = None) -> int:
 
     result = run_job(spec, RunOptions(sinks=[JsonLinesSink.to_stdout()]))
     return exit_codes.for_result(result)
+
+
+def _preview(path: Path, name: str, limits: Limits) -> int:
+    from training.errors import InputError
+    from training.preview import preview_table
+
+    try:
+        preview = preview_table(path, name, limits=limits)
+    except InputError as error:
+        _write_stdout(json.dumps({"error": error.info().model_dump()}, ensure_ascii=False))
+        return exit_codes.BAD_INPUT
+    _write_stdout(preview.model_dump_json())
+    return exit_codes.SUCCEEDED
+
+
+def _write_stdout(text: str) -> None:
+    # UTF-8 bytes whatever the locale: column names and messages are rarely pure ASCII.
+    sys.stdout.buffer.write(text.encode("utf-8") + b"\n")
+    sys.stdout.buffer.flush()
 
 
 if __name__ == "__main__":

@@ -195,3 +195,31 @@ class JobResult(_Model):
     versions: dict[str, str] = Field(default_factory=dict)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+# ---- preview -------------------------------------------------------------------------------
+
+ColumnKind = Literal[
+    "number", "category", "text", "date", "boolean", "identifier", "constant", "empty"
+]
+
+
+class ColumnPreview(_Model):
+    name: str
+    kind: ColumnKind
+    missing: int = Field(ge=0, description="cells without a value")
+    distinct: int = Field(ge=0, description="distinct non-missing values")
+    examples: list[str] = Field(default_factory=list, description="a few values, as text")
+
+
+class DatasetPreview(_Model):
+    """What the bot shows when a table is shared: written by `python -m training preview`."""
+
+    schema_version: int = SCHEMA_VERSION
+    file_name: str
+    format: str = Field(description="csv, tsv, xlsx or parquet")
+    rows: int = Field(ge=0)
+    columns: list[ColumnPreview] = Field(default_factory=list)
+    suggested_target: str | None = None
+    suggested_task: TaskName | None = None
+    notes: list[str] = Field(default_factory=list)

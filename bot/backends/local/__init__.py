@@ -1,1 +1,29 @@
 """The local backend: SQLite job store, artifact directory, subprocess runner."""
+
+from __future__ import annotations
+
+from bot.backends.local.artifacts import LocalArtifactStore
+from bot.backends.local.job_store import SqliteJobStore
+from bot.backends.local.launcher import LocalLauncher
+from bot.backends.local.previewer import SubprocessPreviewer
+from bot.links import LinkSigner
+from bot.ports import Backend
+from bot.settings import Settings
+
+
+def build_local_backend(settings: Settings, *, link_key: bytes) -> Backend:
+    root = settings.data_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    jobs = SqliteJobStore(settings.db_path)
+    return Backend(
+        name="local",
+        jobs=jobs,
+        artifacts=LocalArtifactStore(
+            root,
+            signer=LinkSigner(link_key),
+            public_url=settings.public_url,
+            link_expiry_s=settings.link_expiry_s,
+        ),
+        launcher=LocalLauncher(jobs, root, max_concurrent=settings.max_concurrent_jobs),
+        previewer=SubprocessPreviewer(),
+    )

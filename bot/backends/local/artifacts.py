@@ -19,23 +19,32 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from bot.links import UnsafePath, check_job_id, normalize_artifact_path
+from bot.errors import FileTooLarge
+from bot.links import LinkSigner, UnsafePath, check_job_id, normalize_artifact_path
+from training.contracts import JobResult, JobSpec
+
+SPEC_FILE: Final = "spec.json"
+RESULT_FILE: Final = "result.json"
 
 _UNSAFE_NAME_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME_CHARS: Final = 128
 _DEFAULT_NAME: Final = "dataset"
 
 
-class TooLarge(ValueError):
+class TooLarge(FileTooLarge):
     """A stream went past its byte limit; nothing was kept."""
 
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"the file is larger than the limit of {max_bytes} bytes")
+        super().__init__(
+            f"The file is larger than the bot's limit of {max_bytes / 1024 / 1024:.0f} MB.",
+            "Share a sample of the rows, or ask whoever runs the bot to raise AUTOML_MAX_FILE_MB.",
+        )
         self.max_bytes = max_bytes
 
 
@@ -63,8 +72,69 @@ def safe_file_name(file_name: str) -> str:
 
 
 class LocalArtifactStore:
-    def __init__(self, root: Path) -> None:
+    """The `ArtifactStore` port on one directory; links are served by the bot's web app."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        signer: LinkSigner | None = None,
+        public_url: str = "http://localhost:3000",
+        link_expiry_s: int = 24 * 3600,
+    ) -> None:
         self.root = Path(root)
+        self.signer = signer
+        self.public_url = public_url.rstrip("/")
+        self.link_expiry_s = link_expiry_s
+
+    # ---- the ArtifactStore port ---------------------------------------------------------
+
+    def save_dataset(
+        self, job_id: str, file_name: str, chunks: Iterable[bytes], max_bytes: int
+    ) -> str:
+        return str(self.write_stream(job_id, file_name, chunks, max_bytes).resolve())
+
+    def output_uri(self, job_id: str) -> str:
+        return str(self.run_dir(job_id).resolve())
+
+    def save_spec(self, spec: JobSpec) -> str:
+        run = self.run_dir(spec.job_id)
+        run.mkdir(parents=True, exist_ok=True)
+        path = run / SPEC_FILE
+        temp = path.with_suffix(".json.part")
+        temp.write_text(spec.model_dump_json(indent=2), encoding="utf-8")
+        os.replace(temp, path)  # the launcher's restart recovery trusts a spec.json it sees
+        return str(path.resolve())
+
+    def save_result(self, result: JobResult) -> str:
+        run = self.run_dir(result.job_id)
+        run.mkdir(parents=True, exist_ok=True)
+        path = run / RESULT_FILE
+        temp = path.with_suffix(".json.part")
+        temp.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        os.replace(temp, path)
+        return str(path.resolve())
+
+    def discard_dataset(self, job_id: str) -> None:
+        folder = self.dataset_path(job_id, "x").parent
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def load_result(self, job_id: str) -> JobResult | None:
+        path = self.run_dir(job_id) / RESULT_FILE
+        try:
+            return JobResult.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def read_bytes(self, job_id: str, relative_path: str) -> bytes:
+        return self.resolve(job_id, relative_path).read_bytes()
+
+    def link(self, job_id: str, relative_path: str) -> str:
+        if self.signer is None:
+            raise RuntimeError("this artifact store was built without a link signer")
+        return self.public_url + self.signer.sign(job_id, relative_path, self.link_expiry_s)
+
+    # ---- layout ---------------------------------------------------------------------------
 
     def run_dir(self, job_id: str) -> Path:
         """`<root>/runs/<job_id>` (not created)."""

@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_channel ON jobs (channel_id, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_user ON jobs (user_id, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+CREATE TABLE IF NOT EXISTS claims (
+    key        TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
 """.format(statuses=", ".join(f"'{status}'" for status in STATUSES))
 
 _COLUMNS = (
@@ -214,6 +218,13 @@ class SqliteJobStore:
         cursor = self._conn().execute(
             "UPDATE jobs SET status_ts = ?, updated_at = ? WHERE job_id = ?",
             (status_ts, _iso(utc_now()), job_id),
+        )
+        return cursor.rowcount == 1
+
+    def claim(self, key: str) -> bool:
+        cursor = self._conn().execute(
+            "INSERT INTO claims (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            (key, _iso(utc_now())),
         )
         return cursor.rowcount == 1
 

@@ -1,0 +1,21 @@
+"""Bolt listeners, one module per kind of Slack request, as in Slack's starter template.
+
+Each module's `register(app, service)` wires plain functions to the app. A listener is split
+in two where Slack's 3-second limit demands it: a quick `ack` half, and a lazy half that
+does the slow work after the response (a worker thread locally, an asynchronous
+self-invocation on Lambda).
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import actions, commands, events, shortcuts
+from bot.service import JobService
+
+
+def register_listeners(app: App, service: JobService) -> None:
+    commands.register(app, service)
+    events.register(app, service)
+    actions.register(app, service)
+    shortcuts.register(app, service)

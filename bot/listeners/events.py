@@ -1,0 +1,104 @@
+"""Events: a table shared in a channel gets a preview; `@AutoML ...` works like `/automl`.
+
+Slack retries an event it thinks we missed (`X-Slack-Retry-Num`), with the same event id;
+every piece of work here is keyed on that id, so a retry changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.commands import CommandError, HelpCommand, TrainCommand, parse_command
+from bot.listeners.commands import run_command
+from bot.listeners.replies import answer_safely, ephemeral_reply
+from bot.messages import usage_message
+from bot.service import JobService
+from bot.slack_files import is_table_file
+
+log = logging.getLogger(__name__)
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def _bot_user_id(body: dict[str, Any]) -> str | None:
+    # Event payloads say who they were delivered to: the bot itself.
+    for authorization in body.get("authorizations") or []:
+        if authorization.get("is_bot") and authorization.get("user_id"):
+            return str(authorization["user_id"])
+    return None
+
+
+def make_mention_listener(service: JobService) -> Any:
+    def on_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        event_id = body.get("event_id")
+        if event_id and not service.backend.jobs.claim(f"event:{event_id}"):
+            return  # a retry of an event already handled
+        user = event.get("user")
+        channel = event.get("channel")
+        if not user or not channel:
+            return
+        thread_ts = event.get("thread_ts")
+        reply = ephemeral_reply(client, channel, user, thread_ts or event.get("ts"))
+        try:
+            command = parse_command(event.get("text") or "", bot_user_id=_bot_user_id(body))
+        except CommandError as error:
+            usage = usage_message(error.problem)
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, **usage)
+            return
+        if isinstance(command, HelpCommand):
+            client.chat_postEphemeral(
+                channel=channel, user=user, thread_ts=thread_ts, **usage_message()
+            )
+            return
+        answer_safely(
+            reply,
+            lambda: run_command(
+                service,
+                command,
+                user_id=user,
+                channel_id=channel,
+                thread_ts=thread_ts if isinstance(command, TrainCommand) else None,
+                dedupe_key=f"event:{event_id}" if event_id else None,
+            ),
+        )
+
+    return on_mention
+
+
+def make_message_listener(service: JobService) -> Any:
+    def on_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        # Only a person sharing a table file matters; everything else in a channel is not ours.
+        if event.get("subtype") != "file_share" or event.get("bot_id"):
+            return
+        channel = event.get("channel")
+        user = event.get("user")
+        if not channel or not user:
+            return
+        for file in event.get("files") or []:
+            if not file.get("id") or not is_table_file(file):
+                continue
+            try:
+                service.preview_file(
+                    channel_id=channel,
+                    file_id=file["id"],
+                    message_ts=event["ts"],
+                    thread_ts=event.get("thread_ts"),
+                    user_id=user,
+                )
+            except Exception:  # preview_file answers problems itself; this is a bug
+                log.exception("the preview of file %s failed", file.get("id"))
+
+    return on_message
+
+
+def register(app: App, service: JobService) -> None:
+    app.event("app_mention")(ack=_ack, lazy=[make_mention_listener(service)])
+    app.event("message")(ack=_ack, lazy=[make_message_listener(service)])
+    # Subscribed for the scope it proves; the file_share message carries what a preview needs.
+    app.event("file_shared")(_ack)

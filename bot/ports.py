@@ -1,0 +1,133 @@
+"""The bot's ports: the outside things it needs, each with a local and an aws implementation.
+
+`bot.jobs.JobStore` is the fifth port; it lives with the job record. The bot's logic (the
+job service, the notifier, the listeners) only ever sees these protocols; which
+implementation it gets is decided once, by `bot.backends.load_backend(settings)`.
+
+Standard library and the contract models only: this module is on the Lambda's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from bot.jobs import Job, JobStore
+from training.contracts import DatasetPreview, FinishedEvent, JobResult, JobSpec, ProgressEvent
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    """Datasets in, run folders out. Paths inside a run are relative (`charts/roc.png`)."""
+
+    def save_dataset(
+        self, job_id: str, file_name: str, chunks: Iterable[bytes], max_bytes: int
+    ) -> str:
+        """Stream a dataset in; return the URI the training job reads (`spec.dataset_uri`).
+
+        Raises `bot.errors.FileTooLarge` past `max_bytes`, keeping nothing.
+        """
+        ...
+
+    def output_uri(self, job_id: str) -> str:
+        """Where the job writes its run folder (`spec.output_uri`)."""
+        ...
+
+    def save_spec(self, spec: JobSpec) -> str:
+        """Write `spec.json` into the run folder; return its URI."""
+        ...
+
+    def save_result(self, result: JobResult) -> str:
+        """Write `result.json` for a job that ended before its training ran (bad file...)."""
+        ...
+
+    def discard_dataset(self, job_id: str) -> None:
+        """Delete a stored dataset (a file fetched only to preview it); missing is fine."""
+        ...
+
+    def load_result(self, job_id: str) -> JobResult | None:
+        """The run's `result.json`, or None when the job wrote none (yet)."""
+        ...
+
+    def read_bytes(self, job_id: str, relative_path: str) -> bytes:
+        """One artifact's content (charts to upload to Slack)."""
+        ...
+
+    def link(self, job_id: str, relative_path: str) -> str:
+        """A URL that opens one artifact for a limited time, for whoever has it."""
+        ...
+
+
+@runtime_checkable
+class JobEvents(Protocol):
+    """What a launcher reports about the jobs it runs (the notifier implements it).
+
+    Every method may be called more than once for the same event, late, or out of order
+    (a restart re-reads an events log; AWS delivers at least once); implementations make
+    that harmless.
+    """
+
+    def job_started(self, job_id: str) -> None: ...
+
+    def job_progress(self, job_id: str, event: ProgressEvent) -> None: ...
+
+    def job_ended(self, job_id: str, ending: JobEnding) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobEnding:
+    """How a job's process ended, as far as the launcher could see.
+
+    `finished` is the job's own `finished` event when it wrote one; `exit_code` the process's
+    exit code when known; `detail` a sentence for a person when the job ended without a
+    result (never started, killed, lost), and `log_tail` the last lines of its log then.
+    """
+
+    finished: FinishedEvent | None = None
+    exit_code: int | None = None
+    detail: str = ""
+    log_tail: str = ""
+
+
+@runtime_checkable
+class Launcher(Protocol):
+    """Runs training jobs somewhere and reports them to a `JobEvents`."""
+
+    def submit(self, job: Job, spec_uri: str) -> None:
+        """Hand over a job whose spec is written. The job is `queued` in the store; the
+        launcher moves it to `running` when it really starts (it may wait for capacity)."""
+        ...
+
+    def cancel(self, job: Job) -> None:
+        """Stop a queued or running job. The caller has already marked it `cancelled`."""
+        ...
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1 for the next job to start; None when the job is not waiting."""
+        ...
+
+
+@runtime_checkable
+class Previewer(Protocol):
+    """Reads a dataset enough to describe it (rows, column kinds, a suggested target)."""
+
+    def preview(self, dataset_uri: str, file_name: str) -> DatasetPreview:
+        """Raises `bot.errors.PreviewFailed` with a sentence for a person."""
+        ...
+
+
+@dataclass(slots=True)
+class Backend:
+    """One backend's implementations of every port, built from settings."""
+
+    name: str
+    jobs: JobStore
+    artifacts: ArtifactStore
+    launcher: Launcher
+    previewer: Previewer
+
+    def close(self) -> None:
+        close = getattr(self.launcher, "close", None)
+        if callable(close):
+            close()

@@ -1,0 +1,391 @@
+"""`JobService`: what the bot does when someone asks for something, free of Bolt.
+
+The listeners translate Slack payloads into calls here; the AWS Lambdas call the same
+methods. Everything a person can get wrong raises a `bot.errors.UserFacingError` whose
+message and hint the caller shows them; anything else is a bug, logged by the caller.
+
+Standard library, slack_sdk and the bot's own modules only: this is on the Lambda's path.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot import slack_files
+from bot.commands import TrainCommand
+from bot.errors import FileFetchError, LimitReached, NotAllowed, UserFacingError
+from bot.jobs import ACTIVE, Job, new_job_id
+from bot.messages import format_duration
+from bot.notifier import Notifier
+from bot.ports import Backend, JobEnding
+from bot.preview_blocks import preview_failed_message, preview_message
+from bot.settings import Settings
+from bot.slack_files import SlackFile
+from training.contracts import ErrorInfo, JobResult, JobSpec, Limits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainRequest:
+    """One person asking for one training job, from any of the ways Slack offers."""
+
+    user_id: str
+    channel_id: str
+    command: TrainCommand
+    file_id: str | None = None  # known when asked from the file (button, shortcut)
+    thread_ts: str | None = None  # the thread a mention came from
+    dedupe_key: str | None = None  # Slack's id of the user action (event id, view id)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainStarted:
+    job: Job
+    created: bool  # False: this action had already started `job` (a retry or a double click)
+    queue_position: int | None = None
+
+    def sentence(self) -> str:
+        job = self.job
+        where = f"in the thread of *{job.file_name}*"
+        if not self.created:
+            return f"Job `{job.job_id}` for this is already {job.status}; its replies are {where}."
+        budget = format_duration(job.time_budget_s)
+        text = (
+            f"Started job `{job.job_id}`: predicting `{job.target}` from *{job.file_name}* "
+            f"within {budget}. Follow it {where}."
+        )
+        if self.queue_position:
+            text += f" It waits for a free worker (number {self.queue_position} in the queue)."
+        return text
+
+
+class JobService:
+    def __init__(
+        self, settings: Settings, backend: Backend, client: WebClient, notifier: Notifier
+    ) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.client = client
+        self.notifier = notifier
+
+    @property
+    def _token(self) -> str:
+        token = self.client.token
+        if not token:
+            raise RuntimeError("the Slack client has no bot token")
+        return token
+
+    # ---- checks --------------------------------------------------------------------------
+
+    def check_allowed(self, user_id: str, channel_id: str) -> None:
+        if not self.settings.channel_allowed(channel_id):
+            raise NotAllowed(
+                "The bot is not enabled in this channel.",
+                "Ask whoever runs it to add this channel to AUTOML_ALLOWED_CHANNELS, or use "
+                "a channel where it is enabled.",
+            )
+        if not self.settings.user_allowed(user_id):
+            raise NotAllowed(
+                "You are not on the list of people who may use this bot.",
+                "Ask whoever runs it to add you to AUTOML_ALLOWED_USERS.",
+            )
+
+    def _check_user_limit(self, user_id: str) -> None:
+        limit = self.settings.max_jobs_per_user
+        active = self.backend.jobs.count_active(user_id)
+        if active >= limit:
+            mine = [j for j in self.backend.jobs.list_for_user(user_id) if j.status in ACTIVE]
+            ids = ", ".join(f"`{j.job_id}`" for j in mine[:5])
+            raise LimitReached(
+                f"You already have {active} job{'s' if active != 1 else ''} running or "
+                f"waiting ({ids}); the limit is {limit} at a time.",
+                "Wait for it to finish, or stop one with `/automl cancel JOB`.",
+            )
+
+    # ---- train ---------------------------------------------------------------------------
+
+    def find_file(self, request: TrainRequest) -> SlackFile:
+        """The table file this request is about, and so the thread the job answers in."""
+        if request.file_id:
+            file = slack_files.file_info(self.client, request.file_id, request.channel_id)
+        elif request.thread_ts and not request.command.file_name:
+            file = self._file_in_thread(request.channel_id, request.thread_ts)
+        else:
+            file = slack_files.newest_table_file(
+                self.client, request.channel_id, request.command.file_name
+            )
+        if not slack_files.is_table_file(
+            {"name": file.name, "filetype": file.filetype, "mimetype": file.mimetype}
+        ):
+            raise FileFetchError(
+                f"*{file.name}* does not look like a table.",
+                "Share a CSV, TSV, Excel (.xlsx) or Parquet file and ask again.",
+                code="not_a_table",
+            )
+        return file
+
+    def _file_in_thread(self, channel_id: str, thread_ts: str) -> SlackFile:
+        """The table file of a thread's first message (or of its newest reply carrying one)."""
+        try:
+            replies: list[dict[str, Any]] = self.client.conversations_replies(
+                channel=channel_id, ts=thread_ts, limit=200
+            ).get("messages", [])
+        except Exception as exc:  # SlackApiError and network errors alike
+            raise FileFetchError(
+                "I could not read this thread to find its file.",
+                "Use `/automl train target=COLUMN file=NAME` in the channel instead.",
+            ) from exc
+        parent_first = replies[:1] + list(reversed(replies[1:]))
+        for message in parent_first:
+            for file in message.get("files") or []:
+                if slack_files.is_table_file(file):
+                    return slack_files.file_info(self.client, file["id"], channel_id)
+        raise FileFetchError(
+            "There is no table file in this thread.",
+            "Mention me in the thread of a shared CSV, TSV, Excel or Parquet file, or use "
+            "`/automl train target=COLUMN file=NAME` in the channel.",
+            code="no_file",
+        )
+
+    def train(self, request: TrainRequest) -> TrainStarted:
+        """Start a job: record it, announce it in the file's thread, fetch the file, launch.
+
+        Raises `UserFacingError` before anything is recorded (not allowed, over the limit, no
+        such file). After the job is recorded, problems end the job with a failure message in
+        its thread instead, so nothing a person asked for disappears.
+        """
+        self.check_allowed(request.user_id, request.channel_id)
+        if request.dedupe_key:  # a retry of an action we already took
+            existing = self.backend.jobs.get_by_dedupe_key(request.dedupe_key)
+            if existing is not None:
+                return TrainStarted(existing, created=False)
+        file = self.find_file(request)
+        duplicate = self._same_active_job(request, file)
+        if duplicate is not None:  # a double click or the same command typed twice
+            return TrainStarted(duplicate, created=False)
+        self._check_user_limit(request.user_id)
+
+        command = request.command
+        job, created = self.backend.jobs.create(
+            Job(
+                job_id=new_job_id(),
+                user_id=request.user_id,
+                channel_id=request.channel_id,
+                thread_ts=file.thread_ts or file.message_ts,
+                file_id=file.id,
+                file_name=file.name,
+                target=command.target,
+                task=command.task,
+                metric=command.metric,
+                time_budget_s=self._budget(command),
+                exclude_columns=command.exclude,
+                dedupe_key=request.dedupe_key,
+            )
+        )
+        if not created:
+            return TrainStarted(job, created=False)
+
+        self.notifier.announce(job)
+        try:
+            spec_uri = self._stage(job, file)
+        except UserFacingError as error:
+            self.end_before_start(job, error.message, error.hint, error.code)
+            return TrainStarted(job, created=True)
+        except Exception:
+            log.exception("could not stage job %s", job.job_id)
+            self.end_before_start(
+                job,
+                "Something went wrong on the bot's side while preparing this job.",
+                f"Try again; if it happens again, tell whoever runs this bot (job {job.job_id}).",
+                "internal",
+            )
+            return TrainStarted(job, created=True)
+        self.backend.launcher.submit(job, spec_uri)
+        return TrainStarted(job, created=True, queue_position=self._waiting_position(job))
+
+    def _waiting_position(self, job: Job) -> int | None:
+        """The job's place in the queue, when it really has to wait for a free worker."""
+        running = len(self.backend.jobs.list_by_status("running"))
+        if running < self.settings.max_concurrent_jobs:
+            return None  # it starts now; the dispatcher just has not picked it up yet
+        return self.backend.launcher.queue_position(job.job_id)
+
+    def _budget(self, command: TrainCommand) -> int:
+        budget = command.time_budget_s or self.settings.default_time_budget_s
+        if budget > self.settings.max_time_budget_s:
+            raise UserFacingError(
+                f"The time budget {format_duration(budget)} is more than this bot allows "
+                f"({format_duration(self.settings.max_time_budget_s)}).",
+                f"Use time={format_duration(self.settings.max_time_budget_s)} or less.",
+                code="budget_too_long",
+            )
+        return budget
+
+    def _same_active_job(self, request: TrainRequest, file: SlackFile) -> Job | None:
+        for job in self.backend.jobs.list_for_user(request.user_id, limit=50):
+            if (
+                job.active
+                and job.file_id == file.id
+                and job.target == request.command.target
+                and job.channel_id == request.channel_id
+            ):
+                return job
+        return None
+
+    def _stage(self, job: Job, file: SlackFile) -> str:
+        """Copy the Slack file into the artifact store and write the job's spec."""
+        artifacts = self.backend.artifacts
+        max_bytes = self.settings.max_file_bytes
+        chunks = slack_files.download(file, self._token, max_bytes)
+        dataset_uri = artifacts.save_dataset(job.job_id, file.name, chunks, max_bytes)
+        spec = JobSpec(
+            job_id=job.job_id,
+            dataset_uri=dataset_uri,
+            file_name=file.name,
+            target=job.target,
+            task=job.task,  # checked by the command parser
+            metric=job.metric,
+            time_budget_s=job.time_budget_s,
+            exclude_columns=list(job.exclude_columns),
+            output_uri=artifacts.output_uri(job.job_id),
+            limits=Limits(
+                max_file_mb=self.settings.max_file_mb, max_columns=self.settings.max_columns
+            ),
+        )
+        return artifacts.save_spec(spec)
+
+    def end_before_start(self, job: Job, message: str, hint: str, code: str) -> None:
+        """End a recorded job that never reached training, with a reason in its thread."""
+        result = JobResult(
+            job_id=job.job_id,
+            status="failed",
+            error=ErrorInfo(code=code, message=message, hint=hint),
+            file_name=job.file_name,
+            target=job.target,
+            time_budget_s=job.time_budget_s,
+        )
+        try:
+            self.backend.artifacts.save_result(result)
+        except Exception:  # the thread must still get its answer
+            log.exception("could not save the result of job %s", job.job_id)
+        self.notifier.job_ended(job.job_id, JobEnding(detail=message))
+
+    # ---- preview -------------------------------------------------------------------------
+
+    def preview_file(
+        self,
+        *,
+        channel_id: str,
+        file_id: str,
+        message_ts: str,
+        thread_ts: str | None,
+        user_id: str,
+    ) -> None:
+        """Reply in a shared table's thread with what it holds and a Train button.
+
+        Once per file and channel (a Slack retry or a re-share changes nothing). Files in
+        channels or from people the bot is not enabled for are left alone, silently: the bot
+        only speaks where it was asked to work.
+        """
+        if not (self.settings.channel_allowed(channel_id) and self.settings.user_allowed(user_id)):
+            return
+        if not self.backend.jobs.claim(f"preview:{channel_id}:{file_id}"):
+            return
+        artifacts = self.backend.artifacts
+        holder = f"preview-{file_id}-{channel_id}"  # a job-id-shaped name for the file's copy
+        file_name = file_id
+        try:
+            file = slack_files.file_info(self.client, file_id, channel_id)
+            file_name = file.name
+            max_bytes = self.settings.max_file_bytes
+            chunks = slack_files.download(file, self._token, max_bytes)
+            uri = artifacts.save_dataset(holder, file.name, chunks, max_bytes)
+            try:
+                preview = self.backend.previewer.preview(uri, file.name)
+            finally:
+                artifacts.discard_dataset(holder)
+            message = preview_message(
+                preview,
+                file_id=file.id,
+                file_name=file.name,
+                default_budget_s=self.settings.default_time_budget_s,
+            )
+        except UserFacingError as error:
+            message = preview_failed_message(file_name, error)
+        self.client.chat_postMessage(
+            channel=channel_id, thread_ts=thread_ts or message_ts, **message
+        )
+
+    # ---- status, list, cancel ------------------------------------------------------------
+
+    def cancel(self, user_id: str, job_id: str) -> str:
+        job = self.backend.jobs.get(job_id)
+        if job is None:
+            raise UserFacingError(
+                f"There is no job `{job_id}`.", "`/automl list` shows this channel's jobs."
+            )
+        if job.user_id != user_id:
+            raise UserFacingError(
+                f"Job `{job_id}` was started by <@{job.user_id}>; only they can cancel it."
+            )
+        if not job.active:
+            return f"Job `{job_id}` has already ended ({job.status}); nothing to cancel."
+        if not self.backend.jobs.transition(job_id, "cancelled"):
+            latest = self.backend.jobs.get(job_id)
+            status = latest.status if latest else "gone"
+            return f"Job `{job_id}` ended ({status}) before it could be cancelled."
+        self.backend.launcher.cancel(job)
+        # The status message says "cancelled" now; a running job's launcher reports its end
+        # again later, which changes nothing.
+        self.notifier.job_ended(job_id, JobEnding(detail="Cancelled."))
+        return f"Cancelled job `{job_id}` ({job.file_name} → `{job.target}`)."
+
+    def describe(self, job: Job) -> str:
+        when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        line = (
+            f"`{job.job_id}` *{job.status}* · {job.file_name} → `{job.target}` · "
+            f"budget {format_duration(job.time_budget_s)} · <@{job.user_id}> · {when}"
+        )
+        if job.status == "queued":
+            position = self.backend.launcher.queue_position(job.job_id)
+            if position:
+                line += f" · number {position} in the queue"
+        if job.error_message and job.status == "failed":
+            line += f"\n      {job.error_message}"
+        return line
+
+    def status(self, user_id: str, channel_id: str, job_id: str | None) -> str:
+        if job_id:
+            job = self.backend.jobs.get(job_id)
+            if job is None:
+                raise UserFacingError(
+                    f"There is no job `{job_id}`.", "`/automl list` shows this channel's jobs."
+                )
+            return self.describe(job) + self._result_links(job)
+        jobs = self.backend.jobs.list_for_user(user_id, limit=5)
+        if not jobs:
+            return "You have no jobs yet. `/automl help` shows how to start one."
+        return "*Your latest jobs:*\n" + "\n".join(self.describe(j) for j in jobs)
+
+    def _result_links(self, job: Job) -> str:
+        """Fresh links for a finished job: the ones in its thread may have expired."""
+        if not job.finished:
+            return ""
+        result = self.backend.artifacts.load_result(job.job_id)
+        if result is None:
+            return ""
+        links = []
+        for label, path in (("report", result.artifacts.report), ("model", result.artifacts.model)):
+            if path:
+                links.append(f"<{self.backend.artifacts.link(job.job_id, path)}|{label}>")
+        return ("\nFresh links: " + " · ".join(links)) if links else ""
+
+    def list_jobs(self, channel_id: str) -> str:
+        jobs = self.backend.jobs.list_for_channel(channel_id, limit=10)
+        if not jobs:
+            return "No jobs in this channel yet. `/automl help` shows how to start one."
+        return "*Jobs in this channel, newest first:*\n" + "\n".join(self.describe(j) for j in jobs)

@@ -1,0 +1,554 @@
+"""The local launcher: queue, concurrency, cancel, crashes and restart recovery.
+
+Most tests run a small fake training job (`FAKE_JOB`) that the test steers through files in
+the run folder, so nothing depends on timing: the test waits for what it expects to happen,
+with a generous timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.backends.local.job_store import SqliteJobStore
+from bot.backends.local.launcher import (
+    RESTARTED_BEFORE_STORED,
+    RESTARTED_WHILE_RUNNING,
+    LocalLauncher,
+    _EventsTail,
+    _process_alive,
+)
+from bot.jobs import Job, new_job_id
+from bot.ports import JobEnding, JobEvents, Launcher
+from training.contracts import FinishedEvent, JobSpec, ProgressEvent, StartedEvent
+
+# The fake job: writes `started` and one `progress` event, then waits for `<run>/go`:
+#   "succeed" -> result.json + finished(succeeded); "crash" -> stderr and exit 7 with no event;
+#   "progress" -> one more progress event, then wait again.
+# SIGTERM -> finished(interrupted), exit 3, unless `<run>/ignore-term` exists.
+# With `<run>/with-child`, it first starts a child that records the SIGTERM it gets.
+FAKE_JOB = """
+import os, signal, subprocess, sys, time
+from pathlib import Path
+from training.contracts import FinishedEvent, JobResult, JobSpec, ProgressEvent, StartedEvent
+
+spec = JobSpec.model_validate_json(Path(sys.argv[1]).read_bytes())
+run = Path(spec.output_uri)
+events = (run / "events.jsonl").open("a", buffering=1)
+trials = 0
+
+def emit(event):
+    events.write(event.model_dump_json() + "\\n")
+
+def finish(status, code):
+    (run / "result.json").write_text(JobResult(job_id=spec.job_id, status=status).model_dump_json())
+    emit(FinishedEvent(job_id=spec.job_id, status=status, result_path=str(run / "result.json")))
+    sys.exit(code)
+
+def progress():
+    global trials
+    trials += 1
+    emit(ProgressEvent(job_id=spec.job_id, stage="search", elapsed_s=trials, budget_s=60,
+                       trials=trials, best_estimator="lgbm", best_score=0.5, metric="roc_auc"))
+
+def on_term(signum, frame):
+    (run / "sigterm").write_text("")
+    finish("interrupted", 3)
+
+child = None
+if (run / "with-child").exists():
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(run)])
+signal.signal(signal.SIGTERM, signal.SIG_IGN if (run / "ignore-term").exists() else on_term)
+emit(StartedEvent(job_id=spec.job_id, time_budget_s=60, file_name=spec.file_name))
+progress()
+print("fake job running", file=sys.stderr, flush=True)
+while True:
+    go = run / "go"
+    if go.exists():
+        order = go.read_text()
+        go.unlink()
+        if order == "succeed":
+            finish("succeeded", 0)
+        if order == "crash":
+            print("Traceback (most recent call last):\\nMemoryError: boom", file=sys.stderr)
+            sys.exit(7)
+        if order == "progress":
+            progress()
+    time.sleep(0.02)
+"""
+CHILD = """
+import signal, sys, time
+from pathlib import Path
+run = Path(sys.argv[1])
+def on_term(signum, frame):
+    (run / "child-sigterm").write_text("")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, on_term)
+(run / "child-ready").write_text("")
+while True:
+    time.sleep(0.05)
+"""
+
+TIMEOUT_S = 30.0
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float = TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        time.sleep(0.02)
+
+
+class Recorder:
+    """A `JobEvents` that remembers every call."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail  # raise from every callback, after recording it
+        self.lock = threading.Lock()
+        self.started: list[str] = []
+        self.progress: list[tuple[str, ProgressEvent]] = []
+        self.ended: dict[str, JobEnding] = {}
+
+    def job_started(self, job_id: str) -> None:
+        with self.lock:
+            self.started.append(job_id)
+        self._maybe_fail()
+
+    def job_progress(self, job_id: str, event: ProgressEvent) -> None:
+        with self.lock:
+            self.progress.append((job_id, event))
+        self._maybe_fail()
+
+    def job_ended(self, job_id: str, ending: JobEnding) -> None:
+        with self.lock:
+            self.ended[job_id] = ending
+        self._maybe_fail()
+
+    def trials(self, job_id: str) -> list[int]:
+        with self.lock:
+            return [event.trials for jid, event in self.progress if jid == job_id]
+
+    def _maybe_fail(self) -> None:
+        if self.fail:
+            raise RuntimeError("the receiver broke")
+
+
+class World:
+    """A store, a data folder and the launchers made on them; cleans up every process."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.data_root = tmp_path / "data"
+        self.store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+        self.script = tmp_path / "fake_job.py"
+        self.script.write_text(f"CHILD = {CHILD!r}\n{FAKE_JOB}")
+        self.launchers: list[LocalLauncher] = []
+
+    def launcher(
+        self, events: JobEvents, *, max_concurrent: int = 1, **options: object
+    ) -> LocalLauncher:
+        values: dict[str, object] = {"command": [sys.executable, str(self.script)], "poll_s": 0.05}
+        values.update(options)
+        launcher = LocalLauncher(
+            self.store,
+            self.data_root,
+            max_concurrent=max_concurrent,
+            **values,  # type: ignore[arg-type]
+        )
+        launcher.start(events)
+        self.launchers.append(launcher)
+        return launcher
+
+    def run_dir(self, job_id: str) -> Path:
+        return self.data_root / "runs" / job_id
+
+    def job(self, *files: str, spec: bool = True, log: str = "") -> tuple[Job, str]:
+        """A queued job in the store; its run folder holds its spec, empty `files` and `log`."""
+        job = Job(job_id=new_job_id(), user_id="U1", channel_id="C1", thread_ts="1.1",
+                  file_name="data.csv", target="label")  # fmt: skip
+        self.store.create(job)
+        run = self.run_dir(job.job_id)
+        run.mkdir(parents=True)
+        for name in files:
+            (run / name).write_text("")
+        if log:
+            (run / "job.log").write_text(log)
+        spec_path = run / "spec.json"
+        if spec:
+            spec_path.write_text(
+                JobSpec(job_id=job.job_id, dataset_uri=str(self.tmp_path / "data.csv"),
+                        file_name="data.csv", target="label", output_uri=str(run)
+                        ).model_dump_json()
+            )  # fmt: skip
+        return job, str(spec_path)
+
+    def go(self, job_id: str, order: str) -> None:
+        run = self.run_dir(job_id)
+        wait_until(lambda: not (run / "go").exists())  # the previous order was taken
+        (run / "go").write_text(order)
+
+    def status(self, job_id: str) -> str:
+        job = self.store.get(job_id)
+        assert job is not None
+        return job.status
+
+    def close(self) -> None:
+        for launcher in self.launchers:
+            launcher.close()
+        for record in self.data_root.glob("runs/*/launcher.json"):
+            values = json.loads(record.read_text())
+            pid, spec = values["pid"], Path(values["spec"])
+            if _process_alive(pid, spec):
+                os.killpg(pid, signal.SIGKILL)
+        self.store.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    w = World(tmp_path)
+    yield w
+    w.close()
+
+
+def test_implements_the_port(world: World) -> None:
+    assert isinstance(world.launcher(Recorder()), Launcher)
+
+
+def test_runs_a_job_and_reports_it(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events)
+    job, spec = world.job()
+    launcher.submit(job, spec)
+    wait_until(lambda: events.trials(job.job_id) == [1])
+    assert events.started == [job.job_id]
+    assert world.status(job.job_id) == "running"
+    record = json.loads((world.run_dir(job.job_id) / "launcher.json").read_text())
+    assert record["spec"] == str(Path(spec).absolute())
+
+    world.go(job.job_id, "progress")
+    wait_until(lambda: events.trials(job.job_id) == [1, 2])
+    world.go(job.job_id, "succeed")
+    wait_until(lambda: job.job_id in events.ended)
+    ending = events.ended[job.job_id]
+    assert ending.finished is not None and ending.finished.status == "succeeded"
+    assert ending.exit_code == 0
+    assert ending.detail == "" and ending.log_tail == ""
+    # The launcher never ends a job itself: that is the notifier's call.
+    assert world.status(job.job_id) == "running"
+    assert "fake job running" in (world.run_dir(job.job_id) / "job.log").read_text()
+
+
+def test_concurrency_limit_and_queue_order(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events, max_concurrent=2)
+    jobs = [world.job() for _ in range(4)]
+    for job, spec in jobs:
+        launcher.submit(job, spec)
+    ids = [job.job_id for job, _ in jobs]
+    wait_until(lambda: len(events.trials(ids[0])) == 1 and len(events.trials(ids[1])) == 1)
+    assert events.started == ids[:2]
+    assert [launcher.queue_position(i) for i in ids] == [None, None, 1, 2]
+    assert [world.status(i) for i in ids] == ["running", "running", "queued", "queued"]
+
+    world.go(ids[1], "succeed")
+    wait_until(lambda: events.started == ids[:3])
+    assert [launcher.queue_position(i) for i in ids] == [None, None, None, 1]
+    world.go(ids[0], "succeed")
+    wait_until(lambda: events.started == ids)
+    assert launcher.queue_position(ids[3]) is None
+    assert launcher.queue_position("unknown") is None
+
+
+def test_repeated_submit_runs_once(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events)
+    first, first_spec = world.job()
+    second, second_spec = world.job()
+    for _ in range(2):
+        launcher.submit(first, first_spec)
+        launcher.submit(second, second_spec)
+    wait_until(lambda: events.started == [first.job_id])
+    assert launcher.queue_position(second.job_id) == 1
+    world.go(first.job_id, "succeed")
+    wait_until(lambda: events.started == [first.job_id, second.job_id])
+    assert launcher.queue_position(second.job_id) is None
+
+
+def test_cancel_a_queued_job(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events)
+    (running, s0), (cancelled, s1), (dropped, s2), (last, s3) = (world.job() for _ in range(4))
+    for job, spec in [(running, s0), (cancelled, s1), (dropped, s2), (last, s3)]:
+        launcher.submit(job, spec)
+    wait_until(lambda: events.started == [running.job_id])
+
+    assert world.store.transition(cancelled.job_id, "cancelled")
+    launcher.cancel(cancelled)
+    assert launcher.queue_position(cancelled.job_id) is None
+    assert launcher.queue_position(dropped.job_id) == 1
+    # Cancelled in the store only (the launcher not told): the start is skipped all the same.
+    assert world.store.transition(dropped.job_id, "cancelled")
+
+    world.go(running.job_id, "succeed")
+    wait_until(lambda: events.started == [running.job_id, last.job_id])
+    assert world.status(cancelled.job_id) == world.status(dropped.job_id) == "cancelled"
+    assert not (world.run_dir(cancelled.job_id) / "job.log").exists()
+
+
+def test_cancel_a_running_job_stops_its_process_group(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events)
+    job, spec = world.job("with-child")
+    launcher.submit(job, spec)
+    run = world.run_dir(job.job_id)
+    wait_until(lambda: (run / "child-ready").exists() and events.trials(job.job_id))
+
+    assert world.store.transition(job.job_id, "cancelled")
+    launcher.cancel(job)
+    wait_until(lambda: job.job_id in events.ended)
+    ending = events.ended[job.job_id]
+    assert ending.finished is not None and ending.finished.status == "interrupted"
+    assert ending.exit_code == 3
+    assert (run / "sigterm").exists()
+    wait_until((run / "child-sigterm").exists)  # the whole group got SIGTERM
+
+
+def test_cancel_kills_a_job_that_ignores_sigterm(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events, kill_grace_s=0.2)
+    job, spec = world.job("ignore-term")
+    launcher.submit(job, spec)
+    wait_until(lambda: events.trials(job.job_id))
+
+    assert world.store.transition(job.job_id, "cancelled")
+    launcher.cancel(job)
+    wait_until(lambda: job.job_id in events.ended)
+    ending = events.ended[job.job_id]
+    assert ending.finished is None
+    assert ending.exit_code == -signal.SIGKILL
+    assert "stopped" in ending.detail
+    assert "fake job running" in ending.log_tail
+
+
+def test_a_crash_is_reported_with_the_log_tail(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events)
+    job, spec = world.job()
+    launcher.submit(job, spec)
+    world.go(job.job_id, "crash")
+    wait_until(lambda: job.job_id in events.ended)
+    ending = events.ended[job.job_id]
+    assert ending.finished is None
+    assert ending.exit_code == 7
+    assert "(exit code 7)" in ending.detail
+    assert ending.log_tail.endswith("MemoryError: boom")
+
+
+def test_a_command_that_cannot_start_is_reported(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events, command=[str(world.tmp_path / "no-such-program")])
+    job, spec = world.job()
+    launcher.submit(job, spec)
+    wait_until(lambda: job.job_id in events.ended)
+    assert events.ended[job.job_id].detail.startswith("The training process could not be started")
+    assert events.started == []
+
+
+def test_a_failing_receiver_does_not_stop_the_launcher(world: World) -> None:
+    events = Recorder(fail=True)
+    launcher = world.launcher(events)
+    first, first_spec = world.job()
+    second, second_spec = world.job()
+    launcher.submit(first, first_spec)
+    launcher.submit(second, second_spec)
+    wait_until(lambda: events.trials(first.job_id))
+    world.go(first.job_id, "succeed")
+    wait_until(lambda: first.job_id in events.ended and events.trials(second.job_id))
+    world.go(second.job_id, "succeed")
+    wait_until(lambda: second.job_id in events.ended)
+
+
+def test_terminate_all_interrupts_running_jobs_and_starts_no_more(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events, max_concurrent=2)
+    jobs = [world.job() for _ in range(3)]
+    for job, spec in jobs:
+        launcher.submit(job, spec)
+    ids = [job.job_id for job, _ in jobs]
+    wait_until(lambda: all(events.trials(i) for i in ids[:2]))
+
+    launcher.terminate_all(wait_s=10)
+    for job_id in ids[:2]:
+        ending = events.ended[job_id]
+        assert ending.finished is not None and ending.finished.status == "interrupted"
+    assert events.started == ids[:2]
+    assert world.status(ids[2]) == "queued"  # for the next start
+
+
+# ---- restart recovery ------------------------------------------------------------------------
+
+
+def test_a_restarted_launcher_reattaches_to_a_running_job(world: World) -> None:
+    before = Recorder()
+    first = world.launcher(before)
+    job, spec = world.job()
+    first.submit(job, spec)
+    wait_until(lambda: before.trials(job.job_id) == [1])
+    world.go(job.job_id, "progress")
+    wait_until(lambda: before.trials(job.job_id) == [1, 2])
+    first.close()
+
+    after = Recorder()
+    second = world.launcher(after)
+    wait_until(lambda: after.trials(job.job_id))
+    assert after.trials(job.job_id) == [2]  # only the newest progress on re-attach
+    assert after.started == [job.job_id]
+    world.go(job.job_id, "progress")
+    wait_until(lambda: after.trials(job.job_id) == [2, 3])
+
+    # It counts against the limit like any running job.
+    queued, queued_spec = world.job()
+    second.submit(queued, queued_spec)
+    assert second.queue_position(queued.job_id) == 1
+
+    world.go(job.job_id, "succeed")
+    wait_until(lambda: job.job_id in after.ended)
+    ending = after.ended[job.job_id]
+    assert ending.finished is not None and ending.finished.status == "succeeded"
+    assert job.job_id not in before.ended
+    wait_until(lambda: queued.job_id in after.started)
+
+
+def test_a_restarted_launcher_can_cancel_a_reattached_job(world: World) -> None:
+    first = world.launcher(Recorder())
+    job, spec = world.job()
+    first.submit(job, spec)
+    wait_until((world.run_dir(job.job_id) / "events.jsonl").exists)
+    first.close()
+
+    after = Recorder()
+    second = world.launcher(after)
+    assert world.store.transition(job.job_id, "cancelled")
+    second.cancel(job)
+    wait_until(lambda: job.job_id in after.ended)
+    ending = after.ended[job.job_id]
+    assert ending.finished is not None and ending.finished.status == "interrupted"
+    assert ending.exit_code is None  # not our child: its exit code is unknown
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_recovery_reports_a_dead_job_with_its_finished_event(world: World) -> None:
+    job, spec = world.job()
+    assert world.store.transition(job.job_id, "running")
+    run = world.run_dir(job.job_id)
+    finished = FinishedEvent(job_id=job.job_id, status="failed", result_path=str(run / "r.json"))
+    (run / "events.jsonl").write_text(
+        StartedEvent(job_id=job.job_id, time_budget_s=60, file_name="data.csv").model_dump_json()
+        + "\n"
+        + finished.model_dump_json()
+        + "\n"
+    )
+    (run / "launcher.json").write_text(json.dumps({"pid": dead_pid(), "spec": spec}))
+
+    events = Recorder()
+    world.launcher(events)
+    assert events.ended[job.job_id] == JobEnding(finished=finished)
+    assert events.started == []
+
+
+def test_recovery_reports_a_dead_job_without_finished_event(world: World) -> None:
+    job, spec = world.job(log="line\n" * 30 + "Killed\n")
+    assert world.store.transition(job.job_id, "running")
+    # A live pid that is not the job (pid reuse): this test's own process.
+    record = {"pid": os.getpid(), "spec": spec}
+    (world.run_dir(job.job_id) / "launcher.json").write_text(json.dumps(record))
+    never_recorded, _ = world.job()  # the bot died between `running` and the spawn
+    assert world.store.transition(never_recorded.job_id, "running")
+
+    events = Recorder()
+    world.launcher(events)
+    ending = events.ended[job.job_id]
+    assert ending.finished is None
+    assert ending.detail == RESTARTED_WHILE_RUNNING
+    assert ending.log_tail.splitlines() == ["line"] * 19 + ["Killed"]
+    assert events.ended[never_recorded.job_id].detail == RESTARTED_WHILE_RUNNING
+
+
+def test_recovery_requeues_queued_jobs_with_a_spec(world: World) -> None:
+    waiting = [world.job() for _ in range(2)]
+    no_spec, _ = world.job(spec=False)
+
+    events = Recorder()
+    launcher = world.launcher(events)
+    assert events.ended == {no_spec.job_id: JobEnding(detail=RESTARTED_BEFORE_STORED)}
+    first, second = (job.job_id for job, _ in waiting)
+    wait_until(lambda: events.started == [first])
+    assert launcher.queue_position(second) == 1
+    world.go(first, "succeed")
+    wait_until(lambda: events.started == [first, second])
+
+
+def test_events_tail_reads_complete_lines_only(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    tail = _EventsTail(path)
+    assert tail.read_new() == []  # no file yet
+    progress = ProgressEvent(job_id="j", stage="search", elapsed_s=1, budget_s=5).model_dump_json()
+    half = len(progress) // 2
+    path.write_text("not json\n" + progress[:half])
+    assert tail.read_new() == []
+    with path.open("a") as file:
+        file.write(progress[half:] + "\n")
+    assert [event.type for event in tail.read_new()] == ["progress"]
+    assert tail.read_new() == []
+
+
+# ---- the real training job ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_runs_the_real_training_job(tmp_path: Path) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.sample(n=200, random_state=0)
+    data = tmp_path / "cancer.csv"
+    frame.to_csv(data, index=False)
+    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    job = Job(job_id=new_job_id(), user_id="U1", channel_id="C1", thread_ts="1.1",
+              file_name="cancer.csv", target="target", time_budget_s=5)  # fmt: skip
+    store.create(job)
+    run = tmp_path / "data" / "runs" / job.job_id
+    run.mkdir(parents=True)
+    spec = JobSpec(job_id=job.job_id, dataset_uri=str(data), file_name="cancer.csv",
+                   target="target", time_budget_s=5, output_uri=str(run))  # fmt: skip
+    (run / "spec.json").write_text(spec.model_dump_json())
+
+    events = Recorder()
+    launcher = LocalLauncher(store, tmp_path / "data", max_concurrent=1, poll_s=0.1)
+    launcher.start(events)
+    try:
+        launcher.submit(job, str(run / "spec.json"))
+        wait_until(lambda: job.job_id in events.ended, timeout_s=300)
+    finally:
+        launcher.terminate_all(wait_s=10)
+        store.close()
+    ending = events.ended[job.job_id]
+    assert events.started == [job.job_id]
+    assert events.trials(job.job_id), "no progress was reported"
+    assert ending.finished is not None and ending.finished.status == "succeeded", ending
+    assert ending.exit_code == 0
+    assert (run / "result.json").exists()

@@ -1,0 +1,573 @@
+"""Notifier: a job's status message and outcome, through the real WebClient to fake Slack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.backends.local.artifacts import LocalArtifactStore
+from bot.backends.local.job_store import SqliteJobStore
+from bot.jobs import Job, new_job_id
+from bot.links import LinkSigner
+from bot.notifier import NO_RESULT_MESSAGE, Notifier
+from bot.ports import JobEnding, JobEvents
+from bot.slack_client import make_client
+from tests.fakes.slack_api import FakeSlack
+from training.contracts import (
+    Artifacts,
+    Chart,
+    ErrorInfo,
+    FinishedEvent,
+    JobResult,
+    JobStatus,
+    LeaderboardRow,
+    ProgressEvent,
+    utc_now,
+)
+
+PUBLIC_URL = "https://automl.example"
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A small valid PNG (grey pixels)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+CHARTS = {"charts/roc.png": png(), "charts/importance.png": png(3, 1)}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class World:
+    """Fake Slack, a SQLite job store, a run folder, a clock, and one queued job."""
+
+    fake: FakeSlack
+    store: SqliteJobStore
+    artifacts: LocalArtifactStore
+    clock: Clock
+    notifier: Notifier
+    job: Job
+
+    def write_result(self, result: JobResult, charts: dict[str, bytes] | None = None) -> None:
+        run = self.artifacts.run_dir(result.job_id)
+        for relative, content in (CHARTS if charts is None else charts).items():
+            (run / relative).parent.mkdir(parents=True, exist_ok=True)
+            (run / relative).write_bytes(content)
+        self.artifacts.save_result(result)
+
+    def current(self) -> Job:
+        job = self.store.get(self.job.job_id)
+        assert job is not None
+        return job
+
+    def status_text(self) -> str:
+        ts = self.current().status_ts
+        assert ts is not None
+        return str(self.fake.message(self.job.channel_id, ts)["text"])
+
+    def replies(self) -> list[dict[str, Any]]:
+        """The bot's replies in the job's thread after its status message."""
+        assert self.job.thread_ts is not None
+        status_ts = self.current().status_ts
+        thread = self.fake.thread(self.job.channel_id, self.job.thread_ts)[1:]
+        return [m for m in thread if m["ts"] != status_ts]
+
+    def posts(self) -> int:
+        return len(self.fake.calls("chat.postMessage"))
+
+    def updates(self) -> int:
+        return len(self.fake.calls("chat.update"))
+
+    def uploads(self) -> int:
+        return len(self.fake.calls("files.completeUploadExternal"))
+
+    def all_text(self) -> str:
+        return json.dumps(self.fake.messages(self.job.channel_id))
+
+    def assert_slack_accepted_everything(self) -> None:
+        """Every API call was answered ok: in particular every message's blocks were valid."""
+        calls = self.fake.calls()
+        refused = [(c.method, c.response) for c in calls if "." in c.method and not c.ok]
+        assert refused == []
+
+
+@pytest.fixture
+def w(tmp_path: Path) -> Iterator[World]:
+    with FakeSlack() as fake, SqliteJobStore(tmp_path / "jobs.sqlite3") as store:
+        artifacts = LocalArtifactStore(
+            tmp_path / "data", signer=LinkSigner(b"k" * 32), public_url=PUBLIC_URL
+        )
+        clock = Clock()
+        client = make_client(fake.bot_token, fake.url)
+        notifier = Notifier(client, store, artifacts, min_update_interval_s=10.0, clock=clock)
+        file = fake.add_file("churn.csv", b"a,churned\n1,0\n", channel=fake.channel)
+        job, _ = store.create(
+            Job(
+                job_id=new_job_id(),
+                user_id="U0HUMAN",
+                channel_id=fake.channel,
+                thread_ts=file["message_ts"],
+                file_name="churn.csv",
+                target="churned",
+            )
+        )
+        yield World(fake, store, artifacts, clock, notifier, job)
+
+
+def progress(trials: int, seconds_later: int = 0) -> ProgressEvent:
+    return ProgressEvent(
+        job_id="x",
+        at=utc_now() + timedelta(seconds=seconds_later),
+        stage="search",
+        elapsed_s=5.0 + trials,
+        budget_s=60,
+        trials=trials,
+        best_estimator="lgbm",
+        best_score=0.81,
+        metric="roc_auc",
+    )
+
+
+def result_for(job: Job, **overrides: Any) -> JobResult:
+    """A succeeded result with a leaderboard, two charts, a report and a model."""
+    rows = [
+        LeaderboardRow(rank=1, estimator="lgbm", validation_score=0.81, train_time_s=1.2, trials=7),
+        LeaderboardRow(rank=2, estimator="rf", validation_score=0.78, train_time_s=2.0, trials=3),
+    ]
+    charts = [
+        Chart(name="roc", path="charts/roc.png", title="ROC curve", alt_text="ROC curve, AUC 0.80"),
+        Chart(
+            name="importance",
+            path="charts/importance.png",
+            title="Feature importance",
+            alt_text="Bar chart: a matters most",
+        ),
+    ]
+    values: dict[str, Any] = {
+        "job_id": job.job_id,
+        "status": "succeeded",
+        "file_name": job.file_name,
+        "target": job.target,
+        "task": "classification",
+        "metric": "roc_auc",
+        "time_budget_s": 60,
+        "rows_total": 100,
+        "rows_used": 100,
+        "columns_used": ["a"],
+        "classes": ["0", "1"],
+        "best_estimator": "lgbm",
+        "leaderboard": rows,
+        "holdout_metrics": {"roc_auc": 0.8},
+        "holdout_rows": 20,
+        "trials": 10,
+        "artifacts": Artifacts(charts=charts, report="report.html", model="model.pkl"),
+    }
+    values.update(overrides)
+    return JobResult(**values)
+
+
+def finished(job: Job, status: JobStatus = "succeeded") -> JobEnding:
+    event = FinishedEvent(job_id=job.job_id, status=status, result_path="/runs/x/result.json")
+    return JobEnding(finished=event, exit_code=0)
+
+
+def start(w: World) -> None:
+    w.notifier.announce(w.job)
+    w.notifier.job_started(w.job.job_id)
+
+
+# ---- the status message --------------------------------------------------------------------
+
+
+def test_implements_job_events(w: World) -> None:
+    assert isinstance(w.notifier, JobEvents)
+
+
+def test_announce_posts_the_status_message_in_the_thread(w: World) -> None:
+    ts = w.notifier.announce(w.job, queue_position=2)
+
+    assert ts is not None
+    assert w.current().status_ts == ts
+    message = w.fake.message(w.job.channel_id, ts)
+    assert message["thread_ts"] == w.job.thread_ts
+    assert "queued" in message["text"]
+    blocks = json.dumps(message["blocks"])
+    assert "<@U0HUMAN>" in blocks
+    assert "place in the queue: 2" in blocks
+    w.assert_slack_accepted_everything()
+
+
+def test_announce_refused_by_slack_returns_none(w: World) -> None:
+    w.fake.fail_next("chat.postMessage", "not_in_channel")
+    assert w.notifier.announce(w.job) is None
+    assert w.current().status_ts is None
+
+
+def test_started_shows_running_once(w: World) -> None:
+    start(w)
+    w.notifier.job_started(w.job.job_id)  # a repeated event
+
+    assert w.current().status == "running"
+    assert w.updates() == 1
+    assert "running" in w.status_text()
+    w.assert_slack_accepted_everything()
+
+
+def test_progress_is_throttled_and_the_latest_is_shown_next(w: World) -> None:
+    w.notifier.announce(w.job)
+    w.store.transition(w.job.job_id, "running")  # moved by the launcher
+
+    for trials, at in [(1, 0.0), (2, 3.0), (3, 6.0)]:
+        w.clock.now = 1000.0 + at
+        w.notifier.job_progress(w.job.job_id, progress(trials, seconds_later=trials))
+    assert w.updates() == 1
+    assert "1 trials" in w.status_text()
+
+    w.clock.now = 1010.5  # the interval has passed
+    w.notifier.job_progress(w.job.job_id, progress(4, seconds_later=4))
+    assert w.updates() == 2
+    assert "4 trials" in w.status_text()
+
+    w.clock.now = 1012.0
+    w.notifier.job_progress(w.job.job_id, progress(5, seconds_later=5))
+    w.notifier.job_progress(w.job.job_id, progress(2, seconds_later=2))  # older, late
+    assert w.updates() == 2
+
+    # The final update is always sent, and shows the newest event even though it was dropped.
+    w.notifier.job_ended(w.job.job_id, JobEnding(detail="The worker was stopped."))
+    assert w.updates() == 3
+    final = w.status_text()
+    assert "failed" in final
+    assert "5 trials" in final
+    w.assert_slack_accepted_everything()
+
+
+def test_started_counts_as_an_update_for_the_throttle(w: World) -> None:
+    start(w)
+    w.clock.now += 5
+    w.notifier.job_progress(w.job.job_id, progress(1))
+    assert w.updates() == 1
+    w.clock.now += 5
+    w.notifier.job_progress(w.job.job_id, progress(2, seconds_later=1))
+    assert w.updates() == 2
+
+
+def test_late_events_after_the_end_change_nothing(w: World) -> None:
+    start(w)
+    w.write_result(result_for(w.job))
+    w.notifier.job_ended(w.job.job_id, finished(w.job))
+    updates, before = w.updates(), w.status_text()
+
+    w.clock.now += 60
+    w.notifier.job_progress(w.job.job_id, progress(99, seconds_later=60))
+    w.notifier.job_started(w.job.job_id)
+
+    assert w.updates() == updates
+    assert w.status_text() == before
+    assert w.current().status == "succeeded"
+
+
+def test_rate_limited_update_is_retried(w: World) -> None:
+    w.notifier.announce(w.job)
+    w.fake.rate_limit("chat.update", times=1, retry_after=0)
+
+    w.notifier.job_started(w.job.job_id)
+
+    assert [c.status for c in w.fake.calls("chat.update")] == [429, 200]
+    assert "running" in w.status_text()
+
+
+def test_deleted_status_message_is_posted_again(w: World) -> None:
+    w.notifier.announce(w.job)
+    w.fake.fail_next("chat.update", "message_not_found")
+
+    w.notifier.job_started(w.job.job_id)
+
+    assert w.posts() == 2
+    assert "running" in w.status_text()  # the new message is the one remembered
+
+
+# ---- outcomes ------------------------------------------------------------------------------
+
+
+def test_success_posts_results_and_all_charts_in_one_message(w: World) -> None:
+    start(w)
+    w.write_result(result_for(w.job))
+
+    w.notifier.job_ended(w.job.job_id, finished(w.job))
+
+    job = w.current()
+    assert (job.status, job.result_path, job.error_code) == (
+        "succeeded",
+        "/runs/x/result.json",
+        None,
+    )
+    assert "succeeded" in w.status_text()
+
+    results, charts = w.replies()
+    assert results["text"].startswith("<@U0HUMAN> Results for churn.csv")
+    blocks = json.dumps(results["blocks"])
+    assert '"type": "table"' in blocks
+    assert f"{PUBLIC_URL}/artifacts/{w.job.job_id}/report.html?expires=" in blocks
+    assert f"{PUBLIC_URL}/artifacts/{w.job.job_id}/model.pkl?expires=" in blocks
+
+    assert w.uploads() == 1
+    assert charts["thread_ts"] == w.job.thread_ts
+    assert "Charts for *churn.csv*" in charts["text"]
+    files = charts["files"]
+    assert [(f["name"], f["title"], f["alt_txt"]) for f in files] == [
+        ("roc.png", "ROC curve", "ROC curve, AUC 0.80"),
+        ("importance.png", "Feature importance", "Bar chart: a matters most"),
+    ]
+    assert [w.fake.uploaded(f["id"]) for f in files] == list(CHARTS.values())
+    w.assert_slack_accepted_everything()
+
+
+def test_failure_with_a_result_says_what_went_wrong(w: World) -> None:
+    start(w)
+    error = ErrorInfo(
+        code="target_missing", message="The column churned is not in the file.", hint="Pick a."
+    )
+    w.write_result(
+        result_for(w.job, status="failed", error=error, leaderboard=[], artifacts=Artifacts())
+    )
+
+    w.notifier.job_ended(w.job.job_id, finished(w.job, "failed"))
+
+    job = w.current()
+    assert (job.status, job.error_code, job.error_message) == (
+        "failed",
+        "target_missing",
+        error.message,
+    )
+    [failure] = w.replies()
+    assert "The column churned is not in the file." in failure["text"]
+    assert "Pick a." in json.dumps(failure["blocks"])
+    assert "failed" in w.status_text()
+    assert w.uploads() == 0
+    w.assert_slack_accepted_everything()
+
+
+@pytest.mark.parametrize("detail", ["The worker ran out of memory (exit code 137).", ""])
+def test_no_result_tells_the_detail_and_logs_the_tail(
+    w: World, caplog: pytest.LogCaptureFixture, detail: str
+) -> None:
+    start(w)
+    tail = 'Traceback (most recent call last):\n  File "run.py", line 1\nMemoryError'
+
+    with caplog.at_level(logging.WARNING, logger="bot.notifier"):
+        w.notifier.job_ended(w.job.job_id, JobEnding(exit_code=137, detail=detail, log_tail=tail))
+
+    job = w.current()
+    assert (job.status, job.error_code, job.result_path) == ("failed", "no_result", None)
+    [failure] = w.replies()
+    assert (detail or NO_RESULT_MESSAGE) in failure["text"]
+    assert "Traceback" not in w.all_text()
+    assert "MemoryError" not in w.all_text()
+    assert "MemoryError" in caplog.text  # the tail is for whoever runs the bot
+    w.assert_slack_accepted_everything()
+
+
+def test_unreadable_result_is_a_failure_not_a_crash(w: World) -> None:
+    start(w)
+    run = w.artifacts.run_dir(w.job.job_id)
+    run.mkdir(parents=True)
+    (run / "result.json").write_text('{"status": "succ')
+
+    w.notifier.job_ended(w.job.job_id, JobEnding(exit_code=0))
+
+    assert w.current().error_code == "no_result"
+    assert len(w.replies()) == 1
+    assert "Traceback" not in w.all_text()
+
+
+@pytest.mark.parametrize("with_leaderboard", [True, False])
+def test_interrupted(w: World, with_leaderboard: bool) -> None:
+    start(w)
+    if with_leaderboard:
+        w.write_result(result_for(w.job, status="interrupted"))
+    else:
+        w.write_result(
+            result_for(w.job, status="interrupted", leaderboard=[], artifacts=Artifacts())
+        )
+
+    w.notifier.job_ended(w.job.job_id, finished(w.job, "interrupted"))
+
+    assert w.current().status == "interrupted"
+    assert "interrupted" in w.status_text()
+    posted = w.replies()
+    blocks = json.dumps(posted[0]["blocks"])
+    if with_leaderboard:
+        assert "*Interrupted:*" in blocks
+        assert '"type": "table"' in blocks
+        assert len(posted) == 2  # the results, then the charts
+    else:
+        assert "interrupted before it found any model" in blocks
+        assert len(posted) == 1
+    w.assert_slack_accepted_everything()
+
+
+def test_cancelled_only_updates_the_status_message(w: World) -> None:
+    start(w)
+    assert w.store.transition(w.job.job_id, "cancelled")
+    w.write_result(result_for(w.job, status="interrupted"))
+
+    w.notifier.job_ended(w.job.job_id, finished(w.job, "interrupted"))
+
+    assert w.current().status == "cancelled"
+    assert "cancelled" in w.status_text()
+    assert w.posts() == 1  # the announcement only
+    assert w.uploads() == 0
+    w.assert_slack_accepted_everything()
+
+
+def test_repeated_endings_post_once(w: World) -> None:
+    start(w)
+    w.write_result(result_for(w.job))
+
+    w.notifier.job_ended(w.job.job_id, finished(w.job))
+    w.notifier.job_ended(w.job.job_id, finished(w.job))
+    w.notifier.job_ended(w.job.job_id, JobEnding(detail="lost"))
+
+    assert w.posts() == 2  # the announcement and the results
+    assert w.uploads() == 1
+    assert w.current().status == "succeeded"
+
+
+def test_a_second_notifier_does_not_post_again(w: World) -> None:
+    """Like two Lambda invocations for one event: the store's transition decides."""
+    other = Notifier(make_client(w.fake.bot_token, w.fake.url), w.store, w.artifacts)
+    start(w)
+    w.write_result(result_for(w.job))
+
+    w.notifier.job_ended(w.job.job_id, finished(w.job))
+    other.job_ended(w.job.job_id, finished(w.job))
+
+    assert w.posts() == 2
+    assert w.uploads() == 1
+
+
+def test_ending_without_a_reported_start_still_succeeds(w: World) -> None:
+    w.notifier.announce(w.job)
+    w.write_result(result_for(w.job))
+
+    w.notifier.job_ended(w.job.job_id, finished(w.job))  # the started event was lost
+
+    assert w.current().status == "succeeded"
+    assert len(w.replies()) == 2
+
+
+def test_no_status_message_posts_a_new_one(w: World) -> None:
+    w.store.transition(w.job.job_id, "running")
+    w.write_result(result_for(w.job))
+
+    w.notifier.job_ended(w.job.job_id, finished(w.job))
+
+    assert "succeeded" in w.status_text()
+    assert w.posts() == 2  # the status message, then the results
+    assert w.updates() == 0
+
+
+def test_job_outside_a_thread_gets_replies_under_its_status_message(w: World) -> None:
+    job, _ = w.store.create(
+        Job(
+            job_id=new_job_id(),
+            user_id="U0HUMAN",
+            channel_id=w.fake.channel,
+            thread_ts=None,
+            file_name="churn.csv",
+            target="churned",
+        )
+    )
+    status_ts = w.notifier.announce(job)
+    assert status_ts is not None
+    w.write_result(result_for(job))
+
+    w.notifier.job_ended(job.job_id, finished(job))
+
+    thread = w.fake.thread(job.channel_id, status_ts)
+    assert len(thread) == 3  # the status message, the results, the charts
+    w.assert_slack_accepted_everything()
+
+
+def test_slack_errors_while_posting_do_not_raise(
+    w: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    start(w)
+    w.write_result(result_for(w.job))
+    w.fake.fail_next("chat.update", "internal_error")
+    w.fake.fail_next("chat.postMessage", "channel_is_archived")
+    w.fake.fail_next("files.completeUploadExternal", "not_in_channel")
+
+    with caplog.at_level(logging.WARNING, logger="bot.notifier"):
+        w.notifier.job_ended(w.job.job_id, finished(w.job))
+
+    assert w.current().status == "succeeded"
+    for error in ("internal_error", "channel_is_archived", "not_in_channel"):
+        assert error in caplog.text
+
+
+def test_a_missing_chart_and_a_broken_link_are_left_out(w: World) -> None:
+    start(w)
+    w.write_result(result_for(w.job), charts={"charts/roc.png": png()})
+    w.artifacts.signer = None  # link() now raises
+
+    w.notifier.job_ended(w.job.job_id, finished(w.job))
+
+    results, charts = w.replies()
+    assert "Open the data report" not in json.dumps(results["blocks"])
+    assert [f["name"] for f in charts["files"]] == ["roc.png"]
+    w.assert_slack_accepted_everything()
+
+
+def test_concurrent_endings_post_once(w: World) -> None:
+    """Several threads and notifiers report the same end at once: one notification."""
+    others = [
+        Notifier(make_client(w.fake.bot_token, w.fake.url), w.store, w.artifacts) for _ in range(3)
+    ]
+    start(w)
+    w.write_result(result_for(w.job))
+    notifiers = [w.notifier, w.notifier, *others]
+    barrier = threading.Barrier(len(notifiers))
+
+    def end(notifier: Notifier) -> None:
+        barrier.wait()
+        notifier.job_ended(w.job.job_id, finished(w.job))
+
+    threads = [threading.Thread(target=end, args=(n,)) for n in notifiers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert w.posts() == 2
+    assert w.uploads() == 1

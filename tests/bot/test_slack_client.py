@@ -1,0 +1,56 @@
+"""make_client: the real slack_sdk WebClient, waiting out Slack's rate limits (fake Slack)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.slack_client import make_client
+from tests.fakes.slack_api import FakeSlack
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as f:
+        yield f
+
+
+def test_rate_limited_post_is_retried_after_retry_after(fake: FakeSlack) -> None:
+    client = make_client(fake.bot_token, fake.url)
+    fake.rate_limit("chat.postMessage", times=2, retry_after=1)
+
+    started = time.monotonic()
+    response = client.chat_postMessage(channel=fake.channel, text="hello")
+    elapsed = time.monotonic() - started
+
+    assert response["ok"]
+    calls = fake.calls("chat.postMessage")
+    assert [c.status for c in calls] == [429, 429, 200]
+    assert elapsed >= 2  # it waited Retry-After (1 s) before each retry
+    assert [m["text"] for m in fake.messages(fake.channel)] == ["hello"]
+
+
+def test_gives_up_after_max_rate_limit_retries(fake: FakeSlack) -> None:
+    client = make_client(fake.bot_token, fake.url, max_rate_limit_retries=1)
+    fake.rate_limit("chat.update", times=5, retry_after=0)
+
+    with pytest.raises(SlackApiError) as err:
+        client.chat_update(channel=fake.channel, ts="1.000001", text="x")
+
+    assert err.value.response.status_code == 429
+    assert len(fake.calls("chat.update")) == 2
+
+
+def test_client_settings(fake: FakeSlack) -> None:
+    client = make_client("xoxb-token", fake.url, timeout_s=12)
+    assert client.base_url == fake.url
+    assert client.timeout == 12
+    kinds = {type(h) for h in client.retry_handlers}
+    assert kinds == {ConnectionErrorRetryHandler, RateLimitErrorRetryHandler}
