@@ -197,14 +197,16 @@ class JobService:
             return TrainStarted(job, created=True)
         except Exception:
             log.exception("could not stage job %s", job.job_id)
-            self.end_before_start(
-                job,
-                "Something went wrong on the bot's side while preparing this job.",
-                f"Try again; if it happens again, tell whoever runs this bot (job {job.job_id}).",
-                "internal",
+            self._end_with_our_fault(
+                job, "Something went wrong on the bot's side while preparing this job.", "internal"
             )
             return TrainStarted(job, created=True)
-        self.backend.launcher.submit(job, spec_uri)
+        try:
+            self.backend.launcher.submit(job, spec_uri)
+        except Exception:
+            log.exception("could not hand job %s to the launcher", job.job_id)
+            self._end_with_our_fault(job, "The bot could not start the training.", "launch_failed")
+            return TrainStarted(job, created=True)
         return TrainStarted(job, created=True, queue_position=self._waiting_position(job))
 
     def _waiting_position(self, job: Job) -> int | None:
@@ -257,6 +259,10 @@ class JobService:
             ),
         )
         return artifacts.save_spec(spec)
+
+    def _end_with_our_fault(self, job: Job, message: str, code: str) -> None:
+        hint = f"Try again; if it happens again, tell whoever runs this bot (job {job.job_id})."
+        self.end_before_start(job, message, hint, code)
 
     def end_before_start(self, job: Job, message: str, hint: str, code: str) -> None:
         """End a recorded job that never reached training, with a reason in its thread."""

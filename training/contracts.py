@@ -34,7 +34,7 @@ def utc_now() -> datetime:
 
 class _Model(BaseModel):
     # Unknown fields are kept out, so a typo in a hand-written spec is an error, not ignored.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Limits(_Model):

@@ -2,43 +2,37 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
 from bot.commands import TrainCommand
 from bot.listeners.replies import answer_safely, response_url_reply
-from bot.preview_blocks import TARGET_SELECT_ACTION, TRAIN_BUTTON_ACTION
+from bot.preview_blocks import (
+    TARGET_SELECT_ACTION,
+    TRAIN_BUTTON_ACTION,
+    parse_train_button,
+    preview_selection,
+)
 from bot.service import JobService, TrainRequest
 
 
-def _selected_target(body: dict[str, Any]) -> str | None:
-    """The column picked in the preview's menu: Slack sends the message's menu state."""
-    values = (body.get("state") or {}).get("values") or {}
-    for block in values.values():
-        element = block.get(TARGET_SELECT_ACTION) or {}
-        option = element.get("selected_option") or {}
-        if option.get("value"):
-            return str(option["value"])
-    return None
-
-
-def _button(body: dict[str, Any]) -> dict[str, Any]:
+def _clicked(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(file id, target, action ts) of a Train click; the menu's choice wins over the default."""
     for action in body.get("actions") or []:
         if action.get("action_id") == TRAIN_BUTTON_ACTION:
             try:
-                value = json.loads(action.get("value") or "{}")
-            except ValueError:
-                value = {}
-            return {**(value if isinstance(value, dict) else {}), "_ts": action.get("action_ts")}
-    return {}
+                file_id, suggested = parse_train_button(action.get("value") or "")
+            except (ValueError, KeyError, TypeError):
+                return None, None, None
+            chosen = preview_selection((body.get("state") or {}).get("values") or {})
+            return file_id, chosen or suggested, action.get("action_ts")
+    return None, None, None
 
 
 def make_train_button_listener(service: JobService) -> Any:
     def on_train(body: dict[str, Any], respond: Respond) -> None:
-        button = _button(body)
-        target = _selected_target(body) or button.get("target")
+        file_id, target, action_ts = _clicked(body)
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id"
         )
@@ -55,8 +49,8 @@ def make_train_button_listener(service: JobService) -> Any:
                     user_id=user,
                     channel_id=channel,
                     command=TrainCommand(target=target),
-                    file_id=button.get("file_id"),
-                    dedupe_key=f"action:{message_ts}:{button.get('_ts')}",
+                    file_id=file_id,
+                    dedupe_key=f"action:{message_ts}:{action_ts}",
                 )
             )
             return started.sentence()

@@ -1,0 +1,243 @@
+"""Listeners as plain functions: no Slack, no Bolt dispatch, a recording job service.
+
+The end-to-end tests drive the same functions through Bolt and HTTP; these pin down what
+each listener makes of a payload, and that a person always gets words, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bot.commands import TrainCommand
+from bot.errors import LimitReached
+from bot.listeners import actions, commands, events, shortcuts
+from bot.listeners.replies import SORRY, answer_safely
+from bot.preview_blocks import (
+    PREVIEW_ACTIONS_BLOCK,
+    TARGET_SELECT_ACTION,
+    TRAIN_BUTTON_ACTION,
+    train_button_value,
+)
+from bot.service import TrainRequest, TrainStarted
+
+
+class Recorder:
+    """Stands in for Bolt's ack/respond: remembers every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        if args:
+            kwargs["text"] = args[0]
+        self.calls.append(kwargs)
+
+    @property
+    def text(self) -> str:
+        return json.dumps(self.calls)
+
+
+class Jobs:
+    def claim(self, key: str) -> bool:
+        return True
+
+
+class Backend:
+    jobs = Jobs()
+
+
+class RecordingService:
+    """The JobService surface the listeners use, recording what they ask for."""
+
+    def __init__(self, fail_with: Exception | None = None) -> None:
+        self.requests: list[TrainRequest] = []
+        self.fail_with = fail_with
+        self.backend = Backend()
+        self.previews: list[dict[str, Any]] = []
+
+        class Settings:
+            default_time_budget_s = 60
+
+        self.settings = Settings()
+
+    def train(self, request: TrainRequest) -> TrainStarted:
+        if self.fail_with:
+            raise self.fail_with
+        self.requests.append(request)
+        from bot.jobs import Job
+
+        job = Job(
+            job_id="abcd1234",
+            user_id=request.user_id,
+            channel_id=request.channel_id,
+            thread_ts="1.0",
+            file_name="churn.csv",
+            target=request.command.target,
+        )
+        return TrainStarted(job, created=True)
+
+    def check_allowed(self, user_id: str, channel_id: str) -> None:
+        return None
+
+    def status(self, user_id: str, channel_id: str, job_id: str | None) -> str:
+        return f"status of {job_id}"
+
+    def list_jobs(self, channel_id: str) -> str:
+        return "the list"
+
+    def cancel(self, user_id: str, job_id: str) -> str:
+        return f"cancelled {job_id}"
+
+    def preview_file(self, **kwargs: Any) -> None:
+        self.previews.append(kwargs)
+
+
+def command_payload(text: str) -> dict[str, Any]:
+    return {"text": text, "user_id": "U1", "channel_id": "C1", "trigger_id": "t-1"}
+
+
+# ---- /automl ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "/automl train"),  # empty text is a request for help
+        ("help", "/automl train"),
+        ("trian target=x", "Did you mean"),
+        ("train", "target"),  # train without a target says what is missing
+    ],
+)
+def test_the_ack_answers_help_and_mistakes_privately(text: str, expected: str) -> None:
+    acknowledge, _ = commands.make_listeners(RecordingService())  # type: ignore[arg-type]
+    ack = Recorder()
+    acknowledge(ack, command_payload(text))
+    assert len(ack.calls) == 1
+    assert ack.calls[0]["response_type"] == "ephemeral"
+    assert expected in ack.text
+
+
+def test_train_is_acknowledged_at_once_and_started_in_the_slow_half() -> None:
+    service = RecordingService()
+    acknowledge, work = commands.make_listeners(service)  # type: ignore[arg-type]
+    ack, respond = Recorder(), Recorder()
+    acknowledge(ack, command_payload("train target=churned time=2m exclude=id"))
+    assert service.requests == []  # nothing slow happens inside the 3 seconds
+    work(command_payload("train target=churned time=2m exclude=id"), respond)
+    (request,) = service.requests
+    assert request.command == TrainCommand(target="churned", time_budget_s=120, exclude=("id",))
+    assert request.dedupe_key == "command:t-1"
+    assert "abcd1234" in respond.text and respond.calls[0]["response_type"] == "ephemeral"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("status", "status of None"), ("status 1a2b3c4d", "1a2b3c4d"), ("list", "the list")],
+)
+def test_status_list_cancel_answer_through_the_response_url(text: str, expected: str) -> None:
+    _, work = commands.make_listeners(RecordingService())  # type: ignore[arg-type]
+    respond = Recorder()
+    work(command_payload(text), respond)
+    assert expected in respond.text
+
+
+def test_a_problem_is_told_in_words_and_a_bug_is_apologised_for() -> None:
+    limit = LimitReached("You already have 1 job running.", "Wait for it to finish.")
+    _, work = commands.make_listeners(RecordingService(fail_with=limit))  # type: ignore[arg-type]
+    respond = Recorder()
+    work(command_payload("train target=y"), respond)
+    assert "already have 1 job" in respond.text and "Wait for it" in respond.text
+
+    _, work = commands.make_listeners(RecordingService(fail_with=KeyError("boom")))  # type: ignore[arg-type]
+    respond = Recorder()
+    work(command_payload("train target=y"), respond)
+    assert respond.calls[0]["text"] == SORRY
+    assert "KeyError" not in respond.text and "boom" not in respond.text
+
+
+def test_a_reply_that_cannot_be_sent_is_not_raised() -> None:
+    def broken(text: str) -> None:
+        raise ConnectionError("slack is down")
+
+    answer_safely(broken, lambda: "hello")  # logged, not raised
+
+
+# ---- the Train button --------------------------------------------------------------------------
+
+
+def click(target_chosen: str | None) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    if target_chosen:
+        state = {
+            PREVIEW_ACTIONS_BLOCK: {
+                TARGET_SELECT_ACTION: {
+                    "type": "static_select",
+                    "selected_option": {"value": target_chosen},
+                }
+            }
+        }
+    return {
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "container": {"message_ts": "5.0", "channel_id": "C1"},
+        "state": {"values": state},
+        "actions": [
+            {
+                "action_id": TRAIN_BUTTON_ACTION,
+                "value": train_button_value("F1", "churned"),
+                "action_ts": "6.0",
+            }
+        ],
+    }
+
+
+def test_train_button_uses_the_menu_choice_over_the_suggestion() -> None:
+    service = RecordingService()
+    on_train = actions.make_train_button_listener(service)  # type: ignore[arg-type]
+    on_train(click("plan"), Recorder())
+    on_train(click(None), Recorder())
+    assert [r.command.target for r in service.requests] == ["plan", "churned"]
+    assert all(r.file_id == "F1" for r in service.requests)
+    assert service.requests[0].dedupe_key == "action:5.0:6.0"
+
+
+# ---- the shortcut's form -----------------------------------------------------------------------
+
+
+def test_form_fields_are_checked_before_anything_starts() -> None:
+    command, errors = shortcuts._command_from_form({"target": "", "time": "forever"})
+    assert command is None and set(errors) == {"target", "time"}
+    command, errors = shortcuts._command_from_form(
+        {"target": "churned", "time": "90s", "exclude": "id, email", "task": ""}
+    )
+    assert errors == {}
+    assert command == TrainCommand(
+        target="churned", time_budget_s=90, exclude=("id", "email"), task="auto"
+    )
+
+
+# ---- events ------------------------------------------------------------------------------------
+
+
+def test_only_a_person_sharing_a_table_gets_a_preview() -> None:
+    service = RecordingService()
+    on_message = events.make_message_listener(service)  # type: ignore[arg-type]
+    table = {"id": "F1", "name": "a.csv", "filetype": "csv"}
+    picture = {"id": "F2", "name": "cat.png", "filetype": "png"}
+    base = {"type": "message", "channel": "C1", "user": "U1", "ts": "1.0"}
+    on_message({}, {**base, "text": "hello"}, None)  # type: ignore[arg-type]
+    on_message({}, {**base, "subtype": "file_share", "files": [picture]}, None)  # type: ignore[arg-type]
+    on_message({}, {**base, "subtype": "file_share", "files": [table], "bot_id": "B1"}, None)  # type: ignore[arg-type]
+    assert service.previews == []
+    on_message({}, {**base, "subtype": "file_share", "files": [picture, table]}, None)  # type: ignore[arg-type]
+    assert [p["file_id"] for p in service.previews] == ["F1"]
+    assert service.previews[0]["message_ts"] == "1.0"
+
+
+def test_the_bot_knows_its_own_mention_from_the_event() -> None:
+    body = {"authorizations": [{"user_id": "U0BOT", "is_bot": True}]}
+    assert events._bot_user_id(body) == "U0BOT"
+    assert events._bot_user_id({}) is None

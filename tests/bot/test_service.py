@@ -1,0 +1,136 @@
+"""JobService with the real local stores and the Slack fake, but a launcher under test control.
+
+No training runs here: these are the paths where a job ends, or never starts, before
+training would (and the end-to-end tests cover the rest).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.commands import TrainCommand
+from bot.errors import UserFacingError
+from bot.jobs import Job
+from bot.runtime import Bot, build_bot
+from bot.service import TrainRequest
+from tests.bot.harness import make_settings
+from tests.conftest import SAMPLE_CHURN
+from tests.fakes.slack_api import FakeSlack, fake_slack
+
+__all__ = ["fake_slack"]
+
+
+class HeldLauncher:
+    """Accepts jobs and never starts them (or refuses them, when told to)."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.submitted: list[str] = []
+        self.cancelled: list[str] = []
+
+    def submit(self, job: Job, spec_uri: str) -> None:
+        if self.refuse:
+            raise OSError("no more processes")
+        assert Path(spec_uri).is_file()
+        self.submitted.append(job.job_id)
+
+    def cancel(self, job: Job) -> None:
+        self.cancelled.append(job.job_id)
+
+    def queue_position(self, job_id: str) -> int | None:
+        return self.submitted.index(job_id) + 1 if job_id in self.submitted else None
+
+
+@pytest.fixture
+def bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
+    settings = make_settings(fake_slack, tmp_path / "data", AUTOML_MAX_TIME_BUDGET_S=600)
+    built = build_bot(settings)
+    built.backend.launcher = HeldLauncher()
+    yield built
+    built.close()
+
+
+def ask(bot: Bot, fake: FakeSlack, text_target: str = "churned", **command: Any) -> Any:
+    return bot.service.train(
+        TrainRequest(
+            user_id="U0HUMAN",
+            channel_id=fake.channel,
+            command=TrainCommand(target=text_target, **command),
+        )
+    )
+
+
+def thread_text(fake: FakeSlack, ts: str) -> str:
+    return json.dumps(fake.thread(fake.channel, ts))
+
+
+def test_a_job_is_staged_announced_and_handed_over(bot: Bot, fake_slack: FakeSlack) -> None:
+    file = fake_slack.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel)
+    started = ask(bot, fake_slack, time_budget_s=120)
+    job = started.job
+    assert started.created and job.thread_ts == file["message_ts"]
+    assert job.time_budget_s == 120
+    assert bot.backend.launcher.submitted == [job.job_id]  # type: ignore[attr-defined]
+    spec = json.loads((bot.settings.data_dir / "runs" / job.job_id / "spec.json").read_text())
+    assert Path(spec["dataset_uri"]).read_bytes() == SAMPLE_CHURN.read_bytes()
+    assert spec["limits"]["max_file_mb"] == bot.settings.max_file_mb  # the bot's own limits
+    assert "queued" in thread_text(fake_slack, file["message_ts"])
+
+    again = ask(bot, fake_slack, time_budget_s=120)  # the same request typed twice
+    assert not again.created and again.job.job_id == job.job_id
+
+
+def test_the_default_budget_and_the_ceiling(bot: Bot, fake_slack: FakeSlack) -> None:
+    fake_slack.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel)
+    with pytest.raises(UserFacingError, match="more than this bot allows"):
+        ask(bot, fake_slack, time_budget_s=3600)
+    assert bot.backend.jobs.count_active() == 0
+    started = ask(bot, fake_slack)
+    assert started.job.time_budget_s == bot.settings.default_time_budget_s
+
+
+def test_a_launcher_failure_ends_the_job_in_its_thread(bot: Bot, fake_slack: FakeSlack) -> None:
+    bot.backend.launcher = HeldLauncher(refuse=True)
+    file = fake_slack.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel)
+    job = ask(bot, fake_slack).job
+    stored = bot.backend.jobs.get(job.job_id)
+    assert stored is not None and stored.status == "failed"
+    shown = thread_text(fake_slack, file["message_ts"])
+    assert "could not start the training" in shown and "OSError" not in shown
+
+
+def test_cancelling_a_waiting_job_says_so_in_the_thread(bot: Bot, fake_slack: FakeSlack) -> None:
+    file = fake_slack.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel)
+    job = ask(bot, fake_slack).job
+    with pytest.raises(UserFacingError, match="only they can cancel"):
+        bot.service.cancel("U0SOMEONE", job.job_id)
+    assert "Cancelled job" in bot.service.cancel("U0HUMAN", job.job_id)
+    assert bot.backend.launcher.cancelled == [job.job_id]  # type: ignore[attr-defined]
+    stored = bot.backend.jobs.get(job.job_id)
+    assert stored is not None and stored.status == "cancelled"
+    assert "cancelled" in thread_text(fake_slack, file["message_ts"])
+    assert "already ended" in bot.service.cancel("U0HUMAN", job.job_id)
+
+
+def test_a_file_over_the_limit_ends_the_job_with_the_reason(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    settings = make_settings(fake_slack, tmp_path / "data", AUTOML_MAX_FILE_MB=0.01)
+    bot = build_bot(settings)
+    bot.backend.launcher = HeldLauncher()
+    try:
+        file = fake_slack.add_file(
+            "churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel
+        )
+        job = ask(bot, fake_slack).job
+        stored = bot.backend.jobs.get(job.job_id)
+        assert stored is not None and stored.status == "failed"
+        assert "MB" in thread_text(fake_slack, file["message_ts"])
+        assert not (settings.data_dir / "datasets" / job.job_id).exists()  # nothing kept
+    finally:
+        bot.close()
