@@ -100,8 +100,6 @@ class Console:
             payload = json.loads(response.body)
             if payload.get("text") or payload.get("blocks"):
                 self._say(_speaker("AutoML (only you)") + render_message(payload))
-                self._changes += 1
-                self._last_change = time.monotonic()
         return response
 
     def upload(self, path: Path) -> None:
@@ -191,8 +189,11 @@ class Console:
     # ---- printing ----------------------------------------------------------------------------
 
     def _say(self, text: str) -> None:
+        """Print something the console or the bot's acknowledgement said."""
         with self._print_lock:
             print(text, file=self.out, flush=True)
+            self._changes += 1
+            self._last_change = time.monotonic()
 
     def _print_loop(self) -> None:
         while not self._stop.is_set():
