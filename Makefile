@@ -48,7 +48,7 @@ bench: $(BIN)/.installed browser
 
 lock: $(BIN)/.installed
 	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml \
-		--extra training --extra bot --extra dev -o $(LOCK)
+		--extra training --extra bot --extra infra --extra dev -o $(LOCK)
 	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml \
 		--extra training -o requirements/training.lock
 
