@@ -7,12 +7,13 @@ UV_VERSION := 0.13.9
 UV := $(BIN)/uv
 LOCK := requirements/dev.lock
 
-.PHONY: help demo test lint typecheck unit bench lock browser clean
+.PHONY: help demo test lint typecheck unit bench lock browser bundle clean
 
 help:
 	@echo "make demo   the whole Slack conversation on the bundled sample, in this terminal"
 	@echo "make test   lint, type-check and run the test suite"
 	@echo "make bench  run the benchmarks in benchmarks/ (slow)"
+	@echo "make bundle build dist/bot-lambda.zip, the bot's Lambda package"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 
 # The virtual environment, installed exactly from the lock file.
@@ -51,6 +52,13 @@ lock: $(BIN)/.installed
 		--extra training --extra bot --extra infra --extra dev -o $(LOCK)
 	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml \
 		--extra training -o requirements/training.lock
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml \
+		--extra bot -o requirements/bot.lock
+
+# The bot's Lambda package: bot code, the contract module and the bot extra for Lambda's
+# Linux x86_64 Python 3.11, bytecode included.
+bundle: $(BIN)/.installed
+	$(BIN)/python scripts/bundle_bot.py --out dist/bot-lambda.zip
 
 clean:
-	rm -rf $(VENV) automl-data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) automl-data build dist cdk.out .mypy_cache .ruff_cache .pytest_cache

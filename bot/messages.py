@@ -314,7 +314,11 @@ def _leaderboard_table(result: JobResult) -> Block | None:
 
 
 def results_message(
-    result: JobResult, report_url: str | None = None, model_url: str | None = None
+    result: JobResult,
+    report_url: str | None = None,
+    model_url: str | None = None,
+    *,
+    cost: str | None = None,
 ) -> SlackMessage:
     """The threaded reply when a job ends with models: leaderboard, holdout, what was dropped.
 
@@ -322,7 +326,7 @@ def results_message(
     show gets `failure_message`.
     """
     if result.status == "failed" and not result.leaderboard:
-        return failure_message(result)
+        return failure_message(result, cost=cost)
 
     file_name = result.file_name or "your file"
     target = result.target or "?"
@@ -424,6 +428,8 @@ def results_message(
     if links:
         blocks.append(section("   ".join(links) + "\n_These links expire._"))
 
+    if cost:
+        blocks.append(context(f":moneybag: {escape(cost)}"))
     footer = [f"Job `{escape(result.job_id)}`"]
     if "flaml" in result.versions:
         footer.append(f"FLAML {escape(result.versions['flaml'])}")
@@ -440,7 +446,7 @@ def results_message(
 # ---- failure -------------------------------------------------------------------------------
 
 
-def failure_message(result: JobResult) -> SlackMessage:
+def failure_message(result: JobResult, *, cost: str | None = None) -> SlackMessage:
     """What went wrong and what to do, in words; never a traceback."""
     file_name = result.file_name or "your file"
     error = result.error
@@ -463,6 +469,8 @@ def failure_message(result: JobResult) -> SlackMessage:
     ]
     if hint:
         blocks.append(section(f"*What to do:* {escape(hint)}"))
+    if cost:
+        blocks.append(context(f":moneybag: {escape(cost)}"))
     blocks.append(context(f"Job `{escape(result.job_id)}` · error `{escape(code)}`"))
     return _message(f"Training on {file_name} failed: {what}", blocks)
 

@@ -158,7 +158,8 @@ class Notifier:
         self._update_status(job, latest, result.status)
         job = self._store.get(job_id) or job  # the status message may have been re-posted
         thread_ts = job.thread_ts or job.status_ts
-        self._post(job, thread_ts, _mentioning(job, self._outcome_message(job, result)), "outcome")
+        message = self._outcome_message(job, result, ending.cost)
+        self._post(job, thread_ts, _mentioning(job, message), "outcome")
         self._upload_charts(job, result, thread_ts)
 
     def _load_result(self, job_id: str, ending: JobEnding) -> tuple[JobResult | None, str | None]:
@@ -189,13 +190,13 @@ class Notifier:
             error_message=error.message if error else None,
         )
 
-    def _outcome_message(self, job: Job, result: JobResult) -> messages.SlackMessage:
+    def _outcome_message(self, job: Job, result: JobResult, cost: str) -> messages.SlackMessage:
         # A result with models is worth showing even when the job did not finish cleanly.
         if result.status == "succeeded" or result.leaderboard:
             report = self._link(job.job_id, result.artifacts.report)
             model = self._link(job.job_id, result.artifacts.model)
-            return messages.results_message(result, report, model)
-        return messages.failure_message(result)
+            return messages.results_message(result, report, model, cost=cost or None)
+        return messages.failure_message(result, cost=cost or None)
 
     def _link(self, job_id: str, relative_path: str | None) -> str | None:
         if not relative_path:

@@ -81,13 +81,15 @@ class JobEnding:
 
     `finished` is the job's own `finished` event when it wrote one; `exit_code` the process's
     exit code when known; `detail` a sentence for a person when the job ended without a
-    result (never started, killed, lost), and `log_tail` the last lines of its log then.
+    result (never started, killed, lost), and `log_tail` the last lines of its log then;
+    `cost` what running it cost, in a sentence, where the launcher can tell (AWS).
     """
 
     finished: FinishedEvent | None = None
     exit_code: int | None = None
     detail: str = ""
     log_tail: str = ""
+    cost: str = ""
 
 
 @runtime_checkable

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,7 @@ def create_web_app(bolt_app: App, artifacts: ArtifactFiles | None = None) -> Fas
     @api.post(EVENTS_PATH)
     async def slack_events(request: Request) -> Response:
         body = await request.body()
-        scope_aws = {
-            key: request.scope[key] for key in ("aws.event", "aws.context") if key in request.scope
-        }
-        bolt_request = to_bolt_request(request, body, scope_aws or None)
+        bolt_request = to_bolt_request(request, body, _lambda_context(request.scope))
         # Bolt is synchronous: run it off the event loop so one slow request never holds up
         # the acknowledgements of the others.
         bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
@@ -75,6 +73,19 @@ def create_web_app(bolt_app: App, artifacts: ArtifactFiles | None = None) -> Fas
     if artifacts is not None:
         _add_artifact_route(api, artifacts)
     return api
+
+
+def _lambda_context(scope: Mapping[str, Any]) -> dict[str, Any] | None:
+    """On Lambda (Mangum puts the invocation in the ASGI scope), what Bolt's Lambda lazy
+    listener runner needs to invoke this function again with the same request."""
+    event, context = scope.get("aws.event"), scope.get("aws.context")
+    if event is None or context is None:
+        return None
+    return {
+        "lambda_request": event,
+        "aws_lambda_function_name": context.function_name,
+        "aws_lambda_invoked_function_arn": context.invoked_function_arn,
+    }
 
 
 def _add_artifact_route(api: FastAPI, artifacts: ArtifactFiles) -> None:

@@ -21,6 +21,7 @@ _EMOJI = {
     ":bulb:": "💡",
     ":dart:": "🎯",
     ":clipboard:": "📋",
+    ":moneybag:": "💰",
 }
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
 _BARE_LINK = re.compile(r"<((?:https?|mailto):[^<>|]+)>")

@@ -1,0 +1,125 @@
+"""AWS Batch "Batch Job State Change" events, read for what the notifier needs.
+
+The event's shape is AWS's (see the Batch user guide, "EventBridge"): `detail` holds the
+job as `DescribeJobs` would return it, with one entry in `attempts` per task that ran.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.cost import Attempt, FargatePrices, job_cost
+from bot.ports import JobEnding
+
+JOB_NAME_PREFIX = "automl-"
+
+# Batch's and ECS's status reasons, as a person would want them explained.
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"Job attempt duration exceeded timeout", re.I),
+        "The job ran past its time limit on AWS and was stopped.",
+    ),
+    (
+        re.compile(r"Spot.*interrupt|interrupt.*Spot", re.I),
+        "AWS reclaimed the Spot capacity the job ran on, on every attempt.",
+    ),
+    (
+        re.compile(r"CAPACITY:|INSUFFICIENT", re.I),
+        "AWS had no capacity to start the job in time.",
+    ),
+    (
+        re.compile(r"MISCONFIGURATION:", re.I),
+        "AWS could not start the job: the deployment's compute settings cannot run it.",
+    ),
+    (
+        re.compile(r"CannotPullContainer|ResourceInitializationError|CannotStart", re.I),
+        "AWS could not start the training container.",
+    ),
+    (
+        re.compile(r"OutOfMemory|OOM", re.I),
+        "The training ran out of memory.",
+    ),
+    (
+        re.compile(r"Cancel|Terminat", re.I),
+        "The job was stopped on AWS before it finished.",
+    ),
+)
+
+
+def job_id_of(detail: dict[str, Any]) -> str | None:
+    """Our job id, from the Batch job's name (`automl-<job id>`); None for other jobs."""
+    name = str(detail.get("jobName") or "")
+    if not name.startswith(JOB_NAME_PREFIX):
+        return None
+    return name[len(JOB_NAME_PREFIX) :] or None
+
+
+def _resources(detail: dict[str, Any]) -> tuple[float, int] | None:
+    container = detail.get("container") or {}
+    found = {r.get("type"): r.get("value") for r in container.get("resourceRequirements") or []}
+    try:
+        return float(found["VCPU"]), int(float(found["MEMORY"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def attempts_of(detail: dict[str, Any]) -> list[Attempt]:
+    """Every attempt that ran a task, with its vCPU, memory and running time."""
+    resources = _resources(detail)
+    if resources is None:
+        return []
+    vcpu, memory_mib = resources
+    out = []
+    for attempt in detail.get("attempts") or []:
+        started, stopped = attempt.get("startedAt"), attempt.get("stoppedAt")
+        if isinstance(started, int | float) and isinstance(stopped, int | float) and started:
+            out.append(Attempt(vcpu, memory_mib, max(0.0, (stopped - started) / 1000)))
+    return out
+
+
+def exit_code_of(detail: dict[str, Any]) -> int | None:
+    attempts = detail.get("attempts") or []
+    for source in (
+        *(a.get("container") or {} for a in reversed(attempts)),
+        detail.get("container"),
+    ):
+        code = (source or {}).get("exitCode")
+        if isinstance(code, int):
+            return code
+    return None
+
+
+def log_stream_of(detail: dict[str, Any]) -> str | None:
+    attempts = detail.get("attempts") or []
+    for source in (
+        *(a.get("container") or {} for a in reversed(attempts)),
+        detail.get("container"),
+    ):
+        stream = (source or {}).get("logStreamName")
+        if stream:
+            return str(stream)
+    return None
+
+
+def reason_sentence(detail: dict[str, Any]) -> str:
+    """Why a job ended without a result, in words; Batch's own reason goes to the log."""
+    reasons = [str(detail.get("statusReason") or "")]
+    reasons += [str(a.get("statusReason") or "") for a in detail.get("attempts") or []]
+    for pattern, sentence in _REASONS:
+        if any(pattern.search(reason) for reason in reasons):
+            return sentence
+    code = exit_code_of(detail)
+    if code is not None and code != 0:
+        return f"The training process stopped with exit code {code} before writing its results."
+    return "The job ended on AWS without writing its results."
+
+
+def ending_of(detail: dict[str, Any], *, prices: FargatePrices, log_tail: str = "") -> JobEnding:
+    cost = job_cost(attempts_of(detail), prices)
+    return JobEnding(
+        exit_code=exit_code_of(detail),
+        detail=reason_sentence(detail) if detail.get("status") == "FAILED" else "",
+        log_tail=log_tail,
+        cost=cost.sentence() if cost else "",
+    )

@@ -1,0 +1,122 @@
+"""The completion Lambda: job events from EventBridge in, Slack messages out.
+
+It is fed by two rules: Batch's own "Batch Job State Change" events for the job queue
+(RUNNING, SUCCEEDED, FAILED — FAILED is final, after the retries) and the training job's
+"AutoML Training Event"s (started, progress). It does what the local launcher's callbacks
+do, through the same `Notifier`: every event may come twice, late or out of order, and the
+job store's forward-only transitions make that harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from bot.aws_lambda.batch_events import ending_of, job_id_of, log_stream_of
+from bot.cost import FargatePrices
+from bot.notifier import Notifier
+from training.contracts import FinishedEvent, ProgressEvent, StartedEvent, parse_event
+
+log = logging.getLogger(__name__)
+log.setLevel(logging.INFO)
+
+TRAINING_SOURCE = "automl.training"
+TRAINING_DETAIL_TYPE = "AutoML Training Event"
+BATCH_SOURCE = "aws.batch"
+BATCH_DETAIL_TYPE = "Batch Job State Change"
+LOG_TAIL_LINES = 20
+
+
+@dataclass
+class Completion:
+    notifier: Notifier
+    prices: FargatePrices
+    logs: Any = None  # a boto3 CloudWatch Logs client, for the tail of a job that left no result
+    log_group: str | None = None
+
+    def handle(self, event: dict[str, Any]) -> str:
+        """Act on one EventBridge event; returns what was done, for the log and tests."""
+        source, kind = event.get("source"), event.get("detail-type")
+        detail = event.get("detail") or {}
+        if source == TRAINING_SOURCE and kind == TRAINING_DETAIL_TYPE:
+            return self._training(detail)
+        if source == BATCH_SOURCE and kind == BATCH_DETAIL_TYPE:
+            return self._batch(detail)
+        return "ignored: not an event this function handles"
+
+    def _training(self, detail: dict[str, Any]) -> str:
+        try:
+            event = parse_event(json.dumps(detail))
+        except ValueError:
+            log.warning("a training event that does not parse: %s", detail)
+            return "ignored: unreadable training event"
+        if isinstance(event, StartedEvent):
+            self.notifier.job_started(event.job_id)
+            return f"started {event.job_id}"
+        if isinstance(event, ProgressEvent):
+            self.notifier.job_progress(event.job_id, event)
+            return f"progress {event.job_id}"
+        assert isinstance(event, FinishedEvent)
+        # Batch may still retry an interrupted attempt: only Batch's final state ends a job.
+        return f"noted finished {event.job_id}"
+
+    def _batch(self, detail: dict[str, Any]) -> str:
+        job_id = job_id_of(detail)
+        if job_id is None:
+            return "ignored: not one of the bot's jobs"
+        status = detail.get("status")
+        if status == "RUNNING":
+            self.notifier.job_started(job_id)
+            return f"started {job_id}"
+        if status in ("SUCCEEDED", "FAILED"):
+            tail = self._log_tail(detail) if status == "FAILED" else ""
+            self.notifier.job_ended(job_id, ending_of(detail, prices=self.prices, log_tail=tail))
+            return f"ended {job_id} ({status})"
+        return f"ignored: {status}"
+
+    def _log_tail(self, detail: dict[str, Any]) -> str:
+        stream = log_stream_of(detail)
+        if self.logs is None or not self.log_group or not stream:
+            return ""
+        try:
+            answer = self.logs.get_log_events(
+                logGroupName=self.log_group,
+                logStreamName=stream,
+                limit=LOG_TAIL_LINES,
+                startFromHead=False,
+            )
+        except Exception:  # the tail is for the operator's log; its absence changes nothing
+            log.exception("could not read the log stream %s", stream)
+            return ""
+        return "\n".join(str(e.get("message", "")) for e in answer.get("events", []))
+
+
+@cache
+def _completion() -> Completion:
+    """Built once per Lambda container."""
+    import boto3
+
+    from bot.aws_lambda.config import lambda_settings
+    from bot.backends import load_backend
+    from bot.slack_client import make_client
+
+    settings = lambda_settings(require=["SLACK_BOT_TOKEN"])
+    assert settings.slack_bot_token is not None
+    backend = load_backend(settings, link_key=b"completion-lambda-links-are-s3-presigned")
+    client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    return Completion(
+        notifier=Notifier(client, backend.jobs, backend.artifacts),
+        prices=FargatePrices(),
+        logs=boto3.client("logs"),
+        log_group=os.environ.get("AUTOML_JOB_LOG_GROUP"),
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
+    done = _completion().handle(event)
+    log.info("%s", done)
+    return {"done": done}

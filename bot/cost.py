@@ -1,0 +1,94 @@
+"""What a job cost on Fargate: vCPU and memory times billed time, at configured prices.
+
+Fargate bills each task per second with a one-minute minimum, for the vCPU and memory the
+task asked for, whatever it used. A Batch job that was retried ran one task per attempt,
+and every attempt is billed. Spot prices vary by region and hour; the Spot price here is a
+configured fraction of on demand, so the figure is an estimate and says so.
+
+Standard library and pydantic-settings only: the completion Lambda imports this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_BILLED_S = 60
+MIB_PER_GB = 1024
+
+
+class FargatePrices(BaseSettings):
+    """Prices per hour, from the environment; defaults are us-east-1 Linux/x86 on demand."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    vcpu_hour_usd: float = Field(default=0.04048, ge=0, alias="AUTOML_FARGATE_VCPU_HOUR_USD")
+    gb_hour_usd: float = Field(default=0.004445, ge=0, alias="AUTOML_FARGATE_GB_HOUR_USD")
+    # Fargate Spot has run at roughly 30 % of on demand; it varies, hence a setting.
+    spot_fraction: float = Field(default=0.3, gt=0, le=1, alias="AUTOML_FARGATE_SPOT_FRACTION")
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    vcpu: float
+    memory_mib: int
+    seconds: float  # from the task's start to its stop
+
+
+@dataclass(frozen=True, slots=True)
+class JobCost:
+    attempts: int
+    vcpu: float
+    memory_mib: int
+    billed_s: int
+    on_demand_usd: float
+    spot_usd: float
+
+    def sentence(self) -> str:
+        """One line for the results message."""
+        memory_gb = self.memory_mib / MIB_PER_GB
+        retried = f", {self.attempts} attempts" if self.attempts > 1 else ""
+        minutes, seconds = divmod(self.billed_s, 60)
+        billed = f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+        return (
+            f"About {_usd(self.spot_usd)} on Fargate Spot ({_usd(self.on_demand_usd)} if it ran "
+            f"on demand): {self.vcpu:g} vCPU and {memory_gb:g} GB for {billed} billed{retried}."
+        )
+
+
+def billed_seconds(seconds: float) -> int:
+    """Per second, rounded up, with Fargate's one-minute minimum."""
+    return max(MIN_BILLED_S, int(-(-seconds // 1)))
+
+
+def job_cost(attempts: list[Attempt], prices: FargatePrices) -> JobCost | None:
+    """The cost of every attempt together; None when no attempt ran."""
+    if not attempts:
+        return None
+    on_demand = 0.0
+    billed_total = 0
+    for attempt in attempts:
+        billed = billed_seconds(attempt.seconds)
+        billed_total += billed
+        hours = billed / 3600
+        on_demand += hours * (
+            attempt.vcpu * prices.vcpu_hour_usd
+            + attempt.memory_mib / MIB_PER_GB * prices.gb_hour_usd
+        )
+    last = attempts[-1]
+    return JobCost(
+        attempts=len(attempts),
+        vcpu=last.vcpu,
+        memory_mib=last.memory_mib,
+        billed_s=billed_total,
+        on_demand_usd=on_demand,
+        spot_usd=on_demand * prices.spot_fraction,
+    )
+
+
+def _usd(amount: float) -> str:
+    if amount < 0.01:
+        return f"${amount:.4f}"
+    return f"${amount:.2f}"
