@@ -1,6 +1,9 @@
-"""The container's entry point: `python -m training run SPEC.json`.
+"""The container's entry point: `python -m training run SPEC` (a path or an s3:// URI).
 
-Events go to stdout as JSON lines (the local runner reads them); logs go to stderr.
+Events go to stdout as JSON lines (the local runner reads them); logs go to stderr. With
+`AUTOML_EVENT_BUS` set (the Batch job definition sets it) they go to EventBridge too. When
+the spec's dataset or output URI is `s3://`, the job downloads the one and uploads the run
+folder to the other (training/staging.py).
 
 `python -m training preview PATH [--name NAME]` prints a `DatasetPreview` as JSON on stdout
 (exit 0), or `{"error": {"code", "message", "hint"}}` for a file it cannot read (exit 2).
@@ -12,20 +15,27 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from training import exit_codes
 from training.contracts import JobSpec, Limits
 
+if TYPE_CHECKING:
+    from training.events import EventSink
+
+EVENT_BUS_ENV = "AUTOML_EVENT_BUS"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the training job described by a spec.json")
-    run.add_argument("spec", type=Path)
+    run.add_argument("spec", help="spec.json: a local path or an s3:// URI")
     preview = commands.add_parser("preview", help="describe a table file as JSON")
     preview.add_argument("path", type=Path)
     preview.add_argument("--name", help="the file's name as the person gave it")
@@ -39,20 +49,54 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "preview":
         limits = Limits(max_file_mb=args.max_file_mb, max_columns=args.max_columns)
         return _preview(args.path, args.name or args.path.name, limits)
-    try:
-        spec = JobSpec.model_validate_json(args.spec.read_bytes())
-    except OSError as error:
-        print(f"error: cannot read the spec {args.spec}: {error.strerror}", file=sys.stderr)
-        return exit_codes.BAD_INPUT
-    except ValidationError as error:
-        print(f"error: {args.spec} is not a valid job spec:\n{error}", file=sys.stderr)
+    spec = _read_spec(args.spec)
+    if spec is None:
         return exit_codes.BAD_INPUT
 
-    from training.events import JsonLinesSink
     from training.run import RunOptions, run_job
 
-    result = run_job(spec, RunOptions(sinks=[JsonLinesSink.to_stdout()]))
+    result = run_job(spec, RunOptions(sinks=_event_sinks()))
     return exit_codes.for_result(result)
+
+
+def _read_spec(location: str) -> JobSpec | None:
+    """The spec, or None after saying on stderr why it cannot be had."""
+    try:
+        content = _spec_bytes(location)
+    except Exception as error:  # the reason is for whoever runs the job: said in one line
+        print(f"error: cannot read the spec {location}: {_reason(error)}", file=sys.stderr)
+        return None
+    try:
+        return JobSpec.model_validate_json(content)
+    except ValidationError as error:
+        print(f"error: {location} is not a valid job spec:\n{error}", file=sys.stderr)
+        return None
+
+
+def _spec_bytes(location: str) -> bytes:
+    from training import storage
+
+    if storage.is_s3(location):
+        return storage.read_bytes(location)
+    return Path(location).read_bytes()
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _event_sinks() -> list[EventSink]:
+    from training.events import JsonLinesSink
+
+    sinks: list[EventSink] = [JsonLinesSink.to_stdout()]
+    bus = os.environ.get(EVENT_BUS_ENV, "").strip()
+    if bus:
+        from training.events_aws import EventBridgeSink
+
+        sinks.append(EventBridgeSink(bus))
+    return sinks
 
 
 def _preview(path: Path, name: str, limits: Limits) -> int:

@@ -6,6 +6,7 @@ pydantic and the standard library.
 - `JobSpec` (spec.json): what to train, written by the bot (or the CLI), read by the job.
 - `Event` (one JSON object per line): `started`, `progress`, `finished`, emitted by the job.
 - `JobResult` (result.json): everything the job produced, for people and for the notifier.
+- `PreviewRequest` -> `DatasetPreview`: the preview Lambda's event and answer.
 """
 
 from __future__ import annotations
@@ -210,6 +211,19 @@ class ColumnPreview(_Model):
     missing: int = Field(ge=0, description="cells without a value")
     distinct: int = Field(ge=0, description="distinct non-missing values")
     examples: list[str] = Field(default_factory=list, description="a few values, as text")
+
+
+class PreviewRequest(BaseModel):
+    """The preview Lambda's event (bot -> training.aws_lambda.preview_handler).
+
+    Unknown fields are ignored, not refused: the bot may send more than this side reads.
+    """
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    dataset_uri: str = Field(pattern=r"^s3://[^/]+/.+", description="the copy of the file in S3")
+    file_name: str = Field(min_length=1, description="the name the person gave the file")
+    limits: Limits = Field(default_factory=Limits)
 
 
 class DatasetPreview(_Model):

@@ -150,7 +150,7 @@ def read_table(
     path = Path(path)
     name = file_name or path.name
     size = _file_size(path, name)
-    _check_size(size, name, max_file_mb)
+    check_size(size, name, max_file_mb)
     head = _read_head(path, SNIFF_BYTES, name)
 
     if head.startswith(b"PAR1"):
@@ -183,7 +183,8 @@ def _file_size(path: Path, name: str) -> int:
         ) from exc
 
 
-def _check_size(size: int, name: str, max_file_mb: float) -> None:
+def check_size(size: int, name: str, max_file_mb: float) -> None:
+    """Refuses an empty or too large file; also used before downloading one from S3."""
     if size == 0:
         raise _empty(name, "it is 0 bytes")
     if size > max_file_mb * BYTES_PER_MB:

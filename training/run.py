@@ -30,6 +30,7 @@ from training.contracts import (
 )
 from training.errors import InputError, internal_error
 from training.events import EVENTS_FILE, EventEmitter, EventSink, JsonLinesSink
+from training.staging import Staging
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,15 +66,6 @@ def run_job(spec: JobSpec, options: RunOptions | None = None) -> JobResult:
     return _Run(spec, options or RunOptions()).execute()
 
 
-def local_path(uri: str) -> Path:
-    """The local file behind a spec URI (s3:// URIs are fetched by the container first)."""
-    if uri.startswith("file://"):
-        return Path(uri.removeprefix("file://"))
-    if "://" in uri:
-        raise ValueError(f"not a local path: {uri}")
-    return Path(uri)
-
-
 def min_search_s(rows: int, columns: int) -> float:
     """The least search time that can give a model: FLAML prepares all rows before its first
     trial. Below this a job would end with nothing, which is worse than running over."""
@@ -92,7 +84,9 @@ class _Run:
     def __init__(self, spec: JobSpec, options: RunOptions) -> None:
         self.spec = spec
         self.options = options
-        self.run_dir = local_path(spec.output_uri)
+        # s3:// URIs: the dataset is downloaded and the run folder uploaded at the end.
+        self.staging = Staging(spec)
+        self.run_dir = self.staging.run_dir
         self.t0 = time.monotonic()
         self.deadline = self.t0 + spec.time_budget_s
         self.result = JobResult(
@@ -137,10 +131,18 @@ class _Run:
             self.result.status = "failed"
             self.result.error = internal_error(self.spec.job_id)
         finally:
-            self._restore_signal_handlers(previous)
-            self._finish()
-            logging.getLogger().removeHandler(log_handler)
-            log_handler.close()
+            # The finished event goes out before the upload, so the uploaded events.jsonl
+            # holds it too; on AWS the end of a job is Batch's state change, after the upload.
+            # The signal handlers stay until the upload is done: a SIGTERM now must not kill
+            # the process halfway through it.
+            try:
+                self._finish()
+                self._publish()
+            finally:
+                self.staging.close()
+                self._restore_signal_handlers(previous)
+                logging.getLogger().removeHandler(log_handler)
+                log_handler.close()
         return self.result
 
     def _stages(self) -> None:
@@ -149,7 +151,7 @@ class _Run:
         limits = self.spec.limits
         with self._stage("load"):
             frame = read_table(
-                local_path(self.spec.dataset_uri),
+                self.staging.dataset_path(),
                 self.spec.file_name,
                 max_file_mb=limits.max_file_mb,
                 max_columns=limits.max_columns,
@@ -392,10 +394,20 @@ class _Run:
             FinishedEvent(
                 job_id=self.spec.job_id,
                 status=self.result.status,
-                result_path=str(result_path),
+                result_path=self.staging.location(RESULT_FILE),
                 error_code=self.result.error.code if self.result.error else None,
             )
         )
+
+    def _publish(self) -> None:
+        """Upload the run folder when the output is in S3; a failed upload fails the job."""
+        try:
+            self.staging.publish(last=RESULT_FILE)
+        except Exception:
+            # Without result.json in S3 the bot learns the end from Batch and the job's log.
+            log.exception("could not upload the run folder to %s", self.spec.output_uri)
+            self.result.status = "failed"
+            self.result.error = internal_error(self.spec.job_id)
 
 
 # -- data preparation ----------------------------------------------------------------------------

@@ -64,3 +64,15 @@ def messy_regression(path: Path, rows: int = 600, seed: int = 0) -> Path:
     frame.loc[rng.random(rows) < 0.05, "kind"] = "?"
     frame.to_csv(path, index=False)
     return path
+
+
+def wide_binary(path: Path, rows: int = 20_000) -> Path:
+    """20 numeric columns and an up/down label: big enough that a search is still going a few
+    trials in, when a test sends SIGTERM."""
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(rows, 20))
+    logits = features[:, :5].sum(axis=1) + rng.normal(size=rows)
+    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(20)])
+    frame["label"] = np.where(logits > 0, "up", "down")
+    frame.to_csv(path, index=False)
+    return path

@@ -9,32 +9,21 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
+from tests.training import tables
 from training import exit_codes
 from training.contracts import JobResult, JobSpec, parse_event
 from training.model import MODEL_FILE, TrainedModel
 from training.run import INTERRUPT_GRACE_S
 
 
-def _wide_table(path: Path, rows: int = 20_000) -> Path:
-    """Big enough that the search is still going when the signal comes."""
-    rng = np.random.default_rng(3)
-    features = rng.normal(size=(rows, 20))
-    logits = features[:, :5].sum(axis=1) + rng.normal(size=rows)
-    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(20)])
-    frame["label"] = np.where(logits > 0, "up", "down")
-    frame.to_csv(path, index=False)
-    return path
-
-
 def _start(tmp_path: Path, budget: int) -> tuple[subprocess.Popen, Path]:
     run_dir = tmp_path / "run"
     spec = JobSpec(
         job_id="sigterm",
-        dataset_uri=str(_wide_table(tmp_path / "wide.csv")),
+        dataset_uri=str(tables.wide_binary(tmp_path / "wide.csv")),
         file_name="wide.csv",
         target="label",
         time_budget_s=budget,
