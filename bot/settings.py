@@ -22,12 +22,22 @@ from training.contracts import MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S
 
 Backend = Literal["local", "aws"]
 
+# What the aws backend cannot start without. The Lambdas ask for them with
+# `load_settings(require=[..., "aws"])`; `build_aws_backend` refuses to start without them.
+AWS_REQUIRED: tuple[str, ...] = (
+    "AUTOML_BUCKET",
+    "AUTOML_TABLE",
+    "AUTOML_JOB_QUEUE",
+    "AUTOML_JOB_DEFINITION",
+)
+
 # What each way of running the bot cannot start without.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
     "serve": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
     "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
     "lambda": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
     "shell": (),
+    "aws": AWS_REQUIRED,
 }
 
 # What a correct value looks like, for the error message.
@@ -56,7 +66,20 @@ HINTS: dict[str, str] = {
     "AUTOML_ALLOWED_USERS": "comma-separated user ids, e.g. U0123ABCD,U0456EFGH; "
     "empty allows everyone",
     "AUTOML_LINK_EXPIRY_HOURS": "a number of hours greater than 0, at most 168, e.g. 24",
+    "AUTOML_BUCKET": "aws backend: the S3 bucket for datasets and runs (the stack sets it)",
+    "AUTOML_TABLE": "aws backend: the DynamoDB job table's name (the stack sets it)",
+    "AUTOML_JOB_QUEUE": "aws backend: the AWS Batch job queue's name or ARN (the stack sets it)",
+    "AUTOML_JOB_DEFINITION": "aws backend: the AWS Batch job definition's name or ARN "
+    "(the stack sets it)",
+    "AUTOML_PREVIEW_FUNCTION": "aws backend: the preview Lambda's name, e.g. automl-preview",
+    "AUTOML_BOT_TOKEN_SECRET": "aws backend: the Secrets Manager secret holding the bot token, "
+    "e.g. automl/slack-bot-token",
+    "AUTOML_SIGNING_SECRET_SECRET": "aws backend: the Secrets Manager secret holding the "
+    "signing secret, e.g. automl/slack-signing-secret",
+    "AUTOML_RUN_EXPIRY_DAYS": "a whole number of days from 1 to 3650 before runs and job "
+    "records expire, e.g. 30",
 }
+
 
 _SECRETS = frozenset({"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"})
 
@@ -122,12 +145,36 @@ class Settings(BaseSettings):
     allowed_users: IdSet = Field(default=frozenset(), alias="AUTOML_ALLOWED_USERS")
     link_expiry_hours: float = Field(default=24, gt=0, le=168, alias="AUTOML_LINK_EXPIRY_HOURS")
 
+    # The aws backend's resources (names the CDK stack sets; see infra/ and bot/backends/aws).
+    aws_bucket: str | None = Field(default=None, alias="AUTOML_BUCKET")
+    aws_table: str | None = Field(default=None, alias="AUTOML_TABLE")
+    aws_job_queue: str | None = Field(default=None, alias="AUTOML_JOB_QUEUE")
+    aws_job_definition: str | None = Field(default=None, alias="AUTOML_JOB_DEFINITION")
+    # Fixed names from the deployment contract: set on every Lambda, needed only by some.
+    aws_preview_function: str = Field(default="automl-preview", alias="AUTOML_PREVIEW_FUNCTION")
+    bot_token_secret: str = Field(
+        default="automl/slack-bot-token", min_length=1, alias="AUTOML_BOT_TOKEN_SECRET"
+    )
+    signing_secret_secret: str = Field(
+        default="automl/slack-signing-secret", min_length=1, alias="AUTOML_SIGNING_SECRET_SECRET"
+    )
+    run_expiry_days: int = Field(default=30, ge=1, le=3650, alias="AUTOML_RUN_EXPIRY_DAYS")
+
     @field_validator("allowed_channels", "allowed_users", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _comma_list(value)
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "aws_bucket",
+        "aws_table",
+        "aws_job_queue",
+        "aws_job_definition",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
@@ -212,7 +259,7 @@ class Settings(BaseSettings):
 
 
 def _required(require: str | Iterable[str]) -> list[str]:
-    """`require` is a mode ("serve", "socket", "lambda", "shell") or variable names."""
+    """`require` is a mode ("serve", "socket", "lambda", "shell", "aws") or variable names."""
     items = [require] if isinstance(require, str) else list(require)
     names: list[str] = []
     for item in items:
@@ -246,8 +293,9 @@ def load_settings(
 ) -> Settings:
     """Read and validate the settings; raise `SettingsError` describing every problem.
 
-    `require` is a way of running the bot ("serve", "socket", "lambda", "shell") or a list of
-    variable names that must be set (e.g. ``["SLACK_BOT_TOKEN"]``).
+    `require` is a way of running the bot ("serve", "socket", "lambda", "shell"), "aws" for
+    the aws backend's resource names, or a list of those and of variable names that must be
+    set (e.g. ``["SLACK_BOT_TOKEN"]``).
     """
     required = _required(require)
     problems: list[str] = []
@@ -263,11 +311,15 @@ def load_settings(
         # Also report required variables that are simply unset, so one run shows everything.
         problems.extend(_missing_from_env(required, env_file, skip=invalid))
         raise SettingsError(problems) from None
-    for name in settings.missing(required):
-        problems.append(f"{name} is not set; expected {HINTS[name]}")
+    problems.extend(missing_problems(settings, required))
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def missing_problems(settings: Settings, names: Iterable[str]) -> list[str]:
+    """One line per variable among `names` that is not set, as `SettingsError` lists them."""
+    return [f"{name} is not set; expected {HINTS[name]}" for name in settings.missing(names)]
 
 
 def _missing_from_env(

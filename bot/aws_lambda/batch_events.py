@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.backends.aws.launcher import job_id_from_batch_name
 from bot.cost import Attempt, FargatePrices, job_cost
 from bot.ports import JobEnding
-
-JOB_NAME_PREFIX = "automl-"
 
 # Batch's and ECS's status reasons, as a person would want them explained.
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -49,10 +48,7 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def job_id_of(detail: dict[str, Any]) -> str | None:
     """Our job id, from the Batch job's name (`automl-<job id>`); None for other jobs."""
-    name = str(detail.get("jobName") or "")
-    if not name.startswith(JOB_NAME_PREFIX):
-        return None
-    return name[len(JOB_NAME_PREFIX) :] or None
+    return job_id_from_batch_name(str(detail.get("jobName") or ""))
 
 
 def _resources(detail: dict[str, Any]) -> tuple[float, int] | None:

@@ -25,7 +25,7 @@ def _asgi_handler() -> Any:
     from bot.runtime import build_bot
     from bot.web import create_web_app
 
-    settings = lambda_settings(require=["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"])
+    settings = lambda_settings(secrets=["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"])
     bot = build_bot(settings, process_before_response=True)
     bot.app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(log)
     # Report and model links are S3 presigned URLs: the app serves no files here.

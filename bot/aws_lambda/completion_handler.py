@@ -104,7 +104,7 @@ def _completion() -> Completion:
     from bot.backends import load_backend
     from bot.slack_client import make_client
 
-    settings = lambda_settings(require=["SLACK_BOT_TOKEN"])
+    settings = lambda_settings(secrets=["SLACK_BOT_TOKEN"])
     assert settings.slack_bot_token is not None
     backend = load_backend(settings, link_key=b"completion-lambda-links-are-s3-presigned")
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)

@@ -12,4 +12,8 @@ def load_backend(settings: Settings, *, link_key: bytes) -> Backend:
         from bot.backends.local import build_local_backend
 
         return build_local_backend(settings, link_key=link_key)
+    if settings.backend == "aws":
+        from bot.backends.aws import build_aws_backend
+
+        return build_aws_backend(settings, link_key=link_key)
     raise NotImplementedError(f"AUTOML_BACKEND={settings.backend} is not available yet")

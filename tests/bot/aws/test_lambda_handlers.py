@@ -1,0 +1,338 @@
+"""The two Lambda handlers, called with the events AWS would send them.
+
+moto stands in for S3, DynamoDB, Secrets Manager, Batch and CloudWatch Logs; the Slack fake
+for Slack. The bot Lambda gets API Gateway HTTP API (v2) events carrying correctly signed
+Slack requests; its lazy self-invocation is captured where it would call Lambda's Invoke
+API and replayed into the handler, as Lambda would deliver it. The completion Lambda gets
+Batch Job State Change events and the training's own events.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from bot.aws_lambda import bot_handler, completion_handler
+from bot.backends.aws import secrets
+from bot.backends.aws.job_store import DynamoJobStore
+from bot.console.slack_requests import SignedRequest, SlackRequests
+from bot.jobs import Job
+from tests.bot.aws_lambda.batch_event import attempt, batch_event
+from tests.conftest import SAMPLE_CHURN
+from tests.fakes.slack_api import FakeSlack, fake_slack
+from training.contracts import (
+    Artifacts,
+    Chart,
+    JobResult,
+    LeaderboardRow,
+    ProgressEvent,
+    StartedEvent,
+)
+
+from .conftest import BUCKET, DEFINITION, QUEUE, REGION, TABLE
+
+__all__ = ["fake_slack"]
+
+SIGNING_SECRET = "lambda-signing-secret-0123456789"
+ACCOUNT = "123456789012"
+LOG_GROUP = "/automl/training"
+# A 1x1 PNG: the notifier uploads chart bytes as they are.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "automl-bot"
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:automl-bot"
+    aws_request_id: str = "0"
+    memory_limit_in_mb: int = 1024
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class CapturedInvokes:
+    """Lambda's Invoke API, as far as the lazy-listener runner uses it: it records payloads."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return {"StatusCode": 202}
+
+    def client(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        assert name == "lambda"
+        return self
+
+
+def http_api_event(request: SignedRequest) -> dict[str, Any]:
+    """The event API Gateway's HTTP API (payload 2.0) hands the function for a POST."""
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    headers.update(
+        {
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "content-length": str(len(request.bytes)),
+            "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            "x-forwarded-proto": "https",
+        }
+    )
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": "POST /slack/events",
+        "rawPath": "/slack/events",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": "POST",
+                "path": "/slack/events",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "34.200.1.1",
+                "userAgent": headers["user-agent"],
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "POST /slack/events",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "body": base64.b64encode(request.bytes).decode(),
+        "isBase64Encoded": True,
+    }
+
+
+def training_event(event: StartedEvent | ProgressEvent) -> dict[str, Any]:
+    """An "AutoML Training Event" as EventBridge delivers what the container put."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AutoML Training Event",
+        "source": "automl.training",
+        "account": ACCOUNT,
+        "time": "2026-11-26T12:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": json.loads(event.model_dump_json()),
+    }
+
+
+@pytest.fixture
+def deployed(
+    batch: Any, s3_client: Any, dynamodb_client: Any, fake_slack: FakeSlack, monkeypatch: Any
+) -> Iterator[FakeSlack]:
+    """The stack's resources in moto, the Lambdas' environment, Slack's secrets stored."""
+    manager = boto3.client("secretsmanager", region_name=REGION)
+    manager.create_secret(Name="automl/slack-bot-token", SecretString=fake_slack.bot_token)
+    manager.create_secret(Name="automl/slack-signing-secret", SecretString=SIGNING_SECRET)
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    env = {
+        "AUTOML_BACKEND": "aws",
+        "AUTOML_BUCKET": BUCKET,
+        "AUTOML_TABLE": TABLE,
+        "AUTOML_JOB_QUEUE": QUEUE,
+        "AUTOML_JOB_DEFINITION": DEFINITION,
+        "AUTOML_JOB_LOG_GROUP": LOG_GROUP,
+        "SLACK_API_URL": fake_slack.url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    secrets.clear_cache()
+    bot_handler._asgi_handler.cache_clear()
+    completion_handler._completion.cache_clear()
+    yield fake_slack
+    bot_handler._asgi_handler.cache_clear()
+    completion_handler._completion.cache_clear()
+    secrets.clear_cache()
+
+
+@pytest.fixture
+def invokes(monkeypatch: Any) -> CapturedInvokes:
+    captured = CapturedInvokes()
+    from slack_bolt.adapter.aws_lambda import lazy_listener_runner
+
+    monkeypatch.setattr(lazy_listener_runner, "boto3", captured)
+    return captured
+
+
+def store(dynamodb_client: Any) -> DynamoJobStore:
+    return DynamoJobStore(TABLE, client=dynamodb_client)
+
+
+# ---- the bot Lambda ----------------------------------------------------------------------------
+
+
+def test_a_slash_command_is_acked_then_its_slow_half_runs_in_a_self_invocation(
+    deployed: FakeSlack, invokes: CapturedInvokes, dynamodb_client: Any, s3_client: Any, batch: Any
+) -> None:
+    fake = deployed
+    file = fake.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake.channel)
+    requests = SlackRequests(fake, SIGNING_SECRET)
+    context = LambdaContext()
+
+    answer = bot_handler.handler(
+        http_api_event(requests.command(fake.channel, "train target=churned time=2m")), context
+    )
+    assert answer["statusCode"] == 200
+    assert "Looking for the file" in answer["body"]
+    assert store(dynamodb_client).list_for_channel(fake.channel) == []  # nothing slow yet
+
+    (invoke,) = invokes.calls
+    assert invoke["FunctionName"] == context.invoked_function_arn
+    assert invoke["InvocationType"] == "Event"
+    replayed = json.loads(invoke["Payload"])
+    assert replayed["headers"]["x-slack-bolt-lazy-only"] == "1"
+
+    again = bot_handler.handler(replayed, context)  # Lambda delivers the async invocation
+    assert again["statusCode"] == 200
+    (job,) = store(dynamodb_client).list_for_channel(fake.channel)
+    assert job.status == "queued" and job.thread_ts == file["message_ts"]
+    assert job.time_budget_s == 120
+    dataset = s3_client.get_object(Bucket=BUCKET, Key=f"datasets/{job.job_id}/churn.csv")
+    assert dataset["Body"].read() == SAMPLE_CHURN.read_bytes()
+    spec = json.loads(
+        s3_client.get_object(Bucket=BUCKET, Key=f"runs/{job.job_id}/spec.json")["Body"].read()
+    )
+    assert spec["dataset_uri"] == f"s3://{BUCKET}/datasets/{job.job_id}/churn.csv"
+    named = [{"name": "JOB_NAME", "values": [f"automl-{job.job_id}"]}]
+    (submitted,) = batch.list_jobs(jobQueue=QUEUE, filters=named)["jobSummaryList"]
+    described = batch.describe_jobs(jobs=[submitted["jobId"]])["jobs"][0]
+    assert described["container"]["command"][-1] == f"s3://{BUCKET}/runs/{job.job_id}/spec.json"
+    thread = fake.thread(fake.channel, file["message_ts"])
+    assert "queued" in json.dumps(thread[1:])
+    assert any(job.job_id in e.get("text", "") for e in fake.ephemerals)
+
+
+def test_a_forged_request_gets_401_and_no_invocation(
+    deployed: FakeSlack, invokes: CapturedInvokes
+) -> None:
+    requests = SlackRequests(deployed, "not-the-signing-secret")
+    answer = bot_handler.handler(
+        http_api_event(requests.command(deployed.channel, "help")), LambdaContext()
+    )
+    assert answer["statusCode"] == 401
+    assert invokes.calls == []
+
+
+# ---- the completion Lambda ---------------------------------------------------------------------
+
+
+def a_job(dynamodb_client: Any, fake: FakeSlack, job_id: str = "3fa9c1b2") -> Job:
+    """A job the bot Lambda recorded and announced in a file's thread."""
+    file = fake.add_file("churn.csv", b"a,b\n1,2\n", channel=fake.channel)
+    status = fake.post_user_message(fake.channel, "status", thread_ts=file["message_ts"])
+    job = Job(
+        job_id=job_id,
+        user_id="U0HUMAN",
+        channel_id=fake.channel,
+        thread_ts=file["message_ts"],
+        file_name="churn.csv",
+        target="churned",
+        status_ts=status,
+    )
+    store(dynamodb_client).create(job)
+    return job
+
+
+def put_result(s3_client: Any, job: Job) -> None:
+    result = JobResult(
+        job_id=job.job_id,
+        status="succeeded",
+        file_name=job.file_name,
+        target=job.target,
+        task="classification",
+        metric="roc_auc",
+        best_estimator="lgbm",
+        leaderboard=[
+            LeaderboardRow(
+                rank=1, estimator="lgbm", validation_score=0.81, train_time_s=3.0, trials=9
+            )
+        ],
+        holdout_metrics={"roc_auc": 0.8},
+        artifacts=Artifacts(
+            charts=[Chart(name="roc", path="charts/roc.png", title="ROC", alt_text="ROC curve")],
+            report="report.html",
+            model="model.joblib",
+        ),
+    )
+    prefix = f"runs/{job.job_id}"
+    s3_client.put_object(Bucket=BUCKET, Key=f"{prefix}/charts/roc.png", Body=PNG)
+    s3_client.put_object(Bucket=BUCKET, Key=f"{prefix}/result.json", Body=result.model_dump_json())
+
+
+def test_training_events_and_batch_success_post_once_with_the_cost(
+    deployed: FakeSlack, dynamodb_client: Any, s3_client: Any
+) -> None:
+    fake = deployed
+    job = a_job(dynamodb_client, fake)
+    handle = completion_handler.handler
+    started = StartedEvent(job_id=job.job_id, time_budget_s=60, file_name=job.file_name)
+    progress = ProgressEvent(
+        job_id=job.job_id, stage="search", elapsed_s=20, budget_s=60, trials=7, best_score=0.8
+    )
+    assert handle(training_event(started), None)["done"].startswith("started")
+    handle(training_event(progress), None)
+    put_result(s3_client, job)
+    success = batch_event(job.job_id, "SUCCEEDED", attempts=[attempt(1_700_000_000_000, 95)])
+    assert handle(success, None)["done"] == f"ended {job.job_id} (SUCCEEDED)"
+    handle(success, None)  # EventBridge delivers at least once
+    handle(training_event(progress), None)  # late
+
+    finished = store(dynamodb_client).get(job.job_id)
+    assert finished is not None and finished.status == "succeeded"
+    thread = fake.thread(fake.channel, job.thread_ts or "")
+    results = [m for m in thread if "Results" in json.dumps(m.get("blocks", []))]
+    assert len(results) == 1
+    assert "Fargate Spot" in json.dumps(results[0]["blocks"])  # the cost of the answer
+    assert len([m for m in thread if m.get("files") and m.get("bot_id")]) == 1  # the chart
+
+
+def test_a_job_that_died_without_a_result_is_explained(
+    deployed: FakeSlack, dynamodb_client: Any
+) -> None:
+    fake = deployed
+    job = a_job(dynamodb_client, fake, "9c0ffee1")
+    logs = boto3.client("logs", region_name=REGION)
+    stream = "automl-training/default/0123456789abcdef"
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+    logs.put_log_events(
+        logGroupName=LOG_GROUP,
+        logStreamName=stream,
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "Killed"}],
+    )
+    failed = batch_event(
+        job.job_id,
+        "FAILED",
+        attempts=[attempt(1_700_000_000_000, 30, exit_code=137, reason="OutOfMemoryError")],
+        reason="Essential container in task exited",
+    )
+    assert completion_handler.handler(failed, None)["done"].endswith("(FAILED)")
+    ended = store(dynamodb_client).get(job.job_id)
+    assert ended is not None and ended.status == "failed"
+    shown = json.dumps(fake.thread(fake.channel, job.thread_ts or ""))
+    assert "ran out of memory" in shown
+    assert "Killed" not in shown and "OutOfMemoryError" not in shown  # the log is for operators
+
+
+def test_other_events_change_nothing(deployed: FakeSlack) -> None:
+    assert completion_handler.handler({"source": "aws.ec2"}, None)["done"].startswith("ignored")
+    foreign = batch_event("x", "SUCCEEDED", name_prefix="nightly-")
+    assert completion_handler.handler(foreign, None)["done"].startswith("ignored")
