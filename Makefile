@@ -7,13 +7,14 @@ UV_VERSION := 0.13.9
 UV := $(BIN)/uv
 LOCK := requirements/dev.lock
 
-.PHONY: help demo test lint typecheck unit bench lock browser bundle clean
+.PHONY: help demo test lint typecheck unit bench lock browser bundle synth clean
 
 help:
 	@echo "make demo   the whole Slack conversation on the bundled sample, in this terminal"
 	@echo "make test   lint, type-check and run the test suite"
 	@echo "make bench  run the benchmarks in benchmarks/ (slow)"
 	@echo "make bundle build dist/bot-lambda.zip, the bot's Lambda package"
+	@echo "make synth  synthesize the AWS CDK stack (cdk-nag checked) into cdk.out/"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 
 # The virtual environment, installed exactly from the lock file.
@@ -59,6 +60,12 @@ lock: $(BIN)/.installed
 # Linux x86_64 Python 3.11, bytecode included.
 bundle: $(BIN)/.installed
 	$(BIN)/python scripts/bundle_bot.py --out dist/bot-lambda.zip
+
+# The AWS stack as CloudFormation in cdk.out/, checked by cdk-nag (needs Node.js, not AWS
+# credentials, Docker or the CDK CLI). Without dist/bot-lambda.zip the Lambdas get a
+# placeholder: run `make bundle` first for a deployable cdk.out.
+synth: $(BIN)/.installed
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python -m infra.app
 
 clean:
 	rm -rf $(VENV) automl-data build dist cdk.out .mypy_cache .ruff_cache .pytest_cache

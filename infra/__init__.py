@@ -1,0 +1,1 @@
+"""The AWS CDK app (Python) that deploys the bot: `make synth` writes it to `cdk.out/`."""

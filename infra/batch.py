@@ -1,0 +1,267 @@
+"""Training on AWS Batch: Fargate Spot first, on demand second, in a VPC with no NAT."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Size, Stack
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.config import (
+    DATASETS_PREFIX,
+    EVENT_BUS,
+    REPO_ROOT,
+    RUNS_PREFIX,
+    TRAINING_DOCKERFILE,
+    DeployConfig,
+)
+from infra.nag import acknowledge, arn_finding
+from infra.retention import retention
+
+# Defaults of one job; the launcher overrides vCPU and memory per job from the data size.
+DEFAULT_VCPU = 2
+DEFAULT_MEMORY = Size.gibibytes(4)
+
+# Exit codes of `python -m training run` (training/exit_codes.py).
+EXIT_BAD_INPUT = "2"
+EXIT_INTERRUPTED = "3"
+
+
+def training_image_asset_options() -> dict[str, object]:
+    """How the training image is built (at deploy time; synth only stages the context).
+
+    The context is the repository root: its .dockerignore is an allow-list. CDK keeps the
+    Dockerfile in the staged context only by its base name, and the .dockerignore excludes
+    `training/Dockerfile` (so editing it does not invalidate the code layer), hence the
+    explicit re-include here; docker itself still keeps it out of COPY.
+    """
+    return {
+        "directory": str(REPO_ROOT),
+        "file": TRAINING_DOCKERFILE,
+        "exclude": [f"!{TRAINING_DOCKERFILE}"],
+        # Fargate Spot runs x86 only; also keeps an Apple Silicon laptop from building arm64.
+        "platform": ecr_assets.Platform.LINUX_AMD64,
+    }
+
+
+class TrainingBatch(Construct):
+    """The network, compute environments, job queue and job definition of training jobs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        # Public subnets only: tasks get a public IP and reach S3, ECR, EventBridge and
+        # CloudWatch through the internet gateway. No NAT gateway and no interface
+        # endpoints, so nothing is billed by the hour.
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
+                )
+            ],
+            # The default security group is never used; locking it down takes a custom
+            # resource Lambda, which is more to run than it protects.
+            restrict_default_security_group=False,
+        )
+        # A gateway endpoint is free: dataset and artifact traffic stays on AWS's network.
+        self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        acknowledge(
+            self.vpc,
+            "AwsSolutions-VPC7",
+            "The VPC only holds short-lived training tasks with no inbound access; flow "
+            "logs would cost more than the tasks' traffic is worth auditing.",
+        )
+
+        # No inbound rules; outbound HTTPS only (every AWS API the job calls).
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "Tasks",
+            vpc=self.vpc,
+            description="AutoML training tasks: no inbound, HTTPS out",
+            allow_all_outbound=False,
+        )
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs: S3, ECR, EventBridge, Logs"
+        )
+
+        subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
+        self.spot = batch.FargateComputeEnvironment(
+            self,
+            "Spot",
+            vpc=self.vpc,
+            vpc_subnets=subnets,
+            security_groups=[self.security_group],
+            spot=True,
+            maxv_cpus=config.max_vcpus,
+        )
+        self.on_demand = batch.FargateComputeEnvironment(
+            self,
+            "OnDemand",
+            vpc=self.vpc,
+            vpc_subnets=subnets,
+            security_groups=[self.security_group],
+            spot=False,
+            maxv_cpus=config.max_vcpus,
+        )
+
+        # Batch tries the environments in order: Spot first, on demand when the Spot one
+        # cannot take the job. A job that still cannot be placed is cancelled after a
+        # while, so it ends FAILED and the completion Lambda answers its thread instead of
+        # leaving it waiting for ever.
+        self.queue = batch.JobQueue(
+            self,
+            "Queue",
+            compute_environments=[
+                batch.OrderedComputeEnvironment(compute_environment=self.spot, order=1),
+                batch.OrderedComputeEnvironment(compute_environment=self.on_demand, order=2),
+            ],
+            job_state_time_limit_actions=[
+                _cancel_when_stuck(
+                    batch.JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY, 30
+                ),
+                _cancel_when_stuck(
+                    batch.JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE, 10
+                ),
+                _cancel_when_stuck(
+                    batch.JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT, 10
+                ),
+            ],
+        )
+
+        self.log_group = logs.LogGroup(self, "Logs", retention=retention(config.log_retention_days))
+        self.job_role = self._job_role(stack, bucket)
+        self.execution_role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="Pulls the training image and writes the job's logs",
+        )
+
+        container = batch.EcsFargateContainerDefinition(
+            self,
+            "Container",
+            image=ecs.ContainerImage.from_asset(**training_image_asset_options()),  # type: ignore[arg-type]
+            cpu=DEFAULT_VCPU,
+            memory=DEFAULT_MEMORY,
+            assign_public_ip=True,
+            fargate_cpu_architecture=ecs.CpuArchitecture.X86_64,
+            fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
+            environment={"AUTOML_BUCKET": bucket.bucket_name, "AUTOML_EVENT_BUS": EVENT_BUS},
+            job_role=self.job_role,
+            execution_role=self.execution_role,
+            logging=ecs.LogDriver.aws_logs(stream_prefix="training", log_group=self.log_group),
+            # Python is PID 1: a tiny init reaps the headless browser's orphans.
+            linux_parameters=batch.LinuxParameters(
+                self, "LinuxParameters", init_process_enabled=True
+            ),
+        )
+        self.job_definition = batch.EcsJobDefinition(
+            self,
+            "JobDefinition",
+            container=container,
+            propagate_tags=True,
+            # A backstop only: the launcher sets each job's timeout from its time budget.
+            timeout=Duration.hours(1),
+            retry_attempts=3,
+            retry_strategies=retry_strategies(),
+        )
+        self._acknowledge_findings(stack, bucket)
+
+    def _job_role(self, stack: Stack, bucket: s3.IBucket) -> iam.Role:
+        role = iam.Role(
+            self,
+            "JobRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="The training job: reads its dataset, writes its run folder and events",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadDatasets",
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(f"{DATASETS_PREFIX}*")],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadWriteRuns",
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[bucket.arn_for_objects(f"{RUNS_PREFIX}*")],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishTrainingEvents",
+                actions=["events:PutEvents"],
+                resources=[
+                    stack.format_arn(
+                        service="events", resource="event-bus", resource_name=EVENT_BUS
+                    )
+                ],
+            )
+        )
+        return role
+
+    def _acknowledge_findings(self, stack: Stack, bucket: s3.IBucket) -> None:
+        for prefix in (DATASETS_PREFIX, RUNS_PREFIX):
+            acknowledge(
+                self.job_role,
+                f"AwsSolutions-IAM5[{arn_finding(stack, bucket, f'/{prefix}*')}]",
+                f"Object keys under {prefix} are per job (`{prefix}<job_id>/...`); the job "
+                "id is only known at run time, and the prefix is the narrowest fixed scope.",
+            )
+        acknowledge(
+            self.execution_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken has no resource-level permissions; CDK's image "
+            "asset grant adds it with Resource *. Pulling is limited to the asset repository.",
+        )
+
+
+def retry_strategies() -> list[batch.RetryStrategy]:
+    """The contract's retry strategy, in Batch's order of evaluation (first match wins).
+
+    Retry an interrupted job (exit 3: a Spot reclaim's SIGTERM), a Spot interruption and a
+    task that failed to start; bad input (exit 2) and everything else fail at once.
+    """
+    retry = batch.Action.RETRY
+    fail = batch.Action.EXIT
+    return [
+        batch.RetryStrategy.of(retry, batch.Reason.custom(on_exit_code=EXIT_INTERRUPTED)),
+        batch.RetryStrategy.of(
+            retry, batch.Reason.custom(on_status_reason="Your Spot Task was interrupted*")
+        ),
+        batch.RetryStrategy.of(
+            retry, batch.Reason.custom(on_status_reason="Task failed to start*")
+        ),
+        batch.RetryStrategy.of(fail, batch.Reason.custom(on_exit_code=EXIT_BAD_INPUT)),
+        batch.RetryStrategy.of(fail, batch.Reason.custom(on_reason="*")),
+    ]
+
+
+def _cancel_when_stuck(
+    reason: batch.JobStateTimeLimitActionsReason, minutes: int
+) -> batch.JobStateTimeLimitAction:
+    return batch.JobStateTimeLimitAction(
+        action=batch.JobStateTimeLimitActionsAction.CANCEL,
+        state=batch.JobStateTimeLimitActionsState.RUNNABLE,
+        reason=reason,
+        max_time=Duration.minutes(minutes),
+    )

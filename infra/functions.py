@@ -1,0 +1,361 @@
+"""The three Lambdas: the bot (Slack's endpoint), the completion handler and the previewer."""
+
+from __future__ import annotations
+
+from aws_cdk import Annotations, ArnFormat, Duration, Size, Stack
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.batch import training_image_asset_options
+from infra.config import (
+    BOT_BUNDLE,
+    BOT_FUNCTION,
+    BOT_HANDLER,
+    COMPLETION_FUNCTION,
+    COMPLETION_HANDLER,
+    DATASETS_PREFIX,
+    FARGATE_PRICES,
+    PLACEHOLDER_BUNDLE,
+    PREVIEW_ENTRYPOINT,
+    PREVIEW_FUNCTION,
+    PREVIEW_HANDLER,
+    RUNS_PREFIX,
+    DeployConfig,
+)
+from infra.nag import acknowledge, arn_finding
+from infra.retention import retention
+from infra.storage import JOB_TABLE
+
+# The job store's calls (bot/backends/aws/job_store.py): get_item, put_item, update_item,
+# query, and transact_write_items of Puts (authorized as PutItem). Nothing else: no Scan,
+# no DeleteItem (the TTL deletes). A new call in the store needs its action here.
+JOB_TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+]
+
+
+# Slack's requests are answered in well under 3 s (API Gateway gives up at 29 s anyway); the
+# timeout is for the lazy half that runs in a self-invocation of the same function: copying
+# the Slack file to S3 and waiting for the preview Lambda (up to its own 2 minutes).
+BOT_TIMEOUT = Duration.minutes(5)
+PREVIEW_TIMEOUT = Duration.minutes(2)
+
+
+def bot_code() -> tuple[lambda_.Code, bool]:
+    """The bot's zip from `make bundle`, or the placeholder (and False) when it is missing.
+
+    The placeholder keeps `make synth` and the tests working in a clean clone; deployed,
+    its handlers fail every call with a message that says to run `make bundle`.
+    """
+    if BOT_BUNDLE.is_file():
+        return lambda_.Code.from_asset(str(BOT_BUNDLE)), True
+    return lambda_.Code.from_asset(str(PLACEHOLDER_BUNDLE)), False
+
+
+class Functions(Construct):
+    """The Lambdas, each with its own role, log group and exactly the permissions it uses."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        bucket: s3.IBucket,
+        table: dynamodb.ITable,
+        job_queue: batch.IJobQueue,
+        job_definition: batch.IJobDefinition,
+        job_log_group: logs.ILogGroup,
+        bot_token: secretsmanager.ISecret,
+        signing_secret: secretsmanager.ISecret,
+        dead_letters: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._stack = Stack.of(self)
+        self._config = config
+        self._bucket = bucket
+
+        code, self.bundled = bot_code()
+        if not self.bundled:
+            Annotations.of(self).add_warning_v2(
+                "automl:placeholder-bundle",
+                f"{BOT_BUNDLE.name} not found: the bot and completion Lambdas get a "
+                "placeholder that fails every call. Run `make bundle` before `cdk deploy`.",
+            )
+
+        shared_env = {
+            "AUTOML_BACKEND": "aws",
+            "AUTOML_BUCKET": bucket.bucket_name,
+            "AUTOML_TABLE": table.table_name,
+            "AUTOML_JOB_QUEUE": job_queue.job_queue_arn,
+            "AUTOML_JOB_DEFINITION": job_definition.job_definition_arn,
+            "AUTOML_BOT_TOKEN_SECRET": config.bot_token_secret,
+            "AUTOML_RUN_EXPIRY_DAYS": str(config.run_expiry_days),
+        }
+
+        # -- preview: the training image, reading a dataset enough to describe it ----------
+        self.preview_role = self._role("PreviewRole", "Reads datasets to preview them")
+        self.preview_log_group = self._log_group("PreviewLogs", PREVIEW_FUNCTION, self.preview_role)
+        self.preview_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadDatasets",
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(f"{DATASETS_PREFIX}*")],
+            )
+        )
+        self.preview = lambda_.DockerImageFunction(
+            self,
+            "Preview",
+            function_name=PREVIEW_FUNCTION,
+            description="Previews a shared table (rows, column kinds, suggested target)",
+            code=lambda_.DockerImageCode.from_image_asset(
+                **training_image_asset_options(),  # type: ignore[arg-type]
+                entrypoint=PREVIEW_ENTRYPOINT,
+                cmd=[PREVIEW_HANDLER],
+            ),
+            architecture=lambda_.Architecture.X86_64,
+            memory_size=3008,
+            timeout=PREVIEW_TIMEOUT,
+            # The dataset is downloaded to /tmp; 1 GB holds the largest file the bot fetches.
+            ephemeral_storage_size=Size.gibibytes(1),
+            environment={"AUTOML_BUCKET": bucket.bucket_name},
+            role=self.preview_role,
+            log_group=self.preview_log_group,
+        )
+
+        # -- bot: Slack's request URL; acks in 3 s, then re-invokes itself for the slow half -
+        self.bot_role = self._role("BotRole", "The Slack bot behind the HTTP API")
+        self.bot_log_group = self._log_group("BotLogs", BOT_FUNCTION, self.bot_role)
+        self._grant_bucket(
+            self.bot_role,
+            datasets=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            # spec.json, and result.json for a job that ended before it trained.
+            runs=["s3:GetObject", "s3:PutObject"],
+        )
+        self._grant_table(self.bot_role, table)
+        self.bot_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SubmitTrainingJobs",
+                actions=["batch:SubmitJob"],
+                resources=[job_queue.job_queue_arn, job_definition.job_definition_arn],
+            )
+        )
+        self.bot_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CancelTrainingJobs",
+                actions=["batch:TerminateJob"],
+                resources=[
+                    self._stack.format_arn(service="batch", resource="job", resource_name="*")
+                ],
+            )
+        )
+        self.bot_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="FindTrainingJobs",
+                actions=["batch:ListJobs"],
+                resources=["*"],  # ListJobs has no resource-level permissions
+            )
+        )
+        self.self_arn = self._function_arn(BOT_FUNCTION)
+        self.bot_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="InvokePreviewAndSelf",
+                actions=["lambda:InvokeFunction"],
+                # By name, not `grant_invoke(self)`: that would make the role depend on the
+                # function that depends on the role (a circular dependency, cfn-lint E3004).
+                resources=[self.preview.function_arn, self.self_arn],
+            )
+        )
+        bot_token.grant_read(self.bot_role)
+        signing_secret.grant_read(self.bot_role)
+        self.bot = lambda_.Function(
+            self,
+            "Bot",
+            function_name=BOT_FUNCTION,
+            description="Slack events, commands and interactivity (Bolt via Mangum)",
+            runtime=lambda_.Runtime.PYTHON_3_11,
+            architecture=lambda_.Architecture.X86_64,
+            handler=BOT_HANDLER,
+            code=code,
+            # More memory is more CPU: the cold start must still ack within Slack's 3 s.
+            memory_size=1024,
+            timeout=BOT_TIMEOUT,
+            environment={
+                **shared_env,
+                "AUTOML_PREVIEW_FUNCTION": PREVIEW_FUNCTION,
+                "AUTOML_SIGNING_SECRET_SECRET": config.signing_secret_secret,
+            },
+            role=self.bot_role,
+            log_group=self.bot_log_group,
+            # A lazy half that failed is not run again a minute later: one action, one answer
+            # (it has already told the person what went wrong, or logged why it could not).
+            retry_attempts=0,
+        )
+
+        # -- completion: Batch state changes and the job's own events -> the Slack thread --
+        self.completion_role = self._role(
+            "CompletionRole", "Reports training jobs' progress and results in Slack"
+        )
+        self.completion_log_group = self._log_group(
+            "CompletionLogs", COMPLETION_FUNCTION, self.completion_role
+        )
+        self._grant_bucket(self.completion_role, datasets=[], runs=["s3:GetObject"])
+        self._grant_table(self.completion_role, table)
+        self.completion_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadJobLogTail",
+                actions=["logs:GetLogEvents"],
+                resources=[
+                    job_log_group.log_group_arn,  # the group's ARN ending in `:*` (its streams)
+                    self._stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=job_log_group.log_group_name,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    ),
+                ],
+            )
+        )
+        self.completion_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeTrainingJobs",
+                actions=["batch:DescribeJobs"],
+                resources=["*"],  # DescribeJobs has no resource-level permissions
+            )
+        )
+        bot_token.grant_read(self.completion_role)
+        self.completion = lambda_.Function(
+            self,
+            "Completion",
+            function_name=COMPLETION_FUNCTION,
+            description="Batch job state changes and training events -> the job's Slack thread",
+            runtime=lambda_.Runtime.PYTHON_3_11,
+            architecture=lambda_.Architecture.X86_64,
+            handler=COMPLETION_HANDLER,
+            code=code,
+            memory_size=512,
+            # Uploading the charts and posting the results takes a few Slack calls.
+            timeout=Duration.minutes(2),
+            environment={
+                **shared_env,
+                **FARGATE_PRICES,
+                "AUTOML_JOB_LOG_GROUP": job_log_group.log_group_name,
+            },
+            role=self.completion_role,
+            log_group=self.completion_log_group,
+            # EventBridge invokes asynchronously: events that still fail after Lambda's own
+            # retries are kept, not lost.
+            dead_letter_queue=dead_letters,
+            retry_attempts=2,
+        )
+        self._acknowledge_findings()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _role(self, construct_id: str, description: str) -> iam.Role:
+        return iam.Role(
+            self,
+            construct_id,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=description,
+        )
+
+    def _log_group(self, construct_id: str, function_name: str, role: iam.Role) -> logs.LogGroup:
+        # The name Lambda would pick itself, created here so it has a retention period.
+        group = logs.LogGroup(
+            self,
+            construct_id,
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=retention(self._config.log_retention_days),
+        )
+        group.grant_write(role)  # no managed AWSLambdaBasicExecutionRole: this group only
+        return group
+
+    def _function_arn(self, function_name: str) -> str:
+        return self._stack.format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=function_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _grant_bucket(self, role: iam.Role, *, datasets: list[str], runs: list[str]) -> None:
+        prefixes = {DATASETS_PREFIX: datasets, RUNS_PREFIX: runs}
+        for prefix, actions in prefixes.items():
+            if actions:
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=actions, resources=[self._bucket.arn_for_objects(f"{prefix}*")]
+                    )
+                )
+        # Without ListBucket, S3 answers a missing key (a job that wrote no result.json) with
+        # 403 instead of 404, which the artifact store cannot tell from a real error. An
+        # `s3:prefix` condition would not help: that key exists only on list requests.
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self._bucket.bucket_arn])
+        )
+
+    def _grant_table(self, role: iam.Role, table: dynamodb.ITable) -> None:
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=JOB_TABLE_ACTIONS,
+                resources=[
+                    table.table_arn,
+                    *(f"{table.table_arn}/index/{name}" for name in JOB_TABLE.indexes),
+                ],
+            )
+        )
+
+    def _acknowledge_findings(self) -> None:
+        stack = self._stack
+        object_keys = (
+            "Object keys are per job (`{prefix}<job_id>/...`), known only at run time; the "
+            "prefix is the narrowest fixed scope."
+        )
+        grants = {
+            self.bot_role: (DATASETS_PREFIX, RUNS_PREFIX),
+            self.completion_role: (RUNS_PREFIX,),
+            self.preview_role: (DATASETS_PREFIX,),
+        }
+        for role, prefixes in grants.items():
+            for prefix in prefixes:
+                acknowledge(
+                    role,
+                    f"AwsSolutions-IAM5[{arn_finding(stack, self._bucket, f'/{prefix}*')}]",
+                    object_keys.format(prefix=prefix),
+                )
+        acknowledge(
+            self.bot_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "batch:ListJobs (finding a job's Batch id by its name, to cancel it) has no "
+            "resource-level permissions.",
+        )
+        acknowledge(
+            self.bot_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]",
+            "Batch job ids are generated at submit time; TerminateJob can only be scoped "
+            "to this account's jobs.",
+        )
+        acknowledge(
+            self.completion_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "batch:DescribeJobs (exit code, status reason and log stream of an ended job) "
+            "has no resource-level permissions.",
+        )
+        for function in (self.bot, self.completion):
+            acknowledge(
+                function,
+                "AwsSolutions-L1",
+                "Python 3.11 on purpose: the project (pyproject requires-python) and the "
+                "bundle's compiled wheels are 3.11.",
+            )

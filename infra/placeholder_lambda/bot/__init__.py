@@ -1,0 +1,1 @@
+"""PLACEHOLDER package: see infra/placeholder_lambda/README.md."""
