@@ -206,6 +206,15 @@ class TrainingBatch(Construct):
                 resources=[bucket.arn_for_objects(f"{RUNS_PREFIX}*")],
             )
         )
+        # Without ListBucket S3 answers a missing dataset with 403, which the job cannot tell
+        # from a real permission problem (it would report an internal error, not bad input).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TellMissingFromForbidden",
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+            )
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="PublishTrainingEvents",

@@ -113,6 +113,13 @@ class Functions(Construct):
                 resources=[bucket.arn_for_objects(f"{DATASETS_PREFIX}*")],
             )
         )
+        self.preview_role.add_to_policy(  # a missing copy then reads as missing, not forbidden
+            iam.PolicyStatement(
+                sid="TellMissingFromForbidden",
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+            )
+        )
         self.preview = lambda_.DockerImageFunction(
             self,
             "Preview",

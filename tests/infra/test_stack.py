@@ -346,6 +346,7 @@ def test_job_role_can_only_read_datasets_write_runs_and_publish_events(synth: Sy
         ("s3:GetObject", f"<{bucket}.Arn>/runs/*"),
         ("s3:PutObject", f"<{bucket}.Arn>/runs/*"),
         ("s3:AbortMultipartUpload", f"<{bucket}.Arn>/runs/*"),
+        ("s3:ListBucket", f"<{bucket}.Arn>"),
         ("events:PutEvents", f"{ARN_PREFIX}:events:{REGION_ACCOUNT}:event-bus/default"),
     }
 
@@ -538,6 +539,7 @@ def test_preview_role_reads_datasets_only(synth: Synth) -> None:
     own_logs = f"<{synth.id(stack.functions.preview_log_group)}.Arn>"
     assert synth.allowed(stack.functions.preview_role) == {
         ("s3:GetObject", f"<{synth.id(stack.storage.bucket)}.Arn>/datasets/*"),
+        ("s3:ListBucket", f"<{synth.id(stack.storage.bucket)}.Arn>"),
         ("logs:CreateLogStream", own_logs),
         ("logs:PutLogEvents", own_logs),
     }
@@ -545,7 +547,13 @@ def test_preview_role_reads_datasets_only(synth: Synth) -> None:
 
 def test_bucket_listing_has_no_condition(synth: Synth) -> None:
     """A prefix condition would turn 404s for missing keys back into 403s."""
-    for role in (synth.stack.functions.bot_role, synth.stack.functions.completion_role):
+    roles = (
+        synth.stack.functions.bot_role,
+        synth.stack.functions.completion_role,
+        synth.stack.functions.preview_role,
+        synth.stack.training.job_role,
+    )
+    for role in roles:
         (listing,) = [
             s
             for p in synth.resources("AWS::IAM::Policy").values()
