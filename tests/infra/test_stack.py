@@ -433,13 +433,13 @@ def test_completion_lambda(synth: Synth) -> None:
     assert set(env) == SHARED_ENV | {
         "AUTOML_FARGATE_VCPU_HOUR_USD",
         "AUTOML_FARGATE_GB_HOUR_USD",
-        "AUTOML_FARGATE_SPOT_DISCOUNT",
+        "AUTOML_FARGATE_SPOT_FRACTION",
         "AUTOML_JOB_LOG_GROUP",
     }
     assert (
         env["AUTOML_FARGATE_VCPU_HOUR_USD"],
         env["AUTOML_FARGATE_GB_HOUR_USD"],
-        env["AUTOML_FARGATE_SPOT_DISCOUNT"],
+        env["AUTOML_FARGATE_SPOT_FRACTION"],
     ) == ("0.04048", "0.004445", "0.3")
     assert env["AUTOML_JOB_LOG_GROUP"] == f"<{synth.id(synth.stack.training.log_group)}>"
 
