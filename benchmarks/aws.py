@@ -21,15 +21,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bundle_bot import first_requests  # noqa: E402
 
 from bot.backends.aws.sizing import task_size  # noqa: E402
 from bot.cost import Attempt, FargatePrices, job_cost  # noqa: E402
@@ -38,37 +39,6 @@ RESULTS = ROOT / "benchmarks" / "results"
 BUNDLE_GOAL_MB = 5.0
 MB = 1024 * 1024
 OVERHEAD_S = 60
-
-COLD_START = r"""
-import base64, hashlib, hmac, json, sys, time, urllib.parse
-started = time.perf_counter()
-import bot.aws_lambda.bot_handler as handler_module
-handler_module._asgi_handler()  # what the first request does: import the app and build it
-imported = time.perf_counter()
-heavy = [m for m in ("pandas", "numpy", "flaml", "plotly", "sklearn") if m in sys.modules]
-body = urllib.parse.urlencode({"command": "/automl", "text": "help", "user_id": "U1",
-    "channel_id": "C1", "team_id": "T1", "response_url": "https://hooks.slack.com/x",
-    "trigger_id": "1.2.3"})
-ts = str(int(time.time()))
-sig = "v0=" + hmac.new(b"bench-secret", f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-event = {"version": "2.0", "routeKey": "POST /slack/events", "rawPath": "/slack/events",
-    "rawQueryString": "", "isBase64Encoded": True, "body": base64.b64encode(body.encode()).decode(),
-    "headers": {"content-type": "application/x-www-form-urlencoded", "host": "x.example",
-                "x-slack-request-timestamp": ts, "x-slack-signature": sig},
-    "requestContext": {"http": {"method": "POST", "path": "/slack/events",
-        "protocol": "HTTP/1.1", "sourceIp": "1.1.1.1", "userAgent": "Slackbot"},
-        "accountId": "1", "apiId": "x", "domainName": "x.example", "requestId": "r",
-        "routeKey": "POST /slack/events", "stage": "$default", "timeEpoch": 0}}
-class Context:
-    function_name = "automl-bot"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:automl-bot"
-    aws_request_id = "r"
-    def get_remaining_time_in_millis(self): return 30000
-answer = handler_module.handler(event, Context())
-done = time.perf_counter()
-print(json.dumps({"import_s": imported - started, "first_answer_s": done - started,
-    "status": answer["statusCode"], "heavy": heavy}))
-"""
 
 
 def build_bundle(workdir: Path) -> tuple[Path, Path]:
@@ -85,62 +55,8 @@ def build_bundle(workdir: Path) -> tuple[Path, Path]:
     return out, unpacked
 
 
-class _InvokeAccepted(BaseHTTPRequestHandler):
-    """Lambda's Invoke API for an asynchronous call: 202, whatever the payload."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(202)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def cold_starts(unpacked: Path, runs: int = 7) -> list[dict[str, object]]:
-    """The slash command's slow half is handed to Lambda's Invoke API (Bolt's lazy runner):
-    a local endpoint accepts it, so the boto3 client's creation and the call are timed too."""
-    import boto3
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _InvokeAccepted)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        return _cold_starts(unpacked, runs, f"http://127.0.0.1:{server.server_address[1]}", boto3)
-    finally:
-        server.shutdown()
-
-
-def _cold_starts(unpacked: Path, runs: int, lambda_url: str, boto3: Any) -> list[dict[str, object]]:
-    runtime_libs = str(Path(boto3.__file__).parents[1])  # Lambda's runtime provides boto3
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
-        "AUTOML_BACKEND": "aws",
-        "AUTOML_BUCKET": "bench-bucket",
-        "AUTOML_TABLE": "bench-table",
-        "AUTOML_JOB_QUEUE": "bench-queue",
-        "AUTOML_JOB_DEFINITION": "bench-definition",
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": "bench-secret",
-        "PYTHONPATH": f"{unpacked}:{runtime_libs}",
-    }
-    out = []
-    # -I ignores PYTHONPATH: put the bundle first on the path by hand, as Lambda does.
-    script = f"import sys; sys.path[:0] = {env['PYTHONPATH'].split(':')!r}\n" + COLD_START
-    for _ in range(runs):
-        done = subprocess.run(
-            [sys.executable, "-I", "-c", script],
-            env=env, cwd=unpacked, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    return out
+    return first_requests(unpacked, runs)
 
 
 def synth_times(runs: int = 3) -> list[float]:

@@ -336,3 +336,29 @@ def test_other_events_change_nothing(deployed: FakeSlack) -> None:
     assert completion_handler.handler({"source": "aws.ec2"}, None)["done"].startswith("ignored")
     foreign = batch_event("x", "SUCCEEDED", name_prefix="nightly-")
     assert completion_handler.handler(foreign, None)["done"].startswith("ignored")
+
+
+def test_a_reclaim_on_the_last_attempt_still_posts_the_partial_results(
+    deployed: FakeSlack, dynamodb_client: Any, s3_client: Any
+) -> None:
+    fake = deployed
+    job = a_job(dynamodb_client, fake, "5bad5eed")
+    put_result(s3_client, job)
+    result = JobResult.model_validate_json(
+        s3_client.get_object(Bucket=BUCKET, Key=f"runs/{job.job_id}/result.json")["Body"].read()
+    )
+    interrupted = result.model_copy(update={"status": "interrupted"})
+    s3_client.put_object(
+        Bucket=BUCKET, Key=f"runs/{job.job_id}/result.json", Body=interrupted.model_dump_json()
+    )
+    reclaimed = "Your Spot Task was interrupted."
+    attempts = [attempt(1_700_000_000_000 + i * 100_000, 40, exit_code=3, reason=reclaimed)
+                for i in range(3)]  # fmt: skip
+    completion_handler.handler(
+        batch_event(job.job_id, "FAILED", attempts=attempts, reason=reclaimed), None
+    )
+    ended = store(dynamodb_client).get(job.job_id)
+    assert ended is not None and ended.status == "interrupted"
+    shown = json.dumps(fake.thread(fake.channel, job.thread_ts or ""))
+    assert "Interrupted" in shown and "lgbm" in shown  # the models found, marked as partial
+    assert "3 attempts" in shown  # every reclaimed attempt was billed
