@@ -74,7 +74,7 @@ def link(url: str, label: str) -> str:
 def format_duration(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "—"
-    if seconds < 10:
+    if seconds < 10 and seconds != int(seconds):
         return f"{seconds:.1f} s"
     whole = round(seconds)
     if whole < 60:

@@ -86,6 +86,15 @@ class Notifier:
             self._store.set_status_message(job.job_id, ts)
         return ts
 
+    def show_queue_position(self, job_id: str, position: int) -> None:
+        """Say on a waiting job's status message where it is in the queue."""
+        state = self._state(job_id)
+        with state.lock:
+            job = self._store.get(job_id)
+            if job is None or job.status != "queued" or job.status_ts is None:
+                return
+            self._update_status(job, None, "queued", position)
+
     def job_started(self, job_id: str) -> None:
         state = self._state(job_id)
         with state.lock:
@@ -252,8 +261,10 @@ class Notifier:
         message["blocks"].append(messages.context(note))
         return message
 
-    def _update_status(self, job: Job, event: ProgressEvent | None, word: str) -> None:
-        message = self._status_message(job, event, word)
+    def _update_status(
+        self, job: Job, event: ProgressEvent | None, word: str, queue_position: int | None = None
+    ) -> None:
+        message = self._status_message(job, event, word, queue_position)
         if job.status_ts is not None:
             try:
                 self._client.chat_update(channel=job.channel_id, ts=job.status_ts, **message)

@@ -47,10 +47,17 @@ class TrainStarted:
     job: Job
     created: bool  # False: this action had already started `job` (a retry or a double click)
     queue_position: int | None = None
+    problem: str | None = (
+        None  # the job was recorded but ended before training (its thread says why)
+    )
 
     def sentence(self) -> str:
         job = self.job
         where = f"in the thread of *{job.file_name}*"
+        if self.problem:
+            return (
+                f":x: Job `{job.job_id}` could not start: {self.problem} The details are {where}."
+            )
         if not self.created:
             return f"Job `{job.job_id}` for this is already {job.status}; its replies are {where}."
         budget = format_duration(job.time_budget_s)
@@ -164,12 +171,14 @@ class JobService:
             if existing is not None:
                 return TrainStarted(existing, created=False)
         file = self.find_file(request)
-        duplicate = self._same_active_job(request, file)
+        duplicate, earlier = self._repeat_of(request, file)
         if duplicate is not None:  # a double click or the same command typed twice
             return TrainStarted(duplicate, created=False)
         self._check_user_limit(request.user_id)
-
         command = request.command
+        budget = self._budget(command)
+        self._claim_next(request, file, earlier)
+
         job, created = self.backend.jobs.create(
             Job(
                 job_id=new_job_id(),
@@ -181,7 +190,7 @@ class JobService:
                 target=command.target,
                 task=command.task,
                 metric=command.metric,
-                time_budget_s=self._budget(command),
+                time_budget_s=budget,
                 exclude_columns=command.exclude,
                 dedupe_key=request.dedupe_key,
             )
@@ -194,20 +203,23 @@ class JobService:
             spec_uri = self._stage(job, file)
         except UserFacingError as error:
             self.end_before_start(job, error.message, error.hint, error.code)
-            return TrainStarted(job, created=True)
+            return TrainStarted(job, created=True, problem=error.message)
         except Exception:
             log.exception("could not stage job %s", job.job_id)
-            self._end_with_our_fault(
-                job, "Something went wrong on the bot's side while preparing this job.", "internal"
-            )
-            return TrainStarted(job, created=True)
+            problem = "Something went wrong on the bot's side while preparing this job."
+            self._end_with_our_fault(job, problem, "internal")
+            return TrainStarted(job, created=True, problem=problem)
         try:
             self.backend.launcher.submit(job, spec_uri)
         except Exception:
             log.exception("could not hand job %s to the launcher", job.job_id)
-            self._end_with_our_fault(job, "The bot could not start the training.", "launch_failed")
-            return TrainStarted(job, created=True)
-        return TrainStarted(job, created=True, queue_position=self._waiting_position(job))
+            problem = "The bot could not start the training."
+            self._end_with_our_fault(job, problem, "launch_failed")
+            return TrainStarted(job, created=True, problem=problem)
+        position = self._waiting_position(job)
+        if position:
+            self.notifier.show_queue_position(job.job_id, position)
+        return TrainStarted(job, created=True, queue_position=position)
 
     def _waiting_position(self, job: Job) -> int | None:
         """The job's place in the queue, when it really has to wait for a free worker."""
@@ -227,16 +239,35 @@ class JobService:
             )
         return budget
 
-    def _same_active_job(self, request: TrainRequest, file: SlackFile) -> Job | None:
-        for job in self.backend.jobs.list_for_user(request.user_id, limit=50):
-            if (
-                job.active
-                and job.file_id == file.id
-                and job.target == request.command.target
-                and job.channel_id == request.channel_id
-            ):
-                return job
-        return None
+    def _repeat_of(self, request: TrainRequest, file: SlackFile) -> tuple[Job | None, int]:
+        """The active job this request repeats, if any; and how many it would follow."""
+        command = request.command
+        same = [
+            job
+            for job in self.backend.jobs.list_for_user(request.user_id, limit=100)
+            if job.file_id == file.id
+            and job.target == command.target
+            and job.channel_id == request.channel_id
+        ]
+        return next((job for job in same if job.active), None), len(same)
+
+    def _claim_next(self, request: TrainRequest, file: SlackFile, earlier: int) -> None:
+        """Claim the right to start this person's next job for this file and target.
+
+        Two clicks of one button are two requests with nothing in common but what they ask
+        for, and they can arrive at the same moment, before either job exists. Both counted
+        the same `earlier` jobs, so both claim the same key, and exactly one claim succeeds;
+        the other request is told the job is already starting. Claimed last, after every
+        check that could refuse the request, so a refused request leaves no claim behind.
+        """
+        target = request.command.target
+        key = f"train:{request.channel_id}:{request.user_id}:{file.id}:{target}:{earlier}"
+        if not self.backend.jobs.claim(key):
+            raise UserFacingError(
+                f"A job predicting `{target}` from *{file.name}* is already starting.",
+                f"Follow it in the thread of *{file.name}*.",
+                code="already_starting",
+            )
 
     def _stage(self, job: Job, file: SlackFile) -> str:
         """Copy the Slack file into the artifact store and write the job's spec."""
@@ -367,7 +398,9 @@ class JobService:
     def status(self, user_id: str, channel_id: str, job_id: str | None) -> str:
         if job_id:
             job = self.backend.jobs.get(job_id)
-            if job is None:
+            # Someone else's job in another channel reads as no job at all: its file name,
+            # its owner and fresh links to its model belong to that channel.
+            if job is None or (job.channel_id != channel_id and job.user_id != user_id):
                 raise UserFacingError(
                     f"There is no job `{job_id}`.", "`/automl list` shows this channel's jobs."
                 )

@@ -600,6 +600,8 @@ class SlackStandIn:
         return {"messages": self.thread(channel, str(ts)), "has_more": False}
 
     def _m_files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        if "files:read" not in self.scopes:
+            raise SlackError("missing_scope", needed="files:read", provided=",".join(self.scopes))
         obj = self.files.get(str(params.get("file") or ""))
         if obj is None:
             raise SlackError("file_not_found")

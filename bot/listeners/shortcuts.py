@@ -10,7 +10,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.commands import TASKS, CommandError, TrainCommand, parse_duration
-from bot.listeners.replies import answer_safely, ephemeral_reply
+from bot.errors import UserFacingError
+from bot.listeners.replies import answer_safely, ephemeral_reply, problem_text
 from bot.preview_blocks import (
     SHORTCUT_CALLBACK_ID,
     TRAIN_MODAL_CALLBACK_ID,
@@ -29,6 +30,12 @@ def make_shortcut_listener(service: JobService) -> Any:
         ack()
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id")
+        user = (body.get("user") or {}).get("id") or ""
+        try:
+            service.check_allowed(user, channel or "")
+        except UserFacingError as error:
+            respond(text=problem_text(error), response_type="ephemeral")
+            return
         files = [f for f in message.get("files") or [] if f.get("id") and is_table_file(f)]
         if not files or not channel:
             respond(

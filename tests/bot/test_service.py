@@ -127,10 +127,56 @@ def test_a_file_over_the_limit_ends_the_job_with_the_reason(
         file = fake_slack.add_file(
             "churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel
         )
-        job = ask(bot, fake_slack).job
+        started = ask(bot, fake_slack)
+        job = started.job
         stored = bot.backend.jobs.get(job.job_id)
         assert stored is not None and stored.status == "failed"
         assert "MB" in thread_text(fake_slack, file["message_ts"])
+        assert "could not start" in started.sentence()  # not "Started job"
         assert not (settings.data_dir / "datasets" / job.job_id).exists()  # nothing kept
     finally:
         bot.close()
+
+
+def test_status_of_a_job_is_only_for_its_channel_or_its_owner(
+    bot: Bot, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel)
+    job = ask(bot, fake_slack).job
+    assert job.job_id in bot.service.status("U0HUMAN", "D0ELSEWHERE", job.job_id)  # the owner
+    assert job.job_id in bot.service.status(
+        "U0OTHER", fake_slack.channel, job.job_id
+    )  # the channel
+    with pytest.raises(UserFacingError, match="There is no job"):
+        bot.service.status("U0STRANGER", "D0STRANGER", job.job_id)
+
+
+def test_two_clicks_at_the_same_moment_start_one_job(bot: Bot, fake_slack: FakeSlack) -> None:
+    import threading
+
+    fake_slack.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel)
+    start = threading.Barrier(4)
+    outcomes: list[object] = []
+
+    def click() -> None:
+        start.wait()
+        try:
+            outcomes.append(ask(bot, fake_slack))
+        except UserFacingError as error:
+            outcomes.append(error.code)
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(bot.backend.jobs.list_for_channel(fake_slack.channel)) == 1
+    created = [o for o in outcomes if getattr(o, "created", False)]
+    assert len(created) == 1
+    # The others joined the job, or were told it is already starting or already running.
+    others = [o for o in outcomes if o is not created[0]]
+    told = ("already_starting", "limit_reached")
+    winner = created[0].job.job_id
+    assert all(
+        o in told or getattr(getattr(o, "job", None), "job_id", None) == winner for o in others
+    )

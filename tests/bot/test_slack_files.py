@@ -292,15 +292,22 @@ def test_too_large_while_streaming(fake_slack: FakeSlack, client: WebClient) -> 
     says(caught.value, "larger than the limit of 5 KB")
 
 
-def test_login_page_without_files_read() -> None:
+def test_login_page_without_files_read(fake_slack: FakeSlack, client: WebClient) -> None:
+    file = shared_file(fake_slack, client)
+    fake_slack.scopes.discard("files:read")  # the scope was removed after the lookup
+    with pytest.raises(FileFetchError) as caught:
+        list(download(file, fake_slack.bot_token, 10**6))
+    assert caught.value.code == "missing_scope"
+    says(caught.value, "sign-in page", "`files:read`", "reinstall")
+
+
+def test_files_info_without_files_read_names_the_scope() -> None:
     scopes = tuple(s for s in DEFAULT_SCOPES if s != "files:read")
     with FakeSlack(scopes=scopes) as fake:
         client = WebClient(token=fake.bot_token, base_url=fake.url)
-        file = shared_file(fake, client)
         with pytest.raises(FileFetchError) as caught:
-            list(download(file, fake.bot_token, 10**6))
-    assert caught.value.code == "missing_scope"
-    says(caught.value, "sign-in page", "`files:read`", "reinstall")
+            shared_file(fake, client)
+    says(caught.value, "`files:read`")
 
 
 def test_login_page_with_the_wrong_token(fake_slack: FakeSlack, client: WebClient) -> None:

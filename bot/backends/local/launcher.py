@@ -260,10 +260,11 @@ class LocalLauncher:
             # Read after checking the exit, so nothing written before it is missed.
             finished = self._report_events(watch.job_id, tail) or finished
             if exited:
+                # Report first: the next job must not show as running beside this one.
+                self._report_ended(watch.job_id, self._ending(watch, finished, exit_code))
                 with self._lock:
                     self._running.pop(watch.job_id, None)
                     self._lock.notify_all()  # a slot is free
-                self._report_ended(watch.job_id, self._ending(watch, finished, exit_code))
                 return
             if watch.kill_at is not None and time.monotonic() >= watch.kill_at:
                 log.warning("job %s ignored SIGTERM; killing it", watch.job_id)
