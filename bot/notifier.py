@@ -17,6 +17,7 @@ already decided, and a failed `chat.update` must not take down a runner or a Lam
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -307,17 +308,37 @@ class Notifier:
 
 def _no_result(job: Job, ending: JobEnding) -> JobResult:
     """A failed result for a job that wrote none, saying what the launcher saw."""
+    message = ending.detail.strip() or NO_RESULT_MESSAGE
+    last_words = log_excerpt(ending.log_tail)
+    if last_words:
+        message += f" The last lines of its log: “{last_words}”"
     return JobResult(
         job_id=job.job_id,
         status="failed",
         file_name=job.file_name,
         target=job.target,
-        error=ErrorInfo(
-            code="no_result",
-            message=ending.detail.strip() or NO_RESULT_MESSAGE,
-            hint=NO_RESULT_HINT,
-        ),
+        error=ErrorInfo(code="no_result", message=message, hint=NO_RESULT_HINT),
     )
+
+
+_TRACEBACK_LINE = re.compile(r'^\s*(Traceback \(most recent call last\)|File "|\^+$|~+$)')
+
+
+def log_excerpt(log_tail: str, *, lines: int = 3, limit: int = 300) -> str:
+    """The last few lines of a job's log that a person can read: no traceback frames or
+    source lines (those stay in the operator's log), joined on one line and cut short."""
+    kept: list[str] = []
+    skip_source = False
+    for line in log_tail.splitlines():
+        if _TRACEBACK_LINE.match(line):
+            skip_source = line.lstrip().startswith("File ")  # the next line is its source
+            continue
+        if skip_source:
+            skip_source = False
+            continue
+        if line.strip():
+            kept.append(line.strip())
+    return messages.truncate(" / ".join(kept[-lines:]), limit)
 
 
 def _mentioning(job: Job, message: messages.SlackMessage) -> messages.SlackMessage:

@@ -571,3 +571,22 @@ def test_concurrent_endings_post_once(w: World) -> None:
 
     assert w.posts() == 2
     assert w.uploads() == 1
+
+
+def test_a_log_excerpt_keeps_what_a_person_can_read() -> None:
+    from bot.notifier import log_excerpt
+
+    tail = "\n".join(
+        [
+            "loading data",
+            "Traceback (most recent call last):",
+            '  File "/opt/venv/lib/python3.11/site-packages/x.py", line 3, in f',
+            "    secret_function()",
+            "MemoryError: cannot allocate 4 GiB",
+            "Killed",
+        ]
+    )
+    excerpt = log_excerpt(tail)
+    assert excerpt == "loading data / MemoryError: cannot allocate 4 GiB / Killed"
+    assert "File" not in excerpt and "secret_function" not in excerpt
+    assert log_excerpt("") == ""
