@@ -48,6 +48,28 @@ def can_transition(current: Status, new: Status) -> bool:
     return current in ALLOWED_FROM[new]
 
 
+def check_statuses(statuses: tuple[str, ...]) -> None:
+    """ValueError for a status that does not exist (a typo must not match nothing silently)."""
+    unknown = [status for status in statuses if status not in STATUSES]
+    if unknown:
+        raise ValueError(f"unknown job status(es): {', '.join(map(repr, unknown))}")
+
+
+def transition_sources(new_status: Status, fields: dict[str, Any]) -> list[Status]:
+    """What every store checks before a transition: the statuses it may come from, sorted.
+
+    ValueError for an unknown status, TypeError for a field `transition` may not set.
+    """
+    check_statuses((new_status,))
+    unknown = set(fields) - MUTABLE_FIELDS
+    if unknown:
+        raise TypeError(
+            f"transition() cannot set {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(sorted(MUTABLE_FIELDS))}"
+        )
+    return sorted(ALLOWED_FROM[new_status])
+
+
 def new_job_id() -> str:
     """A short id people can type (`/automl cancel 3fa9c1b2`); safe as a folder name."""
     return secrets.token_hex(4)

@@ -40,7 +40,7 @@ from bot.backends.aws.table import (
     TTL_ATTRIBUTE,
 )
 from bot.backends.local.job_store import DuplicateJobId
-from bot.jobs import ACTIVE, ALLOWED_FROM, MUTABLE_FIELDS, STATUSES, Job, Status, utc_now
+from bot.jobs import ACTIVE, Job, Status, check_statuses, transition_sources, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class DynamoJobStore:
         return self._query(BY_USER, "user_id", user_id, newest_first=True, limit=limit)
 
     def list_by_status(self, *statuses: Status) -> list[Job]:
-        _check_statuses(statuses)
+        check_statuses(statuses)
         jobs: list[Job] = []
         for status in dict.fromkeys(statuses):
             jobs.extend(self._query(BY_STATUS, "status", status, newest_first=False))
@@ -162,14 +162,7 @@ class DynamoJobStore:
         return total
 
     def transition(self, job_id: str, new_status: Status, **fields: Any) -> bool:
-        _check_statuses((new_status,))
-        unknown = set(fields) - MUTABLE_FIELDS
-        if unknown:
-            raise TypeError(
-                f"transition() cannot set {', '.join(sorted(unknown))}; "
-                f"allowed: {', '.join(sorted(MUTABLE_FIELDS))}"
-            )
-        allowed_from = sorted(ALLOWED_FROM[new_status])
+        allowed_from = transition_sources(new_status, fields)
         if not allowed_from:
             return False
         names = {"#status": "status", "#updated": "updated_at"}
@@ -334,12 +327,6 @@ def _reasons(error: ClientError, count: int) -> list[str]:
     reasons = error.response.get("CancellationReasons") or []
     codes = [str(reason.get("Code") or "None") for reason in reasons]
     return (codes + ["Unknown"] * count)[:count]
-
-
-def _check_statuses(statuses: tuple[str, ...]) -> None:
-    unknown = [status for status in statuses if status not in STATUSES]
-    if unknown:
-        raise ValueError(f"unknown job status(es): {', '.join(map(repr, unknown))}")
 
 
 def _iso(moment: datetime) -> str:

@@ -18,15 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.jobs import (
-    ACTIVE,
-    ALLOWED_FROM,
-    MUTABLE_FIELDS,
-    STATUSES,
-    Job,
-    Status,
-    utc_now,
-)
+from bot.jobs import ACTIVE, STATUSES, Job, Status, check_statuses, transition_sources, utc_now
 
 SCHEMA_VERSION = 1
 
@@ -177,7 +169,7 @@ class SqliteJobStore:
         return self._many(f"{_SELECT} WHERE user_id = ? {_NEWEST_FIRST} LIMIT ?", (user_id, limit))
 
     def list_by_status(self, *statuses: Status) -> list[Job]:
-        _check_statuses(statuses)
+        check_statuses(statuses)
         if not statuses:
             return []
         marks = ", ".join("?" for _ in statuses)
@@ -195,14 +187,7 @@ class SqliteJobStore:
         return int(count)
 
     def transition(self, job_id: str, new_status: Status, **fields: Any) -> bool:
-        _check_statuses((new_status,))
-        unknown = set(fields) - MUTABLE_FIELDS
-        if unknown:
-            raise TypeError(
-                f"transition() cannot set {', '.join(sorted(unknown))}; "
-                f"allowed: {', '.join(sorted(MUTABLE_FIELDS))}"
-            )
-        allowed_from = sorted(ALLOWED_FROM[new_status])
+        allowed_from = transition_sources(new_status, fields)
         if not allowed_from:
             return False
         names = sorted(fields)
@@ -236,12 +221,6 @@ class SqliteJobStore:
 
     def _many(self, sql: str, params: tuple[Any, ...]) -> list[Job]:
         return [_from_row(row) for row in self._conn().execute(sql, params).fetchall()]
-
-
-def _check_statuses(statuses: tuple[str, ...]) -> None:
-    unknown = [status for status in statuses if status not in STATUSES]
-    if unknown:
-        raise ValueError(f"unknown job status(es): {', '.join(map(repr, unknown))}")
 
 
 def _iso(moment: datetime) -> str:
