@@ -233,13 +233,6 @@ class Functions(Construct):
                 ],
             )
         )
-        self.completion_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="DescribeTrainingJobs",
-                actions=["batch:DescribeJobs"],
-                resources=["*"],  # DescribeJobs has no resource-level permissions
-            )
-        )
         bot_token.grant_read(self.completion_role)
         self.completion = lambda_.Function(
             self,
@@ -352,12 +345,6 @@ class Functions(Construct):
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]",
             "Batch job ids are generated at submit time; TerminateJob can only be scoped "
             "to this account's jobs.",
-        )
-        acknowledge(
-            self.completion_role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "batch:DescribeJobs (exit code, status reason and log stream of an ended job) "
-            "has no resource-level permissions.",
         )
         for function in (self.bot, self.completion):
             acknowledge(

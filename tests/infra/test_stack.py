@@ -524,7 +524,6 @@ def test_completion_role_is_least_privilege(synth: Synth) -> None:
         },
         "logs:CreateLogStream": {own_logs},
         "logs:PutLogEvents": {own_logs},
-        "batch:DescribeJobs": {"*"},
         "secretsmanager:GetSecretValue": {secret},
         "secretsmanager:DescribeSecret": {secret},
         "sqs:SendMessage": {f"<{synth.id(stack.dead_letters)}.Arn>"},

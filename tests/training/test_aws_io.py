@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import SAMPLE_CHURN
 from tests.training import tables
 from tests.training.conftest import FakeAws
+from tests.training.processes import wait_for_trials
 from training import exit_codes
 from training.contracts import JobResult, JobSpec, parse_event
 from training.model import MODEL_FILE, TrainedModel
@@ -215,7 +216,7 @@ def test_sigterm_mid_search_uploads_an_interrupted_result_with_a_model(
         text=True,
     )
     try:
-        _wait_for_trials(process, minimum=2)
+        wait_for_trials(process, minimum=2)
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
         _, errors = process.communicate(timeout=60)
@@ -229,13 +230,3 @@ def test_sigterm_mid_search_uploads_an_interrupted_result_with_a_model(
     assert result.status == "interrupted"
     assert result.artifacts.model == MODEL_FILE
     assert _listed_artifacts(result) <= _run_folder(fake_aws, bucket, job_id)
-
-
-def _wait_for_trials(process: subprocess.Popen[str], minimum: int) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        event = parse_event(line)
-        if event.type == "progress" and event.stage == "search" and event.trials >= minimum:
-            return
-        assert event.type != "finished", "the job ended before it could be interrupted"
-    pytest.fail("no search progress before the job ended")

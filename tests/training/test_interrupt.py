@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.training import tables
+from tests.training.processes import wait_for_trials
 from training import exit_codes
 from training.contracts import JobResult, JobSpec, parse_event
 from training.model import MODEL_FILE, TrainedModel
@@ -40,21 +41,11 @@ def _start(tmp_path: Path, budget: int) -> tuple[subprocess.Popen, Path]:
     return process, run_dir
 
 
-def _wait_for_trials(process: subprocess.Popen, minimum: int) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        event = parse_event(line)
-        if event.type == "progress" and event.stage == "search" and event.trials >= minimum:
-            return
-        assert event.type != "finished", "the job ended before it could be interrupted"
-    pytest.fail("no search progress before the job ended")
-
-
 @pytest.mark.slow
 def test_sigterm_mid_search_keeps_the_best_model(tmp_path: Path) -> None:
     process, run_dir = _start(tmp_path, budget=120)
     try:
-        _wait_for_trials(process, minimum=2)
+        wait_for_trials(process, minimum=2)
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
         rest, errors = process.communicate(timeout=60)
