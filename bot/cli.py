@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the most the whole job may take: 90, 90s, 5m (default 60)",
     )
     train.add_argument("--exclude", default="", help="columns to leave out, comma-separated")
+    train.add_argument(
+        "--keep",
+        default="",
+        help="columns to use even where they would be left out (ids, suspected leaks), "
+        "comma-separated",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, help="the run folder (default automl-data/runs/ID)")
     train.add_argument("--no-report", action="store_true", help="skip the Sweetviz EDA report")
@@ -99,6 +105,7 @@ def _duration(text: str) -> int:
 def _train(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from bot.commands import column_choice_problem, split_columns
     from bot.jobs import new_job_id
     from training.contracts import JobSpec
 
@@ -107,6 +114,11 @@ def _train(args: argparse.Namespace) -> int:
     out = args.out or data_dir / "runs" / job_id
     if not args.data.is_file():
         print(f"error: there is no file at {args.data}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    exclude, keep = split_columns(args.exclude), split_columns(args.keep)
+    found = column_choice_problem(args.target, exclude, keep)
+    if found is not None:
+        print(f"error: {found[1]}", file=sys.stderr)
         return exit_codes.BAD_INPUT
     try:
         spec = JobSpec(
@@ -117,7 +129,8 @@ def _train(args: argparse.Namespace) -> int:
             task=args.task,
             metric=args.metric,
             time_budget_s=args.time_budget,
-            exclude_columns=[c.strip() for c in args.exclude.split(",") if c.strip()],
+            exclude_columns=list(exclude),
+            keep_columns=list(keep),
             seed=args.seed,
             output_uri=str(out.resolve()),
         )

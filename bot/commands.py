@@ -7,7 +7,7 @@ sends it back with the usage, privately).
 Accepted, besides the plain `train target=label time=5m`:
 - any case for command and option names; spaces around `=` (`target = label`);
 - quoted values with spaces, straight or curly (`target="Churn Flag"`, `target=“Churn Flag”`);
-- lists written loosely (`exclude=a, b` or `exclude = a , b`);
+- lists written loosely (`exclude=a, b`, `keep = a , b`);
 - `--target label` / `--target=label` (and the em dash Slack's autocorrect makes of `--`);
 - `target label`, and a bare column name (`train churned`) taken as the target;
 - Slack's own formatting undone: `<http://x.io|x.io>`, `<mailto:a@b.c|a@b.c>`, `&amp;`;
@@ -33,8 +33,10 @@ __all__ = [
     "ListCommand",
     "StatusCommand",
     "TrainCommand",
+    "column_choice_problem",
     "parse_command",
     "parse_duration",
+    "split_columns",
     "strip_mentions",
     "unwrap_slack_formatting",
 ]
@@ -58,6 +60,7 @@ class TrainCommand:
     metric: str = "auto"
     task: str = "auto"  # one of TASKS
     exclude: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()  # used even where the engine would leave them out (ids, leaks)
     file_name: str | None = None  # None: the newest table file shared in the channel
 
 
@@ -243,7 +246,7 @@ def parse_duration(text: str) -> int:
 
 # ---- train options ---------------------------------------------------------------------------
 
-_OPTIONS = ("target", "time", "metric", "task", "exclude", "file")
+_OPTIONS = ("target", "time", "metric", "task", "exclude", "keep", "file")
 _ALIASES = {
     **{name: name for name in _OPTIONS},
     "time_budget": "time",
@@ -251,6 +254,8 @@ _ALIASES = {
     "timeout": "time",
     "exclude_columns": "exclude",
     "excludes": "exclude",
+    "keep_columns": "keep",
+    "keeps": "keep",
     "file_name": "file",
     "filename": "file",
 }
@@ -276,6 +281,8 @@ _COMMAND_ALIASES = {
 
 
 def _say_list(words: tuple[str, ...]) -> str:
+    if len(words) == 1:
+        return words[0]
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
@@ -319,7 +326,7 @@ def _take_value(key: str, shown: str, tokens: list[_Token], i: int) -> tuple[lis
         raise CommandError(f"{shown} needs a value, like {_EXAMPLES[key]}.")
     value = [tokens[i]]
     i += 1
-    if key == "exclude":  # `exclude=a, b` and `exclude = a , b`
+    if key in _LIST_OPTIONS:  # `exclude=a, b` and `keep = a , b`
         while _is_plain_value(tokens, i) and (
             (len(value[-1].items) > 1 and not value[-1].items[-1])
             or (len(tokens[i].items) > 1 and not tokens[i].items[0])
@@ -337,14 +344,52 @@ def _take_value(key: str, shown: str, tokens: list[_Token], i: int) -> tuple[lis
     return value, i
 
 
+_LIST_OPTIONS = ("exclude", "keep")
 _EXAMPLES = {
     "target": "target=churned",
     "time": "time=5m",
     "metric": "metric=roc_auc",
     "task": "task=classification",
     "exclude": "exclude=id,email",
+    "keep": "keep=customer_id",
     "file": "file=customers.csv",
 }
+
+
+def split_columns(text: str) -> tuple[str, ...]:
+    """`a, b,,a` -> `("a", "b")`: a comma-separated list as a form or the CLI gives it."""
+    return tuple(dict.fromkeys(name for name in (n.strip() for n in text.split(",")) if name))
+
+
+def _column_list(tokens: list[_Token]) -> tuple[str, ...]:
+    # Split at unquoted commas only: `exclude="a,b"` names one column.
+    names = (name.strip() for token in tokens for name in token.items)
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def column_choice_problem(
+    target: str, exclude: tuple[str, ...], keep: tuple[str, ...]
+) -> tuple[str, str] | None:
+    """The option at fault and what is wrong with the column lists, or None when they agree.
+
+    Shared by the command, the shortcut's form and the CLI, so they refuse the same things.
+    """
+    if target in exclude:
+        return "exclude", (
+            f"“{target}” is the target, so it cannot be excluded too: take it out of exclude."
+        )
+    if target in keep:
+        return "keep", (
+            f"“{target}” is the target, so it cannot be in keep too: take it out of keep."
+        )
+    both = [name for name in keep if name in exclude]
+    if both:
+        named = _say_list(tuple(f"“{name}”" for name in both))
+        return "keep", (
+            f"{named} {'is' if len(both) == 1 else 'are'} in both keep and exclude:"
+            " a column is either kept or left out, so take it out of one of them."
+        )
+    return None
 
 
 def _parse_train(tokens: list[_Token]) -> TrainCommand:
@@ -428,15 +473,11 @@ def _parse_train(tokens: list[_Token]) -> TrainCommand:
             )
         task = found
 
-    exclude: list[str] = []
-    for token in given.get("exclude", []):
-        for name in (n.strip() for n in token.items):
-            if name and name not in exclude:
-                exclude.append(name)
-    if target in exclude:
-        raise CommandError(
-            f"“{target}” is the target, so it cannot be excluded too: take it out of exclude."
-        )
+    exclude = _column_list(given.get("exclude", []))
+    keep = _column_list(given.get("keep", []))
+    conflict = column_choice_problem(target, exclude, keep)
+    if conflict is not None:
+        raise CommandError(conflict[1])
 
     file_name = None
     if "file" in given:
@@ -447,7 +488,8 @@ def _parse_train(tokens: list[_Token]) -> TrainCommand:
         time_budget_s=time_budget_s,
         metric=metric,
         task=task,
-        exclude=tuple(exclude),
+        exclude=exclude,
+        keep=keep,
         file_name=file_name,
     )
 

@@ -91,6 +91,7 @@ class Job:
     metric: str = "auto"
     time_budget_s: int = 60
     exclude_columns: tuple[str, ...] = ()
+    keep_columns: tuple[str, ...] = ()  # used even where the engine would leave them out
     status_ts: str | None = None  # the one status message updated while the job runs
     result_path: str | None = None
     error_code: str | None = None

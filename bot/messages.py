@@ -482,7 +482,8 @@ USAGE = "\n".join(
         "*`/automl train target=COLUMN`*: train on the newest table file shared in this channel;"
         " the replies go into that file's thread.",
         "   Options: `time=90s` or `time=5m`, `metric=NAME`,"
-        " `task=classification|regression`, `exclude=a,b`, `file=NAME`.",
+        " `task=classification|regression`, `exclude=a,b`, `keep=a,b`, `file=NAME`.",
+        "   `keep=` uses columns the bot would leave out (an identifier, a suspected leak).",
         "*`/automl status [JOB]`*: how a job is doing (yours, newest first).",
         "*`/automl list`*: the jobs in this channel.",
         "*`/automl cancel JOB`*: stop a job.",
@@ -507,5 +508,7 @@ def usage_message(problem: str | None = None) -> SlackMessage:
         )
     )
     fallback = f"{problem} " if problem else ""
-    fallback += "Usage: /automl train target=COLUMN [time=5m] [metric=NAME] [exclude=a,b]"
+    fallback += (
+        "Usage: /automl train target=COLUMN [time=5m] [metric=NAME] [exclude=a,b] [keep=a,b]"
+    )
     return _message(fallback, blocks)

@@ -54,7 +54,8 @@ MODAL_TIME = "time"
 MODAL_TASK = "task"
 MODAL_METRIC = "metric"
 MODAL_EXCLUDE = "exclude"
-MODAL_FIELDS = (MODAL_TARGET, MODAL_TIME, MODAL_TASK, MODAL_METRIC, MODAL_EXCLUDE)
+MODAL_KEEP = "keep"
+MODAL_FIELDS = (MODAL_TARGET, MODAL_TIME, MODAL_TASK, MODAL_METRIC, MODAL_EXCLUDE, MODAL_KEEP)
 # Field name -> block id, for `response_action: errors` (Slack keys errors by block id).
 MODAL_BLOCK_IDS = {field: field for field in MODAL_FIELDS}
 _TASK_CHOICES = (
@@ -301,6 +302,12 @@ def train_modal(
             MODAL_EXCLUDE,
             "Columns to leave out",
             _text_element(MODAL_EXCLUDE, "comma-separated, e.g. customer_id, notes"),
+        ),
+        _input(
+            MODAL_KEEP,
+            "Columns to keep",
+            _text_element(MODAL_KEEP, "comma-separated, e.g. store_id"),
+            hint="Used even where the bot would leave them out (an identifier, a suspected leak).",
         ),
     ]
     return {

@@ -192,6 +192,7 @@ class JobService:
                 metric=command.metric,
                 time_budget_s=budget,
                 exclude_columns=command.exclude,
+                keep_columns=command.keep,
                 dedupe_key=request.dedupe_key,
             )
         )
@@ -284,6 +285,7 @@ class JobService:
             metric=job.metric,
             time_budget_s=job.time_budget_s,
             exclude_columns=list(job.exclude_columns),
+            keep_columns=list(job.keep_columns),
             output_uri=artifacts.output_uri(job.job_id),
             limits=Limits(
                 max_file_mb=self.settings.max_file_mb, max_columns=self.settings.max_columns

@@ -9,7 +9,14 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.commands import TASKS, CommandError, TrainCommand, parse_duration
+from bot.commands import (
+    TASKS,
+    CommandError,
+    TrainCommand,
+    column_choice_problem,
+    parse_duration,
+    split_columns,
+)
 from bot.errors import UserFacingError
 from bot.listeners.replies import answer_safely, ephemeral_reply, problem_text
 from bot.preview_blocks import (
@@ -72,7 +79,11 @@ def _command_from_form(values: dict[str, str]) -> tuple[TrainCommand | None, dic
     task = (values.get("task") or "auto").strip().lower() or "auto"
     if task not in TASKS:
         errors["task"] = "Choose classification, regression or auto."
-    exclude = tuple(c.strip() for c in (values.get("exclude") or "").split(",") if c.strip())
+    exclude = split_columns(values.get("exclude") or "")
+    keep = split_columns(values.get("keep") or "")
+    if target and (found := column_choice_problem(target, exclude, keep)):
+        field, problem = found
+        errors[field] = problem
     if errors:
         return None, errors
     command = TrainCommand(
@@ -81,6 +92,7 @@ def _command_from_form(values: dict[str, str]) -> tuple[TrainCommand | None, dic
         metric=(values.get("metric") or "auto").strip() or "auto",
         task=task,
         exclude=exclude,
+        keep=keep,
     )
     return command, {}
 

@@ -40,6 +40,7 @@ def test_train_minimal_uses_defaults() -> None:
         metric="auto",
         task="auto",
         exclude=(),
+        keep=(),
         file_name=None,
     )
 
@@ -173,6 +174,56 @@ def test_task_and_metric_are_normalised() -> None:
     assert parse_command("train target=y task=auto") == TrainCommand(target="y")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("keep=a,b", ("a", "b")),
+        ("keep=a, b", ("a", "b")),
+        ("keep = a , b ,c", ("a", "b", "c")),
+        ("keep=a,,b,a", ("a", "b")),
+        ('keep="customer id", email', ("customer id", "email")),
+        ('keep="a,b"', ("a,b",)),
+        ("--keep id,email", ("id", "email")),
+        ("KEEP=id", ("id",)),
+        ("keep_columns=id", ("id",)),
+    ],
+)
+def test_keep_lists(text: str, expected: tuple[str, ...]) -> None:
+    command = parse_command(f"train target=y {text} time=1m")
+    assert isinstance(command, TrainCommand)
+    assert command.keep == expected
+    assert command.exclude == ()
+    assert command.time_budget_s == 60
+
+
+def test_keep_with_exclude_and_in_a_mention() -> None:
+    assert parse_command("<@U1> train target=y keep=a, b exclude = c , d") == TrainCommand(
+        target="y", exclude=("c", "d"), keep=("a", "b")
+    )
+    assert parse_command("train target=y keep=<mailto:a@b.c|a@b.c>") == TrainCommand(
+        target="y", keep=("a@b.c",)
+    )
+
+
+def test_a_column_kept_and_excluded_is_an_error() -> None:
+    assert problem("train target=y keep=a exclude=a") == (
+        "“a” is in both keep and exclude: a column is either kept or left out,"
+        " so take it out of one of them."
+    )
+    assert "“a” and “b” are in both keep and exclude" in problem(
+        "train target=y keep=a, b, c exclude=b,a"
+    )
+
+
+def test_the_target_cannot_be_kept() -> None:
+    assert "cannot be in keep" in problem("train target=y keep=x,y")
+
+
+def test_keep_without_value_and_twice() -> None:
+    assert problem("train target=y keep=") == "keep needs a value, like keep=customer_id."
+    assert problem("train target=y keep=a keep=b").startswith("keep is given twice")
+
+
 def test_option_aliases() -> None:
     command = parse_command("train target=y --time-budget 2m filename=a.csv")
     assert command == TrainCommand(target="y", time_budget_s=120, file_name="a.csv")
@@ -278,7 +329,10 @@ def test_unknown_option_suggests_the_closest() -> None:
     assert "Did you mean target=…?" in text
     assert "Did you mean exclude=…?" in problem("train target=y exlude=a")
     assert "Did you mean metric=…?" in problem("train target=y --metrc r2")
-    assert "target, time, metric, task, exclude and file" in problem("train target=y colour=red")
+    assert "Did you mean keep=…?" in problem("train target=y kep=a")
+    assert "target, time, metric, task, exclude, keep and file" in problem(
+        "train target=y colour=red"
+    )
 
 
 def test_missing_target() -> None:

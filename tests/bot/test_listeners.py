@@ -219,6 +219,62 @@ def test_form_fields_are_checked_before_anything_starts() -> None:
     )
 
 
+def test_form_keep_reaches_the_command() -> None:
+    command, errors = shortcuts._command_from_form(
+        {"target": "churned", "exclude": "notes", "keep": "customer_id, refund amount,"}
+    )
+    assert errors == {}
+    assert command == TrainCommand(
+        target="churned", exclude=("notes",), keep=("customer_id", "refund amount")
+    )
+
+
+def test_form_refuses_a_column_kept_and_excluded() -> None:
+    command, errors = shortcuts._command_from_form(
+        {"target": "churned", "exclude": "id, notes", "keep": "id"}
+    )
+    assert command is None
+    assert list(errors) == ["keep"]
+    assert "“id” is in both keep and exclude" in errors["keep"]
+    _, errors = shortcuts._command_from_form({"target": "churned", "keep": "churned"})
+    assert "is the target" in errors["keep"]
+
+
+class _EphemeralClient:
+    """Where the form's answer goes: a private message, not looked at here."""
+
+    def chat_postEphemeral(self, **kwargs: Any) -> None:
+        pass
+
+
+def test_form_submission_shows_the_keep_error_under_its_input() -> None:
+    service = RecordingService()
+    acknowledge, work = shortcuts.make_form_listeners(service)  # type: ignore[arg-type]
+    values = {
+        "target": {"target": {"type": "plain_text_input", "value": "churned"}},
+        "exclude": {"exclude": {"type": "plain_text_input", "value": "id"}},
+        "keep": {"keep": {"type": "plain_text_input", "value": "id"}},
+    }
+    ack = Recorder()
+    acknowledge(ack, {"state": {"values": values}})
+    assert ack.calls[0]["response_action"] == "errors"
+    assert set(ack.calls[0]["errors"]) == {"keep"}
+
+    values["exclude"]["exclude"]["value"] = "notes"
+    ack = Recorder()
+    acknowledge(ack, {"state": {"values": values}})
+    assert ack.calls == [{}]
+    view = {
+        "id": "V1",
+        "state": {"values": values},
+        "private_metadata": json.dumps({"channel_id": "C1", "message_ts": "1.0", "file_id": "F1"}),
+    }
+    work({"user": {"id": "U1"}}, view, _EphemeralClient())
+    (request,) = service.requests
+    assert request.command.keep == ("id",) and request.command.exclude == ("notes",)
+    assert request.file_id == "F1" and request.dedupe_key == "view:V1"
+
+
 # ---- events ------------------------------------------------------------------------------------
 
 

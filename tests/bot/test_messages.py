@@ -448,6 +448,8 @@ def test_usage_message() -> None:
     plain = usage_message(None)
     validate(plain)
     assert "/automl train target=COLUMN" in all_text(plain)
+    assert "`keep=a,b`" in all_text(plain)
+    assert "[keep=a,b]" in plain["text"]
     wrong = usage_message("I don't know the option `colour=red`.")
     blocks = validate(wrong)
     assert "colour=red" in blocks[0]["text"]["text"]

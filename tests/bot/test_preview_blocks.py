@@ -319,20 +319,24 @@ def test_modal_with_columns() -> None:
     assert view["callback_id"] == TRAIN_MODAL_CALLBACK_ID
     assert view["title"]["text"] == "Train a model"
     fields = inputs(view)
-    assert list(fields) == ["target", "time", "task", "metric", "exclude"]
+    assert list(fields) == ["target", "time", "task", "metric", "exclude", "keep"]
     target = fields["target"]
     assert target["optional"] is False
     assert target["element"]["type"] == "static_select"
     assert [o["value"] for o in target["element"]["options"]] == ["plan", "tenure", "churned"]
     assert target["element"]["initial_option"]["value"] == "churned"
-    for name in ("time", "metric", "exclude"):
+    for name in ("time", "metric", "exclude", "keep"):
         assert fields[name]["optional"] is True
         assert fields[name]["element"]["type"] == "plain_text_input"
         assert fields[name]["element"]["action_id"] == name
     task = fields["task"]["element"]
     assert [o["value"] for o in task["options"]] == ["auto", "classification", "regression"]
     assert task["initial_option"]["value"] == "auto"
-    assert {f: f for f in ("target", "time", "task", "metric", "exclude")} == MODAL_BLOCK_IDS
+    assert {f: f for f in ("target", "time", "task", "metric", "exclude", "keep")} == (
+        MODAL_BLOCK_IDS
+    )
+    assert fields["keep"]["label"]["text"] == "Columns to keep"
+    assert "suspected leak" in fields["keep"]["hint"]["text"]
     assert "60s or 5m" in json.dumps(fields["time"])
     assert "churn &lt;Q3&gt;.csv" in json.dumps(view["blocks"][0])
     assert train_modal_context(view["private_metadata"]) == {
@@ -371,6 +375,7 @@ def test_parse_train_modal() -> None:
         "task": {"task": {"type": "static_select", "selected_option": {"value": "regression"}}},
         "metric": {"metric": {"type": "plain_text_input", "value": None}},
         "exclude": {"exclude": {"type": "plain_text_input", "value": "id, notes"}},
+        "keep": {"keep": {"type": "plain_text_input", "value": " store_id "}},
     }
     assert parse_train_modal(state) == {
         "target": "churned",
@@ -378,6 +383,7 @@ def test_parse_train_modal() -> None:
         "task": "regression",
         "metric": "",
         "exclude": "id, notes",
+        "keep": "store_id",
     }
     typed = {"target": {"target": {"type": "plain_text_input", "value": "price"}}}
     assert parse_train_modal(typed) == {
@@ -386,6 +392,7 @@ def test_parse_train_modal() -> None:
         "task": "",
         "metric": "",
         "exclude": "",
+        "keep": "",
     }
 
 

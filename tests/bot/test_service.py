@@ -85,6 +85,18 @@ def test_a_job_is_staged_announced_and_handed_over(bot: Bot, fake_slack: FakeSla
     assert not again.created and again.job.job_id == job.job_id
 
 
+def test_the_column_lists_reach_the_job_and_its_spec(bot: Bot, fake_slack: FakeSlack) -> None:
+    fake_slack.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel)
+    job = ask(bot, fake_slack, exclude=("notes",), keep=("customer_id", "refund amount")).job
+    assert job.exclude_columns == ("notes",)
+    assert job.keep_columns == ("customer_id", "refund amount")
+    stored = bot.backend.jobs.get(job.job_id)
+    assert stored is not None and stored.keep_columns == ("customer_id", "refund amount")
+    spec = json.loads((bot.settings.data_dir / "runs" / job.job_id / "spec.json").read_text())
+    assert spec["exclude_columns"] == ["notes"]
+    assert spec["keep_columns"] == ["customer_id", "refund amount"]
+
+
 def test_the_default_budget_and_the_ceiling(bot: Bot, fake_slack: FakeSlack) -> None:
     fake_slack.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel)
     with pytest.raises(UserFacingError, match="more than this bot allows"):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from bot import cli
 from tests.training import tables
 from training import exit_codes
+from training.contracts import JobResult, JobSpec
 
 
 def automl(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -78,3 +81,46 @@ def test_predict_without_a_model(tmp_path: Path) -> None:
     result = automl("predict", str(tmp_path), str(data), cwd=tmp_path)
     assert result.returncode == exit_codes.BAD_INPUT
     assert "no model" in result.stderr
+
+
+def train_in_process(
+    *args: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, list[JobSpec]]:
+    """`automl train` with the engine replaced: what spec it would run, and the exit code."""
+    specs: list[JobSpec] = []
+
+    def run_job(spec: JobSpec, options: object) -> JobResult:
+        specs.append(spec)
+        return JobResult(job_id=spec.job_id, status="succeeded", target=spec.target)
+
+    engine = types.ModuleType("training.run")
+    engine.run_job = run_job  # type: ignore[attr-defined]
+    engine.RunOptions = lambda **kwargs: kwargs  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "training.run", engine)
+    data = tmp_path / "t.csv"
+    data.write_text("id,notes,y\n1,a,0\n")
+    parsed = cli._parser().parse_args(["train", str(data), *args, "--out", str(tmp_path / "r")])
+    return parsed.handler(parsed), specs
+
+
+def test_keep_and_exclude_reach_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, specs = train_in_process(
+        "--target", "y", "--keep", "id, refund amount,", "--exclude", "notes",
+        tmp_path=tmp_path, monkeypatch=monkeypatch,
+    )  # fmt: skip
+    assert code == exit_codes.SUCCEEDED
+    (spec,) = specs
+    assert spec.keep_columns == ["id", "refund amount"]
+    assert spec.exclude_columns == ["notes"]
+
+
+def test_a_column_kept_and_excluded_is_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, specs = train_in_process(
+        "--target", "y", "--keep", "id", "--exclude", "id,notes",
+        tmp_path=tmp_path, monkeypatch=monkeypatch,
+    )  # fmt: skip
+    assert code == exit_codes.BAD_INPUT
+    assert specs == []
+    assert "“id” is in both keep and exclude" in capsys.readouterr().err

@@ -229,6 +229,7 @@ class DynamoJobStore:
             "status": _s(job.status),
             "time_budget_s": _n(job.time_budget_s),
             "exclude_columns": {"L": [_s(column) for column in job.exclude_columns]},
+            "keep_columns": {"L": [_s(column) for column in job.keep_columns]},
             "created_at": _s(_iso(job.created_at)),
             "updated_at": _s(_iso(job.updated_at)),
             TTL_ATTRIBUTE: _n(self._expires_at(job.created_at)),
@@ -341,6 +342,10 @@ def _from_item(item: dict[str, Any]) -> Job:
     values["status"] = item["status"]["S"]
     values["time_budget_s"] = int(item["time_budget_s"]["N"])
     values["exclude_columns"] = tuple(value["S"] for value in item["exclude_columns"]["L"])
+    # Items written before keep_columns existed have no such attribute.
+    values["keep_columns"] = tuple(
+        value["S"] for value in item.get("keep_columns", {}).get("L", [])
+    )
     values["created_at"] = datetime.fromisoformat(item["created_at"]["S"])
     values["updated_at"] = datetime.fromisoformat(item["updated_at"]["S"])
     return Job(**values)

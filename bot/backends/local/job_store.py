@@ -7,6 +7,8 @@
   race inside SQLite, and exactly one row wins.
 - A status change is one conditional UPDATE (`... WHERE status IN (allowed predecessors)`),
   so two threads moving the same job cannot both succeed.
+- A file written by an older bot is brought up to date when it is opened: the columns added
+  since are added to it (`_ADDED_COLUMNS`), with defaults for the jobs already in it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from bot.jobs import ACTIVE, STATUSES, Job, Status, check_statuses, transition_sources, utc_now
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -37,6 +39,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     metric          TEXT NOT NULL,
     time_budget_s   INTEGER NOT NULL,
     exclude_columns TEXT NOT NULL,
+    keep_columns    TEXT NOT NULL DEFAULT '[]',
     result_path     TEXT,
     error_code      TEXT,
     error_message   TEXT,
@@ -53,6 +56,12 @@ CREATE TABLE IF NOT EXISTS claims (
 );
 """.format(statuses=", ".join(f"'{status}'" for status in STATUSES))
 
+# Columns added to `jobs` after its first version: name -> definition for ALTER TABLE.
+# The default fills in the jobs already stored (and rows an older bot still inserts).
+_ADDED_COLUMNS = {
+    "keep_columns": "TEXT NOT NULL DEFAULT '[]'",  # schema version 2
+}
+
 _COLUMNS = (
     "job_id",
     "status",
@@ -67,6 +76,7 @@ _COLUMNS = (
     "metric",
     "time_budget_s",
     "exclude_columns",
+    "keep_columns",
     "result_path",
     "error_code",
     "error_message",
@@ -98,7 +108,7 @@ class SqliteJobStore:
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        _add_missing_columns(conn)
 
     # ---- connections ---------------------------------------------------------------------
 
@@ -223,6 +233,25 @@ class SqliteJobStore:
         return [_from_row(row) for row in self._conn().execute(sql, params).fetchall()]
 
 
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Migrate a file an older bot created: add the columns it lacks, then mark the version.
+
+    In one write transaction, so two processes opening the same old file cannot both add
+    a column (the second waits, then finds it there).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+        for name, definition in _ADDED_COLUMNS.items():
+            if name not in present:
+                conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {definition}")
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def _iso(moment: datetime) -> str:
     # Fixed width, UTC: sorts as text in time order.
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
@@ -243,6 +272,7 @@ def _to_row(job: Job) -> tuple[Any, ...]:
         "metric": job.metric,
         "time_budget_s": job.time_budget_s,
         "exclude_columns": json.dumps(list(job.exclude_columns)),
+        "keep_columns": json.dumps(list(job.keep_columns)),
         "result_path": job.result_path,
         "error_code": job.error_code,
         "error_message": job.error_message,
@@ -256,6 +286,7 @@ def _to_row(job: Job) -> tuple[Any, ...]:
 def _from_row(row: tuple[Any, ...]) -> Job:
     values = dict(zip(_COLUMNS, row, strict=True))
     values["exclude_columns"] = tuple(json.loads(values["exclude_columns"]))
+    values["keep_columns"] = tuple(json.loads(values["keep_columns"]))
     values["created_at"] = datetime.fromisoformat(values["created_at"])
     values["updated_at"] = datetime.fromisoformat(values["updated_at"])
     return Job(**values)

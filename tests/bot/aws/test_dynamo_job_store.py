@@ -73,8 +73,19 @@ def test_job_items(dynamodb_client: Any) -> None:
     assert stored["created_at"] == {"S": "2026-03-01T12:00:00.123456+00:00"}
     assert stored["time_budget_s"] == {"N": "30"}
     assert stored["exclude_columns"] == {"L": [{"S": "customer_id"}]}
+    assert stored["keep_columns"] == {"L": [{"S": "store_id"}, {"S": "refund amount"}]}
     assert "thread_ts" not in stored and "dedupe_key" not in stored  # no empty attributes
     assert item(dynamodb_client, "job#j1")["status"] == {"S": "queued"}
+
+
+def test_an_item_from_before_keep_columns_reads_as_none_kept(dynamodb_client: Any) -> None:
+    store = DynamoJobStore(TABLE, client=dynamodb_client)
+    old_item = store._job_item(make_job(job_id="old1", created_at=CREATED))
+    del old_item["keep_columns"]
+    dynamodb_client.put_item(TableName=TABLE, Item=old_item)
+    job = store.get("old1")
+    assert job is not None
+    assert job.keep_columns == () and job.exclude_columns == ("customer_id",)
 
 
 def test_created_at_sorts_as_text_across_time_zones(dynamodb_client: Any) -> None:

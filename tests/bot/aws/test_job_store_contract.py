@@ -61,6 +61,16 @@ def test_create_and_get(store: JobStore) -> None:
     assert store.get_by_dedupe_key("Ev2") is None
 
 
+def test_column_lists_round_trip(store: JobStore) -> None:
+    job = make_job(exclude_columns=("id", "notes"), keep_columns=("store_id", "refund amount"))
+    store.create(job)
+    stored = store.get(job.job_id)
+    assert stored is not None
+    assert stored.exclude_columns == ("id", "notes")
+    assert stored.keep_columns == ("store_id", "refund amount")
+    assert stored == job
+
+
 def test_same_dedupe_key_returns_the_existing_job(store: JobStore) -> None:
     first, created = store.create(make_job(dedupe_key="Ev1"))
     again, created_again = store.create(make_job(dedupe_key="Ev1", target="other"))
