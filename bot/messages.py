@@ -18,7 +18,14 @@ from __future__ import annotations
 import math
 from typing import Any, TypedDict
 
-from training.contracts import JobResult, ProgressEvent
+from training.contracts import (
+    ClassMetrics,
+    DecisionThreshold,
+    JobResult,
+    LeaderboardRow,
+    ProgressEvent,
+    SuspectedLeak,
+)
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -28,6 +35,7 @@ MAX_CONTEXT_TEXT = 2000
 MAX_FALLBACK_TEXT = 3000
 MAX_TABLE_ROWS = 100  # the header row included
 MAX_TABLE_CELL = 200  # our own cap, so one odd estimator name cannot stretch the table
+MAX_CLASS_ROWS = 10  # per-class precision and recall: the most frequent classes only
 ELLIPSIS = "…"
 
 Block = dict[str, Any]
@@ -108,6 +116,13 @@ _METRIC_NAMES = {
     "mse": "MSE",
     "mape": "MAPE",
 }
+
+
+def format_short(value: float) -> str:
+    """A weight, threshold or single-column score in few digits: 0.5, 0.27, 0.993."""
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:.3g}"
 
 
 def metric_name(metric: str | None) -> str:
@@ -296,6 +311,14 @@ def _rows_text(result: JobResult) -> str:
     return text
 
 
+def _model_cell(row: LeaderboardRow) -> str:
+    """The estimator's name; an ensemble's with its members, heaviest first."""
+    if not row.weights:
+        return row.estimator
+    members = sorted(row.weights.items(), key=lambda item: -item[1])
+    return f"{row.estimator} ({', '.join(f'{m} {format_short(w)}' for m, w in members)})"
+
+
 def _leaderboard_table(result: JobResult) -> Block | None:
     if not result.leaderboard:
         return None
@@ -303,7 +326,7 @@ def _leaderboard_table(result: JobResult) -> Block | None:
     rows = [
         [
             str(row.rank),
-            row.estimator,
+            _model_cell(row),
             format_score(row.validation_score),
             format_duration(row.train_time_s),
             str(row.trials),
@@ -352,6 +375,10 @@ def results_message(
             lead += f" with validation {escape(metric)} *{format_score(best_score)}*"
         lead += "."
     blocks.append(section(lead))
+    # A leak makes every score above too good to be true: say so before them.
+    if result.suspected_leaks:
+        leaks = [_leak_line(leak) for leak in result.suspected_leaks]
+        blocks.append(section(_bullets(leaks, MAX_SECTION_TEXT)))
 
     duration = _duration(result)
     run_time = format_duration(duration)
@@ -384,7 +411,7 @@ def results_message(
 
     leaderboard = _leaderboard_table(result)
     if leaderboard is not None:
-        blocks.append(section("*Leaderboard* (one row per model family, best first)"))
+        blocks.append(section(_leaderboard_title(result)))
         blocks.append(leaderboard)
         if len(result.leaderboard) > MAX_TABLE_ROWS - 1:
             blocks.append(
@@ -399,6 +426,10 @@ def results_message(
             for name, value in result.holdout_metrics.items()
         ]
         blocks.append(section("\n".join(lines)))
+    if result.decision_threshold is not None:
+        blocks.append(section(f":dart: {escape(threshold_sentence(result.decision_threshold))}"))
+    if result.class_metrics:
+        blocks.append(section(_class_metrics_text(result.class_metrics)))
 
     # Names are cut before escaping, so a code span is never left open by a cut line.
     dropped_lines = [
@@ -441,6 +472,73 @@ def results_message(
         if best_score is not None:
             fallback += f" ({metric} {format_score(best_score)})"
     return _message(fallback, blocks)
+
+
+def _leaderboard_title(result: JobResult) -> str:
+    if any(row.weights for row in result.leaderboard):
+        return "*Leaderboard* (one row per model family and one for their ensemble, best first)"
+    return "*Leaderboard* (one row per model family, best first)"
+
+
+def _code(name: str) -> str:
+    # Cut before escaping, and no backtick inside, so the code span is never left open.
+    return "`" + escape(truncate(name, 80)).replace("`", "'") + "`"
+
+
+def _option_code(option: str, column: str) -> str:
+    """`keep=x` as a person would type it: quoted when the name has spaces or commas."""
+    value = f'"{column}"' if any(c.isspace() or c in ',"' for c in column) else column
+    return _code(f"{option}={value}")
+
+
+def _leak_line(leak: SuspectedLeak) -> str:
+    score = f"{metric_name(leak.metric)} {format_short(leak.score)}"
+    line = (
+        f":warning: {_code(leak.column)} alone predicts the target with {escape(score)}:"
+        " check it is known before the outcome."
+    )
+    if leak.kept:
+        return f"{line} It is used; {_option_code('exclude', leak.column)} leaves it out."
+    return f"{line} It was left out; {_option_code('keep', leak.column)} uses it."
+
+
+def threshold_sentence(threshold: DecisionThreshold) -> str:
+    """How labels come from probabilities, in a sentence (not escaped)."""
+    value = format_short(threshold.value)
+    rule = f"Labels use a threshold of {value} on P({threshold.positive_class})"
+    reason = threshold.reason.strip()
+    if not reason:
+        criterion = metric_name(threshold.criterion)
+        return f"{rule}, chosen on validation rows to maximise {criterion}."
+    if value in reason:  # the engine's sentence gives the value already
+        return reason
+    return f"{rule}. {reason[0].upper()}{reason[1:]}"
+
+
+def _classes_shown(metrics: list[ClassMetrics]) -> list[ClassMetrics]:
+    """At most MAX_CLASS_ROWS classes: the ones with the most held-out rows, in their order."""
+    if len(metrics) <= MAX_CLASS_ROWS:
+        return metrics
+    biggest = sorted(range(len(metrics)), key=lambda i: -metrics[i].support)[:MAX_CLASS_ROWS]
+    return [metrics[i] for i in sorted(biggest)]
+
+
+def _class_metrics_text(metrics: list[ClassMetrics]) -> str:
+    shown = _classes_shown(metrics)
+    title = "*Per class* on the held-out rows"
+    if len(shown) < len(metrics):
+        title += f" (the {len(shown)} largest of {len(metrics)} classes)"
+    # Padded before escaping, so `&` in a label does not shift the columns.
+    labels = [truncate(m.label, 30).replace("`", "'") for m in shown]
+    width = max(len("class"), *(len(label) for label in labels))
+    rows = max(len("rows"), *(len(f"{m.support:,}") for m in shown))
+    lines = [f"{'class':<{width}}  precision  recall  {'rows':>{rows}}"]
+    lines += [
+        f"{label:<{width}}  {m.precision:>9.2f}  {m.recall:>6.2f}  {m.support:>{rows},}"
+        for label, m in zip(labels, shown, strict=True)
+    ]
+    table_text = escape("\n".join(lines))
+    return f"{title}:\n```\n{table_text}\n```"
 
 
 # ---- failure -------------------------------------------------------------------------------

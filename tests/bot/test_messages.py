@@ -23,11 +23,14 @@ from bot.messages import (
     usage_message,
 )
 from training.contracts import (
+    ClassMetrics,
+    DecisionThreshold,
     DroppedColumn,
     ErrorInfo,
     JobResult,
     LeaderboardRow,
     ProgressEvent,
+    SuspectedLeak,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -243,8 +246,47 @@ def huge_result() -> JobResult:
     )
 
 
+ENSEMBLE = LeaderboardRow(
+    rank=1,
+    estimator="ensemble",
+    validation_score=0.8012,
+    train_time_s=0.4,
+    trials=0,
+    weights={"catboost": 0.3, "lgbm": 0.5, "extra_tree": 0.2},
+)
+LEAKS = [
+    SuspectedLeak(column="refund_amount", metric="roc_auc", score=0.993, kept=False),
+    SuspectedLeak(column="cancel <date>", metric="roc_auc", score=0.97, kept=True),
+]
+THRESHOLD = DecisionThreshold(
+    value=0.27,
+    positive_class="yes",
+    criterion="f1",
+    reason="chosen on validation rows to maximise F1 of the rarer class.",
+)
+CLASS_METRICS = [
+    ClassMetrics(label="no", precision=0.9112, recall=0.8731, support=480),
+    ClassMetrics(label="yes & <maybe>", precision=0.6234, recall=0.7093, support=120),
+]
+
+
+def full_result() -> JobResult:
+    """A two-class result with every optional finding: leaks, threshold, classes, ensemble."""
+    plain = classification_result()
+    ranked = [row.model_copy(update={"rank": row.rank + 1}) for row in plain.leaderboard]
+    return classification_result(
+        job_id="full-1",
+        best_estimator="ensemble",
+        leaderboard=[ENSEMBLE, *ranked],
+        suspected_leaks=LEAKS,
+        decision_threshold=THRESHOLD,
+        class_metrics=CLASS_METRICS,
+    )
+
+
 ALL_RESULTS = {
     "classification": classification_result,
+    "full": full_result,
     "regression": regression_result,
     "failed": failed_result,
     "interrupted": interrupted_result,
@@ -362,6 +404,139 @@ def test_huge_result_stays_within_slack_limits() -> None:
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
     assert max(len(t) for t in sections) <= 3000
     assert any(len(t) > 2500 for t in sections), "the long lists fill a section"
+
+
+def sections(message: SlackMessage) -> list[str]:
+    return [b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and "text" in b]
+
+
+def test_suspected_leaks_come_first_with_what_to_do() -> None:
+    message = results_message(full_result(), None, None)
+    validate(message)
+    texts = sections(message)
+    leaks = texts[1]  # right after the one-line outcome, before every score
+    assert leaks.splitlines() == [
+        ":warning: `refund_amount` alone predicts the target with ROC AUC 0.993:"
+        " check it is known before the outcome. It was left out; `keep=refund_amount` uses it.",
+        ":warning: `cancel &lt;date&gt;` alone predicts the target with ROC AUC 0.97:"
+        ' check it is known before the outcome. It is used; `exclude="cancel &lt;date&gt;"`'
+        " leaves it out.",
+    ]
+    blocks = message["blocks"]
+    leak_at = next(i for i, b in enumerate(blocks) if b.get("text", {}).get("text") == leaks)
+    table_at = next(i for i, b in enumerate(blocks) if b["type"] == "table")
+    assert leak_at < table_at
+
+
+def test_a_leak_of_a_regression_uses_the_metric_label() -> None:
+    leak = SuspectedLeak(column="price per m2", metric="r2", score=0.998, kept=False)
+    result = regression_result().model_copy(update={"suspected_leaks": [leak]})
+    (leak,) = [t for t in sections(results_message(result, None, None)) if "alone" in t]
+    assert "`price per m2` alone predicts the target with R² 0.998" in leak
+    assert leak.endswith('It was left out; `keep="price per m2"` uses it.')
+
+
+def test_the_decision_threshold_is_explained() -> None:
+    texts = sections(results_message(full_result(), None, None))
+    assert (
+        ":dart: Labels use a threshold of 0.27 on P(yes). Chosen on validation rows to"
+        " maximise F1 of the rarer class."
+    ) in texts
+    # A reason that states the value already is shown as it is.
+    whole = THRESHOLD.model_copy(
+        update={"reason": "Labels use a threshold of 0.27 on P(yes), chosen on validation rows."}
+    )
+    result = full_result().model_copy(update={"decision_threshold": whole})
+    assert (
+        ":dart: Labels use a threshold of 0.27 on P(yes), chosen on validation rows."
+        in sections(results_message(result, None, None))
+    )
+    # No reason at all: the criterion says why.
+    bare = THRESHOLD.model_copy(update={"reason": "", "positive_class": "<y>"})
+    result = full_result().model_copy(update={"decision_threshold": bare})
+    assert (
+        ":dart: Labels use a threshold of 0.27 on P(&lt;y&gt;), chosen on validation rows to"
+        " maximise F1." in sections(results_message(result, None, None))
+    )
+
+
+def test_precision_and_recall_per_class() -> None:
+    texts = sections(results_message(full_result(), None, None))
+    (per_class,) = [t for t in texts if t.startswith("*Per class*")]
+    assert "yes &amp; &lt;maybe&gt;" in per_class
+    shown = per_class.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    assert shown.splitlines() == [  # columns line up as Slack shows them, escapes undone
+        "*Per class* on the held-out rows:",
+        "```",
+        "class          precision  recall  rows",
+        "no                  0.91    0.87   480",
+        "yes & <maybe>       0.62    0.71   120",
+        "```",
+    ]
+
+
+def test_many_classes_show_the_ten_largest() -> None:
+    metrics = [
+        ClassMetrics(label=f"c{i}", precision=0.5, recall=0.5, support=100 + i) for i in range(25)
+    ]
+    result = classification_result(
+        classes=[m.label for m in metrics], class_metrics=metrics, holdout_rows=3000
+    )
+    message = results_message(result, None, None)
+    validate(message)
+    (per_class,) = [t for t in sections(message) if t.startswith("*Per class*")]
+    assert "(the 10 largest of 25 classes)" in per_class
+    rows = per_class.splitlines()[3:-1]
+    assert [row.split()[0] for row in rows] == [f"c{i}" for i in range(15, 25)]
+
+
+def test_the_ensemble_row_shows_its_members_and_weights() -> None:
+    message = results_message(full_result(), None, None)
+    (table,) = [b for b in validate(message) if b["type"] == "table"]
+    rows = [[cell["text"] for cell in row] for row in table["rows"]]
+    assert rows[1] == [
+        "1",
+        "ensemble (lgbm 0.5, catboost 0.3, extra_tree 0.2)",
+        "0.8012",
+        "0.4 s",
+        "0",
+    ]
+    assert [r[1] for r in rows[2:]] == ["xgboost", "rf", "lgbm", "extra_tree", "lrl1"]
+    assert "one for their ensemble" in all_text(message)
+    assert "Best model: *ensemble* with validation ROC AUC *0.8012*" in all_text(message)
+
+
+def test_results_without_the_new_findings_look_as_before() -> None:
+    plain = results_message(classification_result(), None, None)
+    text = all_text(plain)
+    for absent in (":warning:", ":dart:", "Per class", "ensemble"):
+        assert absent not in text
+    assert "*Leaderboard* (one row per model family, best first)" in sections(plain)
+    # The findings only add blocks: every block of the plain message is still there, in order.
+    full = results_message(
+        classification_result(
+            suspected_leaks=LEAKS, decision_threshold=THRESHOLD, class_metrics=CLASS_METRICS
+        ),
+        None,
+        None,
+    )
+    added = [b for b in full["blocks"] if b not in plain["blocks"]]
+    assert len(added) == 3
+    assert [b for b in full["blocks"] if b not in added] == plain["blocks"]
+    assert full["text"] == plain["text"]
+
+
+def test_many_leaks_stay_within_one_section() -> None:
+    leaks = [
+        SuspectedLeak(column=f"col_{i}_" + "x" * 70, metric="accuracy", score=0.99, kept=i % 2 == 0)
+        for i in range(100)
+    ]
+    message = results_message(classification_result(suspected_leaks=leaks), None, None)
+    validate(message)
+    (leak_text,) = [t for t in sections(message) if t.startswith(":warning:")]
+    assert len(leak_text) <= 3000
+    assert leak_text.endswith("more")
+    assert leak_text.count("`") % 2 == 0
 
 
 def test_truncate_never_splits_an_escape() -> None:
