@@ -57,6 +57,10 @@ class JobSpec(_Model):
     metric: str = "auto"
     time_budget_s: int = Field(default=60, ge=MIN_TIME_BUDGET_S, le=MAX_TIME_BUDGET_S)
     exclude_columns: list[str] = Field(default_factory=list)
+    keep_columns: list[str] = Field(
+        default_factory=list,
+        description="columns to use even where the engine would leave them out (ids, leaks)",
+    )
     seed: int = 0
     output_uri: str = Field(min_length=1, description="the run's folder: local path or s3:// URI")
     limits: Limits = Field(default_factory=Limits)
@@ -142,6 +146,34 @@ class LeaderboardRow(_Model):
     train_time_s: float | None
     trials: int
     config: dict[str, Any] = Field(default_factory=dict)
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="an ensemble's members and their weights (sum 1)"
+    )
+
+
+class SuspectedLeak(_Model):
+    """A column that alone predicts the target almost perfectly: maybe known only afterwards."""
+
+    column: str
+    metric: str = Field(description="how well it predicts alone: roc_auc, accuracy or r2")
+    score: float
+    kept: bool = Field(description="whether the model still uses it")
+
+
+class DecisionThreshold(_Model):
+    """How two-class predictions become labels: probability of `positive_class` >= value."""
+
+    value: float
+    positive_class: str
+    criterion: str = Field(description="what the value maximised on validation rows")
+    reason: str = Field(description="one sentence for a person")
+
+
+class ClassMetrics(_Model):
+    label: str
+    precision: float
+    recall: float
+    support: int
 
 
 class Chart(_Model):
@@ -183,6 +215,11 @@ class JobResult(_Model):
     best_estimator: str | None = None
     leaderboard: list[LeaderboardRow] = Field(default_factory=list)
     holdout_metrics: dict[str, float] = Field(default_factory=dict)
+    class_metrics: list[ClassMetrics] = Field(
+        default_factory=list, description="precision and recall per class on the holdout rows"
+    )
+    decision_threshold: DecisionThreshold | None = None
+    suspected_leaks: list[SuspectedLeak] = Field(default_factory=list)
     holdout_rows: int | None = None
     trials: int = 0
     stopped_early: bool = Field(
