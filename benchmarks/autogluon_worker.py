@@ -6,9 +6,9 @@ AutoGluon pins other versions of pandas and friends than the bot, so it lives in
     python autogluon_worker.py JOB.json
 
 JOB.json holds the paths of the training rows (parquet, features and label), the holdout rows
-(parquet, features only) and the settings; the worker writes a JSON result with the holdout
-predictions (labels, and one probability column per class for classification), the fit time
-and the versions. It imports nothing from this repository.
+(parquet, features only) and the settings (the seed among them); the worker writes a JSON
+result with the holdout predictions (labels, and one probability column per class for
+classification), the fit time and the versions. It imports nothing from this repository.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         eval_metric=job["eval_metric"],
         path=str(model_dir),
         verbosity=job.get("verbosity", 1),
+        # The seed of AutoGluon's own train/validation split (its models keep their seed 0).
+        learner_kwargs={"random_state": job.get("seed", 0)},
     )
     started = time.perf_counter()
     predictor.fit(
