@@ -5,6 +5,11 @@
 `;` or `|`). Text is sniffed on its first 64 KB for encoding, delimiter and quote character,
 then read by pandas' C parser; Parquet by fastparquet, Excel by openpyxl. None needs pyarrow.
 
+A gzip file (`.csv.gz`) or a zip holding one table is unpacked first, into a temporary file
+beside the dataset, counting bytes as they come out: the size limit applies to what is
+inside, and a small archive that would unpack to gigabytes stops at the limit. Archives
+inside archives are refused.
+
 Every reader's text columns go through one cleaning step (`_clean_column`): strip whitespace,
 turn missing-value tokens into NaN, and make a column numeric when every remaining value is a
 number. One step for every format means the NA handling cannot drift between them. Dates stay
@@ -18,13 +23,18 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
+import os
 import re
 import statistics
+import tempfile
 import warnings
 import zipfile
+import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +91,7 @@ MAX_SNIFF_BYTES = 4 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 QUOTE_CHARS = ('"', "'")
 BYTES_PER_MB = 1024 * 1024
+UNPACK_CHUNK = 1024 * 1024  # bytes inflated at a time: memory stays flat, whatever the ratio
 
 # A one-column "table" whose typical line is longer than this is prose, not data.
 MAX_ONE_COLUMN_CELL = 50
@@ -98,7 +109,6 @@ _BINARY_MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"\xff\xd8\xff", "a JPEG image", "Share the data itself as CSV, Excel (.xlsx) or Parquet."),
     (b"GIF8", "a GIF image", "Share the data itself as CSV, Excel (.xlsx) or Parquet."),
     (b"%PDF", "a PDF document", "Export the table to CSV or Excel (.xlsx) and share that."),
-    (b"\x1f\x8b", "a gzip-compressed file", "Decompress it and share the CSV inside."),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "Extract it and share the CSV inside."),
     (b"Rar!", "a RAR archive", "Extract it and share the CSV inside."),
     (b"\x28\xb5\x2f\xfd", "a zstd-compressed file", "Decompress it and share the CSV inside."),
@@ -113,9 +123,21 @@ _BINARY_MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"\x7fELF", "a program", "Share the data as CSV, Excel (.xlsx) or Parquet."),
 )
 
-_FORMATS_HINT = "I can read CSV/TSV text, Excel (.xlsx) and Parquet files."
+_FORMATS_HINT = (
+    "I can read CSV/TSV text, Excel (.xlsx) and Parquet files, also gzip-compressed or zipped."
+)
 _BINARY_SUFFIXES = (".xlsx", ".xlsm", ".parquet", ".pq")
 _TAB_SUFFIXES = (".tsv", ".tab")
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a file entry, or an empty archive
+_TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
+_ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz", ".zst")
+# What zip tools add next to the files a person chose.
+_ZIP_JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+_DRIVE = re.compile(r"^[A-Za-z]:")
+# A damaged or cut-off zip; NotImplementedError: a method Python cannot unpack (Deflate64).
+_ZIP_ERRORS = (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -142,7 +164,8 @@ def read_table(
     max_file_mb: float = 500,
     max_columns: int = 2000,
 ) -> pd.DataFrame:
-    """Read a CSV/TSV, Excel (.xlsx) or Parquet file into a clean DataFrame.
+    """Read a CSV/TSV, Excel (.xlsx) or Parquet file into a clean DataFrame; also such a file
+    gzip-compressed, or zipped on its own.
 
     `file_name` is the name the person gave the file; it is used in messages and as a hint
     for the format when the bytes do not settle it. Raises `InputError` for every problem.
@@ -153,10 +176,39 @@ def read_table(
     check_size(size, name, max_file_mb)
     head = _read_head(path, SNIFF_BYTES, name)
 
+    if head.startswith(_GZIP_MAGIC):
+        with _unpacked_gzip(path, name, max_file_mb) as inner:
+            return _read_unpacked(inner, name, max_columns)
+    if head.startswith(_ZIP_MAGIC) and not _is_workbook(path, name, nested=False):
+        with _unpacked_zip(path, name, max_file_mb) as (inner, inner_name):
+            return _read_unpacked(inner, inner_name, max_columns)
+    return _read_file(path, name, head, size, max_columns)
+
+
+def _read_unpacked(path: Path, name: str, max_columns: int) -> pd.DataFrame:
+    """Read what came out of an archive: a table, never another archive."""
+    size = _file_size(path, name)
+    if size == 0:
+        raise _empty(name, "the file inside the archive is 0 bytes")
+    head = _read_head(path, SNIFF_BYTES, name)
+    if head.startswith(_GZIP_MAGIC) or _is_tar(head):
+        raise _nested_archive(name)
+    if head.startswith(_ZIP_MAGIC):
+        _is_workbook(path, name, nested=True)
+    return _read_file(path, name, head, size, max_columns)
+
+
+def _is_tar(head: bytes) -> bool:
+    # "ustar" at byte 257, after a file name padded with NULs (a .tar.gz unpacks to this).
+    return head[257:262] == b"ustar" and b"\x00" in head[:257]
+
+
+def _read_file(path: Path, name: str, head: bytes, size: int, max_columns: int) -> pd.DataFrame:
+    """Read a file that is not an archive (an Excel workbook is a zip, but not an archive)."""
     if head.startswith(b"PAR1"):
         header, table = _read_parquet(path, name, max_columns)
         decimal_comma = False
-    elif head.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # zip; "PK,name" is a CSV
+    elif head.startswith(_ZIP_MAGIC):  # a workbook, checked by the caller; "PK,name" is a CSV
         header, table = _read_xlsx(path, name, max_columns)
         decimal_comma = False
     else:
@@ -208,6 +260,165 @@ def _refuse_known_binary(head: bytes, name: str) -> None:
     for magic, what, hint in _BINARY_MAGIC:
         if head.startswith(magic):
             raise _not_a_table(name, f"it is {what}", hint)
+
+
+# ---- gzip and zip --------------------------------------------------------------------------
+
+
+@contextmanager
+def _unpacked_gzip(path: Path, name: str, max_file_mb: float) -> Iterator[Path]:
+    with _scratch_file_beside(path) as scratch:
+        try:
+            with gzip.open(path, "rb") as packed, scratch.open("wb") as out:
+                _copy_within_limit(packed, out, name, max_file_mb)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise _unreadable(name, "it is a damaged or cut-off gzip file") from exc
+        yield scratch
+
+
+@contextmanager
+def _unpacked_zip(path: Path, name: str, max_file_mb: float) -> Iterator[tuple[Path, str]]:
+    """The one table in a zip, unpacked; its name for messages is `archive.zip/table.csv`."""
+    with _scratch_file_beside(path) as scratch:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                entry = _the_table_in(archive, name, max_file_mb)
+                with archive.open(entry) as packed, scratch.open("wb") as out:
+                    _copy_within_limit(packed, out, name, max_file_mb)
+        except _ZIP_ERRORS as exc:
+            raise _unreadable(name, "it is a damaged zip archive") from exc
+        yield scratch, f"{name}/{entry.filename}"
+
+
+@contextmanager
+def _scratch_file_beside(path: Path) -> Iterator[Path]:
+    """An empty temporary file beside the dataset (the job's own disk), removed afterwards."""
+    try:
+        handle, scratch = tempfile.mkstemp(prefix=".unpacked-", dir=path.parent)
+    except OSError:  # a read-only folder: the system's temporary folder will do
+        handle, scratch = tempfile.mkstemp(prefix=".unpacked-")
+    os.close(handle)
+    try:
+        yield Path(scratch)
+    finally:
+        Path(scratch).unlink(missing_ok=True)
+
+
+def _copy_within_limit(source: Any, out: Any, name: str, max_file_mb: float) -> None:
+    """Copy chunk by chunk and stop as soon as more than the limit came out.
+
+    Counting what comes out is the only size an archive cannot lie about.
+    """
+    limit = max_file_mb * BYTES_PER_MB
+    total = 0
+    while chunk := source.read(UNPACK_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            raise _too_large_unpacked(name, max_file_mb)
+        out.write(chunk)
+
+
+def _is_workbook(path: Path, name: str, *, nested: bool) -> bool:
+    """True for an Excel workbook; refuses other Office files, and archives when `nested`."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            mimetype = b""
+            if "mimetype" in names:  # read its start only: any entry can be a bomb
+                with archive.open("mimetype") as entry:
+                    mimetype = entry.read(100)
+    except (*_ZIP_ERRORS, OSError, KeyError) as exc:
+        raise _unreadable(name, "it is a damaged zip or Excel file") from exc
+    if "xl/workbook.xml" in names:
+        return True
+    document = _office_document(names, mimetype)
+    if document is not None:
+        raise _not_a_table(
+            name, f"it is {document}", "Save the table as Excel (.xlsx) or CSV and share that."
+        )
+    if nested:
+        raise _nested_archive(name)
+    return False
+
+
+def _office_document(names: set[str], mimetype: bytes) -> str | None:
+    if "xl/workbook.bin" in names:
+        return "a binary Excel workbook (.xlsb)"
+    if b"opendocument.spreadsheet" in mimetype:
+        return "an OpenDocument spreadsheet (.ods)"
+    if "word/document.xml" in names:
+        return "a Word document"
+    if any(n.startswith("ppt/") for n in names):
+        return "a PowerPoint presentation"
+    return None
+
+
+def _the_table_in(archive: zipfile.ZipFile, name: str, max_file_mb: float) -> zipfile.ZipInfo:
+    """The zip's one table, once its path, password and declared size are checked."""
+    entries = [e for e in archive.infolist() if not e.is_dir() and not _is_zip_junk(e.filename)]
+    unsafe = [e.filename for e in entries if _is_unsafe_path(e.filename)]
+    if unsafe:  # no tool a person uses writes these; a crafted archive does
+        raise _not_a_table(
+            name,
+            f"it holds a file with an unsafe path (`{unsafe[0]}`)",
+            "Zip the data file on its own and share that.",
+        )
+    entry = _only_table(entries, name)
+    if entry.flag_bits & 0x1:
+        raise InputError(
+            "unreadable_file",
+            f"I couldn't read `{name}`: `{entry.filename}` in it is password-protected.",
+            "Zip the file again without a password and share that.",
+        )
+    # The directory's sizes are cheap to check but can lie: the copy counts again.
+    if entry.file_size > max_file_mb * BYTES_PER_MB:
+        raise _too_large_unpacked(name, max_file_mb, entry.file_size)
+    return entry
+
+
+def _only_table(entries: list[zipfile.ZipInfo], name: str) -> zipfile.ZipInfo:
+    candidates = [e for e in entries if e.filename.lower().endswith(_TABLE_SUFFIXES)]
+    archives = [e for e in entries if e.filename.lower().endswith(_ARCHIVE_SUFFIXES)]
+    if not candidates and not archives and len(entries) == 1:
+        return entries[0]  # one file without a telling name: its bytes will tell
+    if len(candidates) == 1 and not archives:
+        return candidates[0]
+    if not candidates and len(archives) == 1:
+        raise _nested_archive(f"{name}/{archives[0].filename}")
+    if not candidates and not archives:
+        found = f" (it holds {_listed(entries)})" if entries else " (it is empty)"
+        raise _not_a_table(
+            name,
+            f"I found no CSV, TSV, Excel or Parquet file in the zip{found}",
+            f"{_FORMATS_HINT} Zip the table you want to train on and share that.",
+        )
+    several = [*candidates, *archives]
+    raise _not_a_table(
+        name,
+        f"it holds {len(several)} files that could be tables ({_listed(several)}) and I read "
+        "one table per job",
+        "Share the one table to train on, on its own or in a zip of its own.",
+    )
+
+
+def _listed(entries: list[zipfile.ZipInfo], most: int = 5) -> str:
+    shown = ", ".join(f"`{e.filename}`" for e in entries[:most])
+    return shown + (f" and {len(entries) - most} more" if len(entries) > most else "")
+
+
+def _is_zip_junk(filename: str) -> bool:
+    base = filename.rsplit("/", 1)[-1]
+    return filename.startswith("__MACOSX/") or base.startswith("._") or base in _ZIP_JUNK_NAMES
+
+
+def _is_unsafe_path(filename: str) -> bool:
+    parts = filename.replace("\\", "/").split("/")
+    return filename.startswith(("/", "\\")) or ".." in parts or bool(_DRIVE.match(filename))
+
+
+def _format_name(name: str) -> str:
+    """The name that hints at the format: `people.tsv.gz` is a TSV."""
+    return name.lower().removesuffix(".gz")
 
 
 # ---- delimited text: sniffing ------------------------------------------------------------
@@ -322,7 +533,7 @@ def _refuse_non_tables(sample: str, name: str) -> None:
 
 def _binary_file(name: str) -> InputError:
     """Binary bytes under an Excel or Parquet name are a damaged file, not a wrong choice."""
-    if name.lower().endswith(_BINARY_SUFFIXES):
+    if _format_name(name).endswith(_BINARY_SUFFIXES):
         return _unreadable(name, "its name says Excel or Parquet but the content is damaged")
     return _not_a_table(name, "it is a binary file, not text", _FORMATS_HINT)
 
@@ -337,7 +548,7 @@ def _looks_like_json(text: str) -> bool:
 
 def _delimiters_for(name: str) -> tuple[str, ...]:
     """The candidates in order of preference; the name only breaks ties."""
-    if name.lower().endswith(_TAB_SUFFIXES):
+    if _format_name(name).endswith(_TAB_SUFFIXES):
         return ("\t", *(d for d in DELIMITERS if d != "\t"))
     return DELIMITERS
 
@@ -487,7 +698,6 @@ def _read_parquet(path: Path, name: str, max_columns: int) -> tuple[list[Any], p
 
 
 def _read_xlsx(path: Path, name: str, max_columns: int) -> tuple[list[Any], pd.DataFrame]:
-    _check_is_xlsx(path, name)
     import openpyxl  # only Excel files pay for importing it
 
     try:
@@ -515,37 +725,6 @@ def _read_xlsx(path: Path, name: str, max_columns: int) -> tuple[list[Any], pd.D
         _excel_column([row[i] if i < len(row) else None for row in body]) for i in range(width)
     ]
     return header, pd.DataFrame(dict(enumerate(columns)))
-
-
-def _check_is_xlsx(path: Path, name: str) -> None:
-    """A zip is many things; only one holding `xl/workbook.xml` is a workbook we can read."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError, KeyError) as exc:
-        raise _unreadable(name, "it is a damaged zip or Excel file") from exc
-    if "xl/workbook.xml" in names:
-        return
-    raise _not_a_table(name, f"it is {_describe_zip(names, mimetype)}", _zip_hint(names))
-
-
-def _describe_zip(names: set[str], mimetype: bytes) -> str:
-    if "xl/workbook.bin" in names:
-        return "a binary Excel workbook (.xlsb)"
-    if b"opendocument.spreadsheet" in mimetype:
-        return "an OpenDocument spreadsheet (.ods)"
-    if "word/document.xml" in names:
-        return "a Word document"
-    if any(n.startswith("ppt/") for n in names):
-        return "a PowerPoint presentation"
-    return "a zip archive, not a spreadsheet"
-
-
-def _zip_hint(names: set[str]) -> str:
-    if any(n.lower().endswith((".csv", ".tsv", ".txt", ".xlsx", ".parquet")) for n in names):
-        return "Unzip it and share the data file inside."
-    return "Save the table as Excel (.xlsx) or CSV and share that."
 
 
 def _sheet_rows(sheet: Any, name: str, max_columns: int) -> list[list[Any]]:
@@ -735,6 +914,26 @@ def _unreadable(name: str, why: str) -> InputError:
         f"I couldn't read `{name}`: {why}.",
         "Open it on your computer to check it, save it again (CSV, Excel .xlsx or Parquet) "
         "and share the new copy.",
+    )
+
+
+def _too_large_unpacked(name: str, max_file_mb: float, size: int | None = None) -> InputError:
+    amount = f"{size / BYTES_PER_MB:,.0f} MB" if size else f"more than {max_file_mb:g} MB"
+    return InputError(
+        "file_too_large",
+        f"`{name}` holds {amount} once uncompressed; the limit is {max_file_mb:g} MB "
+        "of uncompressed data.",
+        "Share a smaller table: drop columns you don't need or take a sample of the rows. "
+        "Parquet stays small without compressing it.",
+    )
+
+
+def _nested_archive(name: str) -> InputError:
+    return _not_a_table(
+        name,
+        "it is an archive inside an archive, and I unpack only one level",
+        "Unpack it until you reach the CSV, Excel or Parquet file, and share that file "
+        "(zipped or gzipped once, if you like).",
     )
 
 

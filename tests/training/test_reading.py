@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
+import struct
+import tarfile
+import time
+import tracemalloc
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -373,22 +379,13 @@ def test_sql_server_bracket_header_is_not_json(tmp_path: Path) -> None:
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "PNG"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), ".xls"),
-        (b"\x1f\x8b\x08\x00" + bytes(32), "gzip"),
         (bytes(range(256)) * 8, "binary"),
         (b"<?xml version='1.0'?><rows><r a='1'/></rows>", "XML"),
     ],
-    ids=["png", "pdf", "xls", "gzip", "binary", "xml"],
+    ids=["png", "pdf", "xls", "binary", "xml"],
 )
 def test_not_a_table(tmp_path: Path, data: bytes, word: str) -> None:
     assert word in expect_error(write(tmp_path, data), "not_a_table")
-
-
-def test_zip_that_is_not_xlsx(tmp_path: Path) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("inside/data.csv", SIMPLE)
-    text = expect_error(write(tmp_path, buffer.getvalue()), "not_a_table", "data.zip")
-    assert "Unzip" in text
 
 
 def test_prose_is_not_a_one_column_table(tmp_path: Path) -> None:
@@ -491,3 +488,191 @@ def test_xlsx_formatting_does_not_add_columns(tmp_path: Path) -> None:
 def test_broken_utf16_text(tmp_path: Path) -> None:
     data = codecs.BOM_UTF16_LE + "a,b\n1,2\n".encode("utf-16-le") + b"\x00\xd8"
     expect_error(write(tmp_path, data), "unreadable_file")
+
+
+# ---- gzip and zip --------------------------------------------------------------------------
+
+MB = 1024 * 1024
+
+
+def zip_bytes(files: dict[str, bytes | str], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def zeros_gzip(megabytes: int) -> bytes:
+    """A gzip bomb: `megabytes` MB of zeros in one stream, about a thousandth of that packed."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: the gzip container
+    chunk = bytes(MB)
+    return b"".join(packer.compress(chunk) for _ in range(megabytes)) + packer.flush()
+
+
+def refused_quickly(path: Path, code: str, file_name: str, max_file_mb: float) -> str:
+    """Expect `code` within seconds, and without holding the unpacked data in memory."""
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        text = expect_error(path, code, file_name, max_file_mb=max_file_mb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 10
+    assert peak < 20 * MB, f"peak {peak / MB:.0f} MB"
+    return text
+
+
+def no_scratch_left(tmp_path: Path, *keep: str) -> None:
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
+
+
+def test_gzip_csv_is_read_by_content(tmp_path: Path) -> None:
+    plain = read_table(write(tmp_path, SIMPLE, "plain"), "people.csv")
+    for name in ("people.csv.gz", "people.csv"):  # a gzip under a plain name is found too
+        frame = read_table(write(tmp_path, gzip.compress(SIMPLE.encode()), "packed"), name)
+        pd.testing.assert_frame_equal(frame, plain)
+    no_scratch_left(tmp_path, "plain", "packed")
+
+
+def test_gzip_tsv_name_still_breaks_a_delimiter_tie(tmp_path: Path) -> None:
+    path = write(tmp_path, gzip.compress(b"a,b\tc\n1,2\t3\n"))
+    assert list(read_table(path, "x.tsv.gz").columns) == ["a,b", "c"]
+
+
+def test_gzip_bomb_is_refused_at_the_limit(tmp_path: Path) -> None:
+    path = write(tmp_path, zeros_gzip(200))  # 200 MB unpacked, about 200 KB packed
+    assert path.stat().st_size < MB
+    text = refused_quickly(path, "file_too_large", "data.csv.gz", max_file_mb=1)
+    assert "uncompressed" in text
+    no_scratch_left(tmp_path, "dataset")
+
+
+def test_gzip_limit_counts_the_uncompressed_size(tmp_path: Path) -> None:
+    rows = "".join(f"{i},row {i % 10},{i % 7}.5\n" for i in range(120_000))  # about 2.5 MB
+    path = write(tmp_path, gzip.compress(("id,label,x\n" + rows).encode()))
+    assert path.stat().st_size < MB
+    expect_error(path, "file_too_large", "big.csv.gz", max_file_mb=1)
+    assert read_table(path, "big.csv.gz", max_file_mb=3).shape == (120_000, 3)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x1f\x8b\x08\x00" + bytes(32), gzip.compress(SIMPLE.encode() * 50)[:-12]],
+    ids=["garbage", "cut-off"],
+)
+def test_damaged_gzip(tmp_path: Path, data: bytes) -> None:
+    assert "gzip" in expect_error(write(tmp_path, data), "unreadable_file", "d.csv.gz")
+
+
+def test_zip_with_one_csv_is_read(tmp_path: Path) -> None:
+    data = zip_bytes(
+        {"inside/": "", "inside/data.csv": SIMPLE, "__MACOSX/inside/._data.csv": "junk"}
+    )
+    frame = read_table(write(tmp_path, data), "data.zip")
+    pd.testing.assert_frame_equal(frame, read_table(write(tmp_path, SIMPLE, "plain")))
+    no_scratch_left(tmp_path, "dataset", "plain")
+
+
+def test_zip_with_one_xlsx_or_unnamed_file_is_read(tmp_path: Path) -> None:
+    book = xlsx_bytes([["a", "b"], [1, "x"], [2, "y"]])
+    frame = read_table(write(tmp_path, zip_bytes({"book.xlsx": book}), "z1"), "book.zip")
+    assert frame.to_dict("list") == {"a": [1, 2], "b": ["x", "y"]}
+    frame = read_table(write(tmp_path, zip_bytes({"export": SIMPLE}), "z2"), "export.zip")
+    assert list(frame.columns) == ["id", "name", "score"]
+
+
+def test_zip_with_two_tables_is_refused(tmp_path: Path) -> None:
+    data = zip_bytes({"train.csv": SIMPLE, "test.csv": SIMPLE, "README.md": "notes"})
+    text = expect_error(write(tmp_path, data), "not_a_table", "both.zip")
+    assert "`train.csv`" in text and "`test.csv`" in text and "one table" in text
+
+
+@pytest.mark.parametrize(
+    ("files", "word"),
+    [({"notes.pdf": b"%PDF-1.7", "photo.png": b"png"}, "`notes.pdf`"), ({}, "empty")],
+    ids=["no-table", "empty"],
+)
+def test_zip_without_a_table_is_refused(
+    tmp_path: Path, files: dict[str, bytes | str], word: str
+) -> None:
+    text = expect_error(write(tmp_path, zip_bytes(files)), "not_a_table", "stuff.zip")
+    assert word in text
+
+
+def test_zip_bomb_is_refused_by_its_declared_size(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("data.csv", "w", force_zip64=True) as entry,
+    ):
+        for _ in range(300):
+            entry.write(bytes(MB))
+    path = write(tmp_path, buffer.getvalue())
+    text = refused_quickly(path, "file_too_large", "bomb.zip", max_file_mb=1)
+    assert "300 MB" in text and "uncompressed" in text
+    no_scratch_left(tmp_path, "dataset")
+
+
+def test_zip_that_lies_about_its_size_is_refused(tmp_path: Path) -> None:
+    rows = b"id,x\n" + b"1,0\n" * 1_000_000  # 4 MB, a few KB packed
+    data = bytearray(zip_bytes({"data.csv": rows}))
+    central = data.index(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 1000)  # its directory now says 1,000 bytes
+    path = write(tmp_path, bytes(data))
+    # Python's zipfile stops at the declared size, and the checksum of the cut-off content
+    # then fails; whatever comes out is counted against the limit as well.
+    text = refused_quickly(path, "unreadable_file", "liar.zip", max_file_mb=1)
+    assert "damaged zip" in text
+    no_scratch_left(tmp_path, "dataset")
+
+
+@pytest.mark.parametrize(
+    "entry", ["../evil.csv", "/etc/evil.csv", "C:/evil.csv", "a/../../evil.csv"]
+)
+def test_zip_with_an_unsafe_path_is_refused(tmp_path: Path, entry: str) -> None:
+    data = zip_bytes({zipfile.ZipInfo(entry).filename: SIMPLE})
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == [entry]
+    text = expect_error(write(tmp_path, data), "not_a_table", "evil.zip")
+    assert "unsafe path" in text
+
+
+def test_encrypted_zip_is_refused(tmp_path: Path) -> None:
+    data = bytearray(zip_bytes({"data.csv": SIMPLE}))
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        struct.pack_into("<H", data, data.index(signature) + flags_at, 0x1)  # "encrypted"
+    text = expect_error(write(tmp_path, bytes(data)), "unreadable_file", "secret.zip")
+    assert "password" in text
+
+
+def tar_gz(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "file_name"),
+    [
+        (zip_bytes({"inner.zip": zip_bytes({"data.csv": SIMPLE})}), "outer.zip"),
+        (zip_bytes({"data.csv": gzip.compress(SIMPLE.encode())}), "outer.zip"),
+        (gzip.compress(gzip.compress(SIMPLE.encode())), "data.csv.gz.gz"),
+        (gzip.compress(zip_bytes({"data.csv": SIMPLE})), "data.zip.gz"),
+        (tar_gz({"data.csv": SIMPLE.encode()}), "data.tar.gz"),
+    ],
+    ids=["zip-in-zip", "gzip-in-zip", "gzip-in-gzip", "zip-in-gzip", "tar-gz"],
+)
+def test_archive_inside_an_archive_is_refused(tmp_path: Path, data: bytes, file_name: str) -> None:
+    text = expect_error(write(tmp_path, data), "not_a_table", file_name)
+    assert "archive inside an archive" in text
+    no_scratch_left(tmp_path, "dataset")
+
+
+def test_office_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
+    data = zip_bytes({"word/document.xml": "<w/>", "[Content_Types].xml": "<t/>"})
+    assert "Word document" in expect_error(write(tmp_path, data), "not_a_table", "notes.docx")
