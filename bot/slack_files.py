@@ -30,7 +30,8 @@ from bot.errors import FileFetchError, FileTooLarge
 
 # File name endings the bot treats as tables. `xls` and `ods` are here although training
 # cannot read them: the preview then explains how to convert them, which beats silence.
-TABLE_EXTENSIONS = ("csv", "tsv", "tab", "xlsx", "xlsm", "xls", "ods", "parquet", "pq")
+# A zip is offered too: the job reads one that holds a single table, and says so otherwise.
+TABLE_EXTENSIONS = ("csv", "tsv", "tab", "xlsx", "xlsm", "xls", "ods", "parquet", "pq", "zip")
 # Slack's own `filetype` values for the same formats (Parquet is just "binary" to Slack).
 TABLE_FILETYPES = ("csv", "tsv", "xlsx", "xlsm", "xls", "ods")
 # Files whose bytes Slack does not hold: links to Google Sheets and the like, deleted files,
@@ -105,8 +106,10 @@ def is_table_file(file: Mapping[str, Any]) -> bool:
         return False
     if str(file.get("filetype") or "").lower() in TABLE_FILETYPES:
         return True
-    name = str(file.get("name") or "")
-    return "." in name and name.rsplit(".", 1)[1].lower() in TABLE_EXTENSIONS
+    parts = str(file.get("name") or "").lower().split(".")[1:]
+    if parts and parts[-1] == "gz":  # "sales.csv.gz": a compressed table; "logs.gz" is not
+        parts = parts[:-1]
+    return bool(parts) and parts[-1] in TABLE_EXTENSIONS
 
 
 # ---- finding the file --------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from training.contracts import ClassMetrics
 from training.metrics import holdout_scores
 
 if TYPE_CHECKING:
@@ -45,22 +46,73 @@ def evaluate(model: TrainedModel, frame: pd.DataFrame, y_true: pd.Series) -> Hol
     return Holdout(y_true, predictions, proba, scores)
 
 
-def feature_importance(model: TrainedModel, sample: pd.DataFrame) -> list[tuple[str, float]]:
-    """The model's own importances (split gain, impurity or |coefficient|), largest first."""
+def class_metrics(y_true: pd.Series, y_pred: np.ndarray, classes: list[str]) -> list[ClassMetrics]:
+    """Precision and recall of each class on the holdout rows."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    precision, recall, _, support = precision_recall_fscore_support(
+        y_true.astype(str), [str(v) for v in y_pred], labels=classes, zero_division=0
+    )
+    return [
+        ClassMetrics(label=c, precision=float(p), recall=float(r), support=int(n))
+        for c, p, r, n in zip(classes, precision, recall, support, strict=True)
+    ]
+
+
+def feature_importance(
+    model: TrainedModel, sample: pd.DataFrame, y_true: pd.Series | None = None
+) -> list[tuple[str, float]]:
+    """The members' own importances (split gain or impurity), weighted like the members,
+    largest first. A model without any (linear, HistGradientBoosting) is measured by
+    permutation on the holdout rows instead, where that is cheap."""
+    import math
+
+    features = model.features(sample)
+    names = list(features.columns)
+    values = model.predictor.importances(names)
+    if not any(v > 0 for v in values.values()) and y_true is not None:
+        values = _permutation_importance(model, features, y_true)
+    total = sum(v for v in values.values() if math.isfinite(v) and v > 0)
+    if total <= 0:
+        return []
+    ranked = sorted(((n, v / total) for n, v in values.items() if v > 0), key=lambda p: -p[1])
+    return ranked[:TOP_FEATURES]
+
+
+PERMUTATION_MAX_FEATURES = 40
+PERMUTATION_MAX_ROWS = 1_000
+
+
+def _permutation_importance(
+    model: TrainedModel, features: pd.DataFrame, y_true: pd.Series
+) -> dict[str, float]:
+    """How much the holdout score drops when one feature's values are shuffled."""
     import numpy as np
 
-    names = list(model.features(sample.head(5)).columns)
-    raw = getattr(model.estimator, "feature_importances_", None)
-    if raw is None:
-        coef = getattr(getattr(model.estimator, "model", None), "coef_", None)
-        if coef is None:
-            return []
-        raw = np.abs(np.atleast_2d(coef)).mean(axis=0)
-    values = np.asarray(raw, dtype=float)
-    if values.ndim == 2:  # a linear model's coefficients: one row per class
-        values = np.abs(values).mean(axis=0)
-    if len(values) != len(names) or not np.isfinite(values).all() or values.sum() <= 0:
-        return []
-    values = values / values.sum()
-    ranked = sorted(zip(names, values.tolist(), strict=True), key=lambda p: -p[1])
-    return ranked[:TOP_FEATURES]
+    from training.metrics import validation_loss
+
+    if features.shape[1] > PERMUTATION_MAX_FEATURES:
+        return {}
+    rows = min(len(features), PERMUTATION_MAX_ROWS)
+    features, y_true = features.iloc[:rows], y_true.iloc[:rows]
+    if model.task == "classification":
+        y = np.searchsorted(np.asarray(model.classes), y_true.astype(str).to_numpy())
+        metric = "log_loss"
+    else:
+        y, metric = y_true.to_numpy(float), "mse"
+
+    def loss(frame: pd.DataFrame) -> float:
+        raw = np.asarray(model.predictor.predict_raw(frame), dtype=float)
+        if model.task == "classification":
+            raw = np.clip(raw, 1e-9, None)
+            raw = raw / raw.sum(axis=1, keepdims=True)
+        return validation_loss(metric, y, raw)
+
+    base = loss(features)
+    rng = np.random.default_rng(0)
+    drops = {}
+    for name in features.columns:
+        shuffled = features.copy()
+        shuffled[name] = features[name].to_numpy()[rng.permutation(rows)]
+        drops[name] = max(0.0, loss(shuffled) - base)
+    return drops

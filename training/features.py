@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from training.contracts import DroppedColumn
 from training.errors import InputError
+from training.numbers import DOT, finite_floats, number_format_of, number_share, parse_numbers
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from training.target import Target
 
-MAX_CATEGORIES = 200  # more levels than this overfit; the rest share one level
+# Levels seen at least this often in training are kept (native categorical handling in the
+# boosters learns from each of them); rarer ones share one level with the unseen ones.
+MIN_LEVEL_ROWS = 2
+MAX_CATEGORIES = 5_000
 OTHER = "(other)"
 DATE_SHARE = 0.9  # share of values that must parse as dates for a column to be a date
 NUMBER_SHARE = 0.95  # share of text values that must parse as numbers ("$1,200", "15%")
@@ -33,7 +38,6 @@ _ID_NAME = re.compile(
     re.IGNORECASE,
 )
 _UNSAFE_NAME = re.compile(r'[\[\]{}":,<>]')
-_NUMBER_JUNK = re.compile(r"^[\s$€£¥]*|[\s%]*$|,(?=\d{3}\b)")
 
 
 @dataclass
@@ -42,11 +46,14 @@ class FeaturePlan:
 
     numeric: list[str] = field(default_factory=list)
     text_numbers: list[str] = field(default_factory=list)  # text to clean into numbers
+    number_formats: dict[str, str] = field(default_factory=dict)  # text number -> DOT/COMMA
     booleans: list[str] = field(default_factory=list)
     dates: dict[str, str | None] = field(default_factory=dict)  # column -> strptime format
     date_parts: dict[str, list[str]] = field(default_factory=dict)
     categories: dict[str, list[str]] = field(default_factory=dict)
     dropped: list[DroppedColumn] = field(default_factory=list)
+    # Identifier-looking columns used because they predict the target: column -> why.
+    kept_identifiers: dict[str, str] = field(default_factory=dict)
 
     @property
     def input_columns(self) -> list[str]:
@@ -73,9 +80,10 @@ class FeaturePlan:
             )
         out: dict[str, pd.Series] = {}
         for col in self.numeric:
-            out[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+            out[col] = finite_floats(frame[col])
+        formats = getattr(self, "number_formats", {})  # plans pickled before it existed lack it
         for col in self.text_numbers:
-            out[col] = _clean_numbers(frame[col])
+            out[col] = _clean_numbers(frame[col], formats.get(col, DOT))
         for col in self.booleans:
             out[col] = _as_bool_numbers(frame[col])
         for col, fmt in self.dates.items():
@@ -90,11 +98,12 @@ def safe_feature_name(name: str) -> str:
     return _UNSAFE_NAME.sub("_", name)
 
 
-def plan_features(frame: pd.DataFrame, target: Target) -> FeaturePlan:
+def plan_features(frame: pd.DataFrame, target: Target, keep: Collection[str] = ()) -> FeaturePlan:
     """Fit the plan on the training rows (`frame` holds the feature columns only).
 
     Kinds are decided on a sample of large tables (text checks on a million rows take
     seconds each); the decisions that a sample could get wrong are checked on all rows.
+    Columns in `keep` are used even where they look like identifiers or copies of the target.
     """
     import pandas as pd
 
@@ -105,7 +114,7 @@ def plan_features(frame: pd.DataFrame, target: Target) -> FeaturePlan:
     y = target.values.loc[sample.index]
     for col in sample.columns:
         values = sample[col]
-        reason = _reason_to_drop(values, y, target)
+        reason = _reason_to_drop(values, y, target, keep=col in keep)
         if reason == _SAME_VALUE and sample is not frame and not _is_constant(frame[col]):
             reason = None  # rare other values the sample missed
         if reason:
@@ -115,16 +124,21 @@ def plan_features(frame: pd.DataFrame, target: Target) -> FeaturePlan:
         elif pd.api.types.is_datetime64_any_dtype(values):
             _add_date(plan, col, values, None)
         elif pd.api.types.is_numeric_dtype(values):
-            if _looks_like_row_id(col, frame[col]):
-                plan.dropped.append(DroppedColumn(name=col, reason=_ID_REASON))
+            if _looks_like_row_id(col, frame[col]) and not _identifier_earns_its_place(
+                plan, col, frame[col], target, keep=col in keep
+            ):
+                plan.dropped.append(DroppedColumn(name=col, reason=_ID_NOISE_REASON))
             else:
                 plan.numeric.append(col)
         else:
-            _plan_text_column(plan, col, values.astype("string"))
+            _plan_text_column(plan, col, values.astype("string"), keep=col in keep)
     return plan
 
 
 _ID_REASON = "a different value in every row, like an identifier: nothing to learn from"
+_ID_NOISE_REASON = (
+    "a different value in every row, like an identifier, and no signal in it: nothing to learn from"
+)
 _SAME_VALUE = "the same value in every row"
 
 
@@ -132,10 +146,14 @@ def _is_constant(values: pd.Series) -> bool:
     return bool(values.notna().all() and values.nunique() == 1)
 
 
-def _reason_to_drop(values: pd.Series, y: pd.Series, target: Target) -> str | None:
+def _reason_to_drop(
+    values: pd.Series, y: pd.Series, target: Target, *, keep: bool = False
+) -> str | None:
     present = values.dropna()
     if present.empty:
         return "every value is missing"
+    if keep:
+        return None
     distinct = present.nunique()
     if distinct == 1 and len(present) == len(values):
         return _SAME_VALUE
@@ -153,11 +171,7 @@ def _copies_target(values: pd.Series, y: pd.Series, target: Target) -> bool:
         return False
     values, y = values[present], y[present]
     if target.task == "regression":
-        numbers = (
-            pd.to_numeric(values, errors="coerce")
-            if pd.api.types.is_numeric_dtype(values)
-            else _clean_numbers(values)
-        )
+        numbers = _clean_numbers(values)  # ±inf missing: such a column is no copy
         if numbers.isna().any() or numbers.nunique() < 3:
             return False
         return bool(abs(np.corrcoef(numbers.to_numpy(float), y.to_numpy(float))[0, 1]) > 0.99999)
@@ -181,17 +195,42 @@ def _looks_like_row_id(name: str, values: pd.Series) -> bool:
     return bool(ordered[-1] - ordered[0] + 1 == len(ordered))  # a run like 1..n
 
 
-def _plan_text_column(plan: FeaturePlan, col: str, values: pd.Series) -> None:
+def _identifier_earns_its_place(
+    plan: FeaturePlan, col: str, values: pd.Series, target: Target, *, keep: bool
+) -> bool:
+    """Unique integers are used when they predict the target (ranges that encode a group)."""
+    from training.column_signal import column_signal
+    from training.metrics import label
+
+    if keep:
+        plan.kept_identifiers[col] = f"“{col}” looks like an identifier; it is used as asked."
+        return True
+    signal = column_signal(values, target)
+    if not signal.has_signal:
+        return False
+    plan.kept_identifiers[col] = (
+        f"“{col}” looks like an identifier but predicts the target on its own "
+        f"({label(signal.metric)} {signal.score:.2f} against {signal.chance:.2f} by chance), "
+        f"so it is used; exclude={col} leaves it out."
+    )
+    return True
+
+
+def _plan_text_column(
+    plan: FeaturePlan, col: str, values: pd.Series, *, keep: bool = False
+) -> None:
     present = values.dropna()
     fmt = _date_format(present)
     if fmt is not None:
         _add_date(plan, col, values, fmt or None)
         return
-    if _clean_numbers(present).notna().mean() >= NUMBER_SHARE:
+    number_format = number_format_of(present)
+    if number_share(present, number_format) >= NUMBER_SHARE:
         plan.text_numbers.append(col)
+        plan.number_formats[col] = number_format
         return
     distinct = present.nunique()
-    if len(present) >= 20 and distinct >= NEAR_UNIQUE_SHARE * len(present):
+    if not keep and len(present) >= 20 and distinct >= NEAR_UNIQUE_SHARE * len(present):
         reason = (
             _ID_REASON
             if distinct == len(present)
@@ -200,7 +239,9 @@ def _plan_text_column(plan: FeaturePlan, col: str, values: pd.Series) -> None:
         )
         plan.dropped.append(DroppedColumn(name=col, reason=reason))
         return
-    plan.categories[col] = [str(v) for v in present.value_counts().index[:MAX_CATEGORIES]]
+    counts = present.value_counts()
+    common = counts[counts >= MIN_LEVEL_ROWS] if not keep else counts
+    plan.categories[col] = [str(v) for v in common.index[:MAX_CATEGORIES]]
 
 
 def _date_format(present: pd.Series) -> str | None:
@@ -270,11 +311,9 @@ def _date_parts(parsed: pd.Series, col: str, parts: list[str]) -> dict[str, pd.S
     return out
 
 
-def _clean_numbers(values: pd.Series) -> pd.Series:
-    import pandas as pd
-
-    text = values.astype("string").str.replace(_NUMBER_JUNK, "", regex=True)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+def _clean_numbers(values: pd.Series, number_format: str | None = None) -> pd.Series:
+    """Numbers from text like "$1,200", "1.076,90 €" or "(15%)"; ±inf become missing."""
+    return parse_numbers(values, number_format)
 
 
 def _as_bool_numbers(values: pd.Series) -> pd.Series:

@@ -127,3 +127,65 @@ def holdout_scores(
                 m.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
             )
     return scores
+
+
+def validation_loss(metric: str, y: np.ndarray, predicted: np.ndarray) -> float:
+    """The loss the search minimises (lower is better) for predictions on validation rows.
+
+    `y`: integer class codes 0..k-1 or regression values; `predicted`: one probability column
+    per class, or regression values. Label metrics use the most probable class.
+    """
+    import numpy as np
+    from sklearn import metrics as m
+
+    if predicted.ndim == 1:  # regression
+        if metric == "r2":
+            return 1.0 - float(m.r2_score(y, predicted))
+        if metric == "rmse":
+            return float(m.mean_squared_error(y, predicted)) ** 0.5
+        if metric == "mse":
+            return float(m.mean_squared_error(y, predicted))
+        if metric == "mae":
+            return float(m.mean_absolute_error(y, predicted))
+        if metric == "mape":
+            return float(m.mean_absolute_percentage_error(y, predicted))
+        raise ValueError(f"no validation loss for {metric}")
+    n_classes = predicted.shape[1]
+    if metric == "log_loss":
+        proba = np.clip(predicted, 1e-15, 1.0)
+        proba = proba / proba.sum(axis=1, keepdims=True)  # float rounding in the libraries
+        return float(m.log_loss(y, proba, labels=range(n_classes)))
+    if metric == "roc_auc":
+        return 1.0 - float(m.roc_auc_score(y, predicted[:, 1])) if _both(y) else 1.0
+    if metric == "ap":
+        return 1.0 - float(m.average_precision_score(y, predicted[:, 1])) if _both(y) else 1.0
+    if metric == "roc_auc_ovr":
+        present = np.unique(y)
+        if len(present) < 2:
+            return 1.0
+        if len(present) == n_classes:
+            return 1.0 - float(m.roc_auc_score(y, predicted, multi_class="ovr"))
+        return 1.0 - _mean_one_vs_rest_auc(y, predicted, present)
+    labels = predicted.argmax(axis=1)
+    if metric == "accuracy":
+        return 1.0 - float(m.accuracy_score(y, labels))
+    if metric == "f1":
+        return 1.0 - float(m.f1_score(y, labels, pos_label=1, zero_division=0))
+    if metric == "macro_f1":
+        return 1.0 - float(m.f1_score(y, labels, average="macro", zero_division=0))
+    if metric == "micro_f1":
+        return 1.0 - float(m.f1_score(y, labels, average="micro", zero_division=0))
+    raise ValueError(f"no validation loss for {metric}")
+
+
+def _both(y: np.ndarray) -> bool:
+    import numpy as np
+
+    return len(np.unique(y)) == 2
+
+
+def _mean_one_vs_rest_auc(y: np.ndarray, predicted: np.ndarray, present: np.ndarray) -> float:
+    from sklearn import metrics as m
+
+    aucs = [float(m.roc_auc_score(y == c, predicted[:, c])) for c in present]
+    return sum(aucs) / len(aucs)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from training.contracts import TaskName
+from training.contracts import DecisionThreshold, TaskName
+from training.ensemble import BlendedPredictor
 from training.errors import InputError
 from training.features import FeaturePlan
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-    from flaml import AutoML
 
 MODEL_FILE = "model.joblib"
 
@@ -22,59 +22,43 @@ MODEL_FILE = "model.joblib"
 class TrainedModel:
     task: TaskName
     target: str
-    estimator_name: str
+    estimator_name: str  # a family ("lgbm") or "ensemble"
     plan: FeaturePlan
-    estimator: Any  # FLAML's estimator wrapper (lgbm, xgboost, rf, ...)
-    feature_transformer: Any  # FLAML's DataTransformer: categories pinned, medians imputed
-    label_transformer: Any  # sklearn LabelEncoder for classes, None for regression
-    classes: list[str] = field(default_factory=list)
+    predictor: BlendedPredictor
+    classes: list[str] = field(default_factory=list)  # sorted; probability columns follow it
+    threshold: DecisionThreshold | None = None  # two classes: how probabilities become labels
     versions: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_search(
-        cls, automl: AutoML, plan: FeaturePlan, task: TaskName, target: str, versions: dict
-    ) -> TrainedModel:
-        labels = automl.label_transformer
-        return cls(
-            task=task,
-            target=target,
-            estimator_name=automl.best_estimator,
-            plan=plan,
-            estimator=automl.model,
-            feature_transformer=automl.feature_transformer,
-            label_transformer=labels,
-            classes=[str(c) for c in labels.classes_] if labels is not None else [],
-            versions=versions,
-        )
 
     @property
     def input_columns(self) -> list[str]:
         return self.plan.input_columns
 
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Raw columns -> what the estimator was trained on."""
-        prepared = self.plan.transform(frame)
-        if self.feature_transformer is not None:
-            prepared = self.feature_transformer.transform(prepared)
-        return prepared
+        """Raw columns -> what the models were trained on."""
+        return self.plan.transform(frame)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        import numpy as np
-
-        predicted = np.asarray(self.estimator.predict(self.features(frame)))
-        if predicted.ndim > 1:
-            predicted = predicted.ravel()
-        if self.label_transformer is not None:
-            return np.asarray(self.label_transformer.inverse_transform(predicted.astype(int)))
-        return predicted.astype(float)
+        if self.task == "regression":
+            return self._values(self.features(frame))
+        return self.labels_from(self.predict_proba(frame))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """One column per class, in the order of `classes`."""
-        import numpy as np
-
         if self.task != "classification":
             raise ValueError("probabilities exist for classification only")
-        return np.asarray(self.estimator.predict_proba(self.features(frame)))
+        return self._proba(self.features(frame))
+
+    def labels_from(self, proba: np.ndarray) -> np.ndarray:
+        """Class labels from probabilities: the decision threshold for two classes, else the
+        most probable class."""
+        import numpy as np
+
+        classes = np.asarray(self.classes, dtype=object)
+        if self.threshold is not None and len(self.classes) == 2:
+            positive = self.classes.index(self.threshold.positive_class)
+            chosen = np.where(proba[:, positive] >= self.threshold.value, positive, 1 - positive)
+            return classes[chosen]
+        return classes[proba.argmax(axis=1)]
 
     def predictions_table(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The prediction and, for classes, one probability column per class."""
@@ -83,19 +67,27 @@ class TrainedModel:
         features = self.features(frame)
         out = pd.DataFrame(index=frame.index)
         column = f"predicted_{self.target}"
-        raw = self.estimator.predict(features)
-        if self.label_transformer is not None:
-            import numpy as np
-
-            out[column] = self.label_transformer.inverse_transform(
-                np.asarray(raw).ravel().astype(int)
-            )
-            proba = self.estimator.predict_proba(features)
-            for i, label in enumerate(self.classes):
-                out[f"probability_{label}"] = proba[:, i]
-        else:
-            out[column] = raw
+        if self.task == "regression":
+            out[column] = self._values(features)
+            return out
+        proba = self._proba(features)
+        out[column] = self.labels_from(proba)
+        for i, label in enumerate(self.classes):
+            out[f"probability_{label}"] = proba[:, i]
         return out
+
+    def _values(self, features: pd.DataFrame) -> np.ndarray:
+        import numpy as np
+
+        return np.asarray(self.predictor.predict_raw(features), dtype=float).ravel()
+
+    def _proba(self, features: pd.DataFrame) -> np.ndarray:
+        import numpy as np
+
+        proba = np.clip(np.asarray(self.predictor.predict_raw(features), dtype=float), 0.0, None)
+        totals = proba.sum(axis=1, keepdims=True)
+        totals[totals == 0] = 1.0
+        return proba / totals
 
     def save(self, path: Path) -> None:
         import joblib

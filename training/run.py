@@ -169,6 +169,7 @@ class _Run:
         self.result.columns_used = data.plan.input_columns
         self.result.dropped_columns = data.plan.dropped + data.excluded
         self.result.notes += data.notes
+        self.result.suspected_leaks = data.suspected_leaks
 
         report_job = self._start_report(frame, data)
         try:
@@ -238,14 +239,35 @@ class _Run:
         return outcome
 
     def _evaluate(self, outcome: SearchOutcome, data: _Prepared) -> tuple[Any, Any]:
-        from training.evaluation import evaluate
+        from training.evaluation import class_metrics, evaluate
         from training.model import TrainedModel
+        from training.threshold import choose_threshold
 
-        model = TrainedModel.from_search(
-            outcome.automl, data.plan, data.target.task, data.target.name, _versions()
+        assert outcome.predictor is not None
+        threshold = None
+        if (
+            data.target.task == "classification"
+            and outcome.oof_y is not None
+            and outcome.oof_predictions is not None
+        ):
+            threshold = choose_threshold(
+                data.metric, outcome.classes, outcome.oof_y, outcome.oof_predictions
+            )
+        model = TrainedModel(
+            task=data.target.task,
+            target=data.target.name,
+            estimator_name=outcome.best_estimator or "",
+            plan=data.plan,
+            predictor=outcome.predictor,
+            classes=outcome.classes,
+            threshold=threshold,
+            versions=_versions(),
         )
         holdout = evaluate(model, data.test_frame, data.y_test)
         self.result.holdout_metrics = holdout.scores
+        self.result.decision_threshold = threshold
+        if data.target.task == "classification":
+            self.result.class_metrics = class_metrics(holdout.y_true, holdout.y_pred, model.classes)
         self.result.versions = model.versions
         return model, holdout
 
@@ -266,7 +288,7 @@ class _Run:
             metric=data.metric,
             leaderboard=[(r.estimator, r.validation_score) for r in self.result.leaderboard],
             score_history=outcome.score_history,
-            feature_importance=feature_importance(model, data.test_frame),
+            feature_importance=feature_importance(model, data.test_frame, data.y_test),
             y_true=list(holdout.y_true),
             y_pred=list(holdout.y_pred),
             proba=holdout.proba,
@@ -426,13 +448,16 @@ class _Prepared:
     test_frame: pd.DataFrame
     y_test: pd.Series
     notes: list[str]
+    suspected_leaks: list[Any]
 
 
 def _prepare(frame: pd.DataFrame, spec: JobSpec) -> _Prepared:
+    from training.column_signal import suspected_leaks
     from training.contracts import DroppedColumn
     from training.evaluation import split_holdout
     from training.features import plan_features
     from training.metrics import choose_metric
+    from training.numbers import count_non_finite, non_finite_note
     from training.target import prepare_target, resolve_column
 
     columns = [str(c) for c in frame.columns]
@@ -447,13 +472,21 @@ def _prepare(frame: pd.DataFrame, spec: JobSpec) -> _Prepared:
                 "Remove it from exclude=.",
             )
         excluded.append(column)
+    kept = {resolve_column(columns, name, what="column to keep") for name in spec.keep_columns}
+    if kept & set(excluded):
+        both = ", ".join(f"“{c}”" for c in sorted(kept & set(excluded)))
+        raise InputError(
+            "keep_and_exclude",
+            f"{both} is asked to be both kept and excluded.",
+            "Name each column in keep= or in exclude=, not both.",
+        )
     target = prepare_target(frame, target_name, spec.task)
     metric = choose_metric(spec.metric, target.task, len(target.classes))
     features = frame.loc[target.values.index].drop(columns=[target_name, *excluded])
     train_index, test_index = split_holdout(
         target.values, stratify=target.task == "classification", seed=spec.seed
     )
-    plan = plan_features(features.loc[train_index], target)
+    plan = plan_features(features.loc[train_index], target, keep=kept)
     if not plan.input_columns:
         reasons = "; ".join(f"“{d.name}”: {d.reason}" for d in plan.dropped[:5]) or "none left"
         raise InputError(
@@ -462,6 +495,11 @@ def _prepare(frame: pd.DataFrame, spec: JobSpec) -> _Prepared:
             "Add columns that describe each row, or exclude fewer columns.",
         )
     notes = []
+    note = non_finite_note(count_non_finite(features))
+    if note is not None:
+        notes.append(note)
+    notes += plan.kept_identifiers.values()
+    leaks = suspected_leaks(features.loc[train_index, plan.input_columns], target, kept)
     if target.rows_dropped_missing:
         notes.append(f"{target.rows_dropped_missing} rows without a “{target_name}” were left out.")
     if target.rare_classes_dropped:
@@ -482,6 +520,7 @@ def _prepare(frame: pd.DataFrame, spec: JobSpec) -> _Prepared:
         test_frame=features.loc[test_index],
         y_test=target.values.loc[test_index],
         notes=notes,
+        suspected_leaks=leaks,
     )
 
 
@@ -505,6 +544,7 @@ def _leaderboard(outcome: SearchOutcome, metric: str) -> list[LeaderboardRow]:
                 train_time_s=round(e.train_time_s, 3),
                 trials=e.trials,
                 config=_jsonable(e.config),
+                weights=e.weights,
             )
         )
     return rows
@@ -543,7 +583,7 @@ def _versions() -> dict[str, str]:
     from importlib import metadata
 
     versions = {"python": platform.python_version()}
-    for dist in ("flaml", "lightgbm", "xgboost-cpu", "xgboost", "scikit-learn", "pandas", "numpy"):
+    for dist in ("flaml", "lightgbm", "xgboost-cpu", "scikit-learn", "pandas", "numpy"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

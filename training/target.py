@@ -49,7 +49,6 @@ def resolve_column(columns: list[str], wanted: str, *, what: str = "target") -> 
 
 def prepare_target(frame: pd.DataFrame, name: str, requested: RequestedTask) -> Target:
     """Drop rows without a target, pick the task and check the target is learnable."""
-    import pandas as pd
 
     raw = frame[name]
     present = raw.notna()
@@ -63,7 +62,7 @@ def prepare_target(frame: pd.DataFrame, name: str, requested: RequestedTask) -> 
         )
     task = requested if requested != "auto" else infer_task(raw)
     if task == "regression":
-        numeric = pd.to_numeric(raw, errors="coerce")
+        numeric = _as_numbers(raw)
         if numeric.notna().mean() < 0.95:
             raise InputError(
                 "target_not_numeric",
@@ -102,7 +101,7 @@ def infer_task(values: pd.Series) -> TaskName:
 
     if pd.api.types.is_bool_dtype(values):
         return "classification"
-    numeric = pd.to_numeric(values, errors="coerce")
+    numeric = _as_numbers(values)
     if numeric.notna().mean() < 0.95:
         return "classification"
     numeric = numeric.dropna()
@@ -110,6 +109,18 @@ def infer_task(values: pd.Series) -> TaskName:
     if whole and numeric.nunique() <= MAX_INTEGER_CLASSES:
         return "classification"
     return "regression"
+
+
+def _as_numbers(values: pd.Series) -> pd.Series:
+    """Numbers as people write them ("1.076,90 €", "15%"); ±inf are missing values."""
+    import pandas as pd
+
+    from training.numbers import finite_floats, number_format_of, parse_numbers
+
+    if pd.api.types.is_numeric_dtype(values):
+        return finite_floats(values)
+    text = values.astype("string")
+    return parse_numbers(text, number_format_of(text.dropna()))
 
 
 def _as_labels(raw: pd.Series) -> pd.Series:

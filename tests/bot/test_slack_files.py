@@ -57,6 +57,9 @@ def says(error: UserFacingError, *parts: str) -> None:
         ({"name": "data.parquet", "filetype": "binary"}, True),
         ({"name": "data.tsv", "filetype": "text"}, True),
         ({"name": "old.xls", "filetype": "xls"}, True),  # the preview explains how to convert
+        ({"name": "sales.csv.gz", "filetype": "gzip"}, True),
+        ({"name": "export.zip", "filetype": "zip"}, True),  # the job reads one table inside
+        ({"name": "server.log.gz", "filetype": "gzip"}, False),
         ({"name": "notes.txt", "filetype": "text"}, False),
         ({"name": "chart.png", "filetype": "png"}, False),
         ({"name": "csv", "filetype": "text"}, False),

@@ -1,30 +1,44 @@
 from types import SimpleNamespace
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from training.evaluation import feature_importance, split_holdout
 
 
-def _model(importances=None, coef=None):
+def _model(importances: dict[str, float]):
     frame = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]})
-    estimator = SimpleNamespace(feature_importances_=importances, model=SimpleNamespace(coef_=coef))
-    return SimpleNamespace(features=lambda sample: frame, estimator=estimator)
+    predictor = SimpleNamespace(importances=lambda names: importances)
+    return SimpleNamespace(features=lambda sample: frame, predictor=predictor)
 
 
 def test_importance_is_normalised_and_ranked() -> None:
-    ranked = feature_importance(_model(importances=[1.0, 3.0, 0.0]), pd.DataFrame())
-    assert [name for name, _ in ranked] == ["b", "a", "c"]
+    ranked = feature_importance(_model({"a": 1.0, "b": 3.0, "c": 0.0}), pd.DataFrame())
+    assert [name for name, _ in ranked] == ["b", "a"]  # no importance, no bar
     assert sum(v for _, v in ranked) == pytest.approx(1.0)
 
 
-def test_linear_model_coefficients_per_class_count_by_size() -> None:
-    # FLAML reports a linear model's coefficients as one row per class.
-    ranked = feature_importance(_model(importances=np.array([[0.5, -2.0, 0.0]])), pd.DataFrame())
-    assert ranked[0][0] == "b"
-    ranked = feature_importance(_model(coef=np.array([[1.0, -1.0, 4.0]])), pd.DataFrame())
-    assert ranked[0][0] == "c"
+def test_no_importances_give_no_chart() -> None:
+    assert feature_importance(_model({}), pd.DataFrame()) == []
+
+
+def test_an_ensemble_weighs_its_members_importances() -> None:
+    from training.ensemble import BlendedPredictor, Member
+
+    class Fixed:
+        def __init__(self, values: dict[str, float]) -> None:
+            self.values = values
+
+        def importances(self, names: list[str]) -> dict[str, float]:
+            return self.values
+
+    predictor = BlendedPredictor(
+        [
+            Member("lgbm", "lgbm", 0.75, [Fixed({"a": 10.0, "b": 0.0})]),
+            Member("rf", "rf", 0.25, [Fixed({"a": 0.0, "b": 1.0})]),
+        ]
+    )
+    assert predictor.importances(["a", "b"]) == pytest.approx({"a": 0.75, "b": 0.25})
 
 
 def test_holdout_is_stratified_and_capped() -> None:
@@ -33,3 +47,31 @@ def test_holdout_is_stratified_and_capped() -> None:
     assert len(test) == 200
     assert (y[test] == "b").sum() == 20
     assert not set(train) & set(test)
+
+
+def test_a_model_without_importances_is_measured_by_permutation() -> None:
+    import time
+
+    import numpy as np
+
+    from training.ensemble import BlendedPredictor, Member
+    from training.features import FeaturePlan
+    from training.learners import FitContext, Fold, fit_hgb
+    from training.model import TrainedModel
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"signal": rng.normal(size=600), "noise": rng.normal(size=600)})
+    y = (frame["signal"] > 0).astype(int).to_numpy()
+    ctx = FitContext("classification", 2, 1, 0, time.monotonic() + 30)
+    fitted = fit_hgb({}, Fold(frame, y), None, ctx)
+    model = TrainedModel(
+        task="classification",
+        target="y",
+        estimator_name="hgb",
+        plan=FeaturePlan(numeric=["signal", "noise"]),
+        predictor=BlendedPredictor([Member("hgb", "hgb", 1.0, [fitted])]),
+        classes=["0", "1"],
+    )
+    truth = pd.Series(y.astype(str))
+    ranked = feature_importance(model, frame, truth)
+    assert ranked[0][0] == "signal" and ranked[0][1] > 0.8

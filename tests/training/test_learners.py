@@ -1,0 +1,75 @@
+"""Each model family trains on a fold, predicts every class of the task, and honours the
+trial's deadline."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.learners import TRAINERS, FitContext, Fold
+
+
+def _frame(rows: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    levels = [f"level {i}" for i in range(40)]
+    return pd.DataFrame(
+        {
+            "x0": rng.normal(size=rows),
+            "x1": np.where(rng.random(rows) < 0.1, np.nan, rng.normal(size=rows)),
+            "city": pd.Categorical(rng.choice(levels, rows), categories=levels),
+        }
+    )
+
+
+def _ctx(task: str, n_classes: int, seconds: float = 30.0) -> FitContext:
+    return FitContext(task, n_classes, 1, 0, time.monotonic() + seconds)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("family", sorted(TRAINERS))
+def test_a_fold_without_one_class_still_predicts_every_class(family: str) -> None:
+    X = _frame(300)
+    y = np.where(X["x0"] > 0.5, 2, np.where(X["x0"] < -0.5, 0, 1))
+    train_rows = y != 1  # class 1 is missing from this fold's training rows
+    train = Fold(X[train_rows], y[train_rows])
+    valid = Fold(X[~train_rows].head(30), y[~train_rows][:30])
+    fitted = TRAINERS[family]({}, train, valid, _ctx("classification", 3))
+    proba = fitted.predict(X.head(20))
+    assert proba.shape == (20, 3)
+    assert np.allclose(proba[:, 1], 0.0)
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", sorted(TRAINERS))
+def test_regression_learns_the_signal(family: str) -> None:
+    X = _frame(600, seed=1)
+    y = 3 * X["x0"].to_numpy() + (X["city"].cat.codes.to_numpy() % 3)
+    train, valid = Fold(X[:500], y[:500]), Fold(X[500:], y[500:])
+    fitted = TRAINERS[family]({}, train, valid, _ctx("regression", 0))
+    predicted = fitted.predict(valid.X)
+    assert np.corrcoef(predicted, valid.y)[0, 1] > 0.8
+
+
+@pytest.mark.parametrize("family", ["lgbm", "xgboost"])
+def test_boosters_stop_at_the_deadline_with_the_rounds_they_have(family: str) -> None:
+    X = _frame(20_000, seed=2)
+    y = (X["x0"] + np.random.default_rng(0).normal(size=20_000) > 0).astype(int).to_numpy()
+    config = {"learning_rate": 0.001, "eta": 0.001, "num_leaves": 255, "max_depth": 10}
+    started = time.monotonic()
+    fitted = TRAINERS[family](config, Fold(X, y), None, _ctx("classification", 2, seconds=1.0))
+    assert time.monotonic() - started < 4
+    assert fitted.rounds is not None and 0 < fitted.rounds < 10_000
+
+
+def test_boosters_stop_early_on_the_validation_rows() -> None:
+    X = _frame(2000, seed=3)
+    y = (X["x0"] > 0).astype(int).to_numpy()
+    fitted = TRAINERS["lgbm"](
+        {"learning_rate": 0.3},
+        Fold(X[:1500], y[:1500]),
+        Fold(X[1500:], y[1500:]),
+        _ctx("classification", 2),
+    )
+    assert fitted.rounds is not None and fitted.rounds < 500
