@@ -66,6 +66,7 @@ HINTS: dict[str, str] = {
     "AUTOML_ALLOWED_USERS": "comma-separated user ids, e.g. U0123ABCD,U0456EFGH; "
     "empty allows everyone",
     "AUTOML_LINK_EXPIRY_HOURS": "a number of hours greater than 0, at most 168, e.g. 24",
+    "AUTOML_WARM_WORKER": "on or off",
     "AUTOML_BUCKET": "aws backend: the S3 bucket for datasets and runs (the stack sets it)",
     "AUTOML_TABLE": "aws backend: the DynamoDB job table's name (the stack sets it)",
     "AUTOML_JOB_QUEUE": "aws backend: the AWS Batch job queue's name or ARN (the stack sets it)",
@@ -144,6 +145,8 @@ class Settings(BaseSettings):
     allowed_channels: IdSet = Field(default=frozenset(), alias="AUTOML_ALLOWED_CHANNELS")
     allowed_users: IdSet = Field(default=frozenset(), alias="AUTOML_ALLOWED_USERS")
     link_expiry_hours: float = Field(default=24, gt=0, le=168, alias="AUTOML_LINK_EXPIRY_HOURS")
+    # The local backend: start jobs from a process with the heavy imports done (warm_start.py).
+    warm_worker: bool = Field(default=True, alias="AUTOML_WARM_WORKER")
 
     # The aws backend's resources (names the CDK stack sets; see infra/ and bot/backends/aws).
     aws_bucket: str | None = Field(default=None, alias="AUTOML_BUCKET")

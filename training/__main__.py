@@ -29,9 +29,16 @@ if TYPE_CHECKING:
     from training.events import EventSink
 
 EVENT_BUS_ENV = "AUTOML_EVENT_BUS"
+# Set (to anything): say on stderr which heavy modules were imported before the job began;
+# the tests use it to tell a job forked by training.warm_worker from a cold start.
+LOG_PRELOADED_ENV = "AUTOML_LOG_PRELOADED"
+HEAVY_MODULES = ("pandas", "sklearn", "lightgbm", "xgboost", "flaml")
 
 
 def main(argv: list[str] | None = None) -> int:
+    if os.environ.get(LOG_PRELOADED_ENV):
+        loaded = [name for name in HEAVY_MODULES if name in sys.modules]
+        print(f"preloaded modules: {' '.join(loaded) or 'none'}", file=sys.stderr, flush=True)
     parser = argparse.ArgumentParser(prog="python -m training")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the training job described by a spec.json")

@@ -27,9 +27,12 @@ from bot.backends.local.launcher import (
     _EventsTail,
     _process_alive,
 )
+from bot.backends.local.warm_start import WarmWorker
 from bot.jobs import Job, new_job_id
 from bot.ports import JobEnding, JobEvents, Launcher
+from training.__main__ import LOG_PRELOADED_ENV
 from training.contracts import FinishedEvent, JobSpec, ProgressEvent, StartedEvent
+from training.warm_worker import process_stat
 
 # The fake job: writes `started` and one `progress` event, then waits for `<run>/go`:
 #   "succeed" -> result.json + finished(succeeded); "crash" -> stderr and exit 7 with no event;
@@ -208,7 +211,7 @@ class World:
         for record in self.data_root.glob("runs/*/launcher.json"):
             values = json.loads(record.read_text())
             pid, spec = values["pid"], Path(values["spec"])
-            if _process_alive(pid, spec):
+            if _process_alive(pid, spec, values.get("start_time")):
                 os.killpg(pid, signal.SIGKILL)
         self.store.close()
 
@@ -552,3 +555,240 @@ def test_runs_the_real_training_job(tmp_path: Path) -> None:
     assert ending.finished is not None and ending.finished.status == "succeeded", ending
     assert ending.exit_code == 0
     assert (run / "result.json").exists()
+
+
+# ---- telling the job from a process that reuses its pid ----------------------------------------
+
+
+def start_time_of(pid: int) -> int:
+    found = process_stat(pid)
+    assert found is not None, f"no process {pid}"
+    return found.start_time
+
+
+def gone(pid: int) -> bool:
+    found = process_stat(pid)
+    return found is None or found.state == "Z"
+
+
+def parent_pid(pid: int) -> int:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return int(text[text.rfind(")") + 2 :].split()[1])
+
+
+def test_the_start_time_tells_the_job_from_a_zombie_or_a_newcomer(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        started = start_time_of(process.pid)
+        assert _process_alive(process.pid, spec, started)  # the command line does not matter
+        assert not _process_alive(process.pid, spec, started + 1)
+        assert process.stdin is not None
+        process.stdin.close()
+        wait_until(lambda: gone(process.pid))  # ended, not reaped yet: a zombie
+        assert not _process_alive(process.pid, spec, started)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_recovery_takes_a_pid_with_another_start_time_for_a_dead_job(world: World) -> None:
+    job, spec = world.job(log="Killed\n")
+    assert world.store.transition(job.job_id, "running")
+    # A live process whose command line names the spec, as the job's did: only the start time
+    # says it is not the job.
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", spec])
+    try:
+        assert _process_alive(other.pid, Path(spec))
+        record = {"pid": other.pid, "spec": spec, "start_time": start_time_of(other.pid) - 1}
+        (world.run_dir(job.job_id) / "launcher.json").write_text(json.dumps(record))
+
+        events = Recorder()
+        world.launcher(events)
+        ending = events.ended[job.job_id]
+        assert ending.finished is None
+        assert ending.detail == RESTARTED_WHILE_RUNNING
+        assert ending.log_tail == "Killed"
+        assert events.started == []
+        assert other.poll() is None  # not signalled: it is someone else's
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_recovery_reattaches_by_start_time_whatever_the_command_line(world: World) -> None:
+    job, spec = world.job()
+    assert world.store.transition(job.job_id, "running")
+    # Like a warm-started job, whose command line is the warm worker's: it does not name the spec.
+    copy = world.tmp_path / "copy-of-spec.json"
+    copy.write_text(Path(spec).read_text())
+    process = subprocess.Popen([sys.executable, str(world.script), str(copy)])
+    try:
+        run = world.run_dir(job.job_id)
+        wait_until((run / "events.jsonl").exists)
+        record = {"pid": process.pid, "spec": spec, "start_time": start_time_of(process.pid)}
+        (run / "launcher.json").write_text(json.dumps(record))
+
+        events = Recorder()
+        world.launcher(events)
+        wait_until(lambda: events.trials(job.job_id) == [1])
+        assert events.started == [job.job_id]
+        world.go(job.job_id, "succeed")
+        wait_until(lambda: job.job_id in events.ended)  # it stays a zombie: our child, unreaped
+        ending = events.ended[job.job_id]
+        assert ending.finished is not None and ending.finished.status == "succeeded"
+        assert ending.exit_code is None  # not the launcher's child
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_recovery_understands_a_record_without_start_time(world: World) -> None:
+    first = world.launcher(Recorder())
+    job, spec = world.job()
+    first.submit(job, spec)
+    run = world.run_dir(job.job_id)
+    wait_until((run / "events.jsonl").exists)
+    first.close()
+    record = json.loads((run / "launcher.json").read_text())
+    assert record["start_time"] == start_time_of(record["pid"])
+    assert record["warm"] is False
+    # What bots before the warm worker wrote.
+    old = {key: record[key] for key in ("pid", "spec", "started_at")}
+    (run / "launcher.json").write_text(json.dumps(old))
+
+    after = Recorder()
+    world.launcher(after)
+    wait_until(lambda: after.trials(job.job_id) == [1])
+    assert after.started == [job.job_id]
+    world.go(job.job_id, "succeed")
+    wait_until(lambda: job.job_id in after.ended)
+    ending = after.ended[job.job_id]
+    assert ending.finished is not None and ending.finished.status == "succeeded"
+
+
+# ---- the warm worker ---------------------------------------------------------------------------
+
+# Stand-ins for `python -m training.warm_worker --socket PATH` that fail in the two ways that
+# matter to the launcher: it never listens (still importing), or it dies at once.
+NEVER_LISTENS = "import time; time.sleep(300)"
+DIES_AT_ONCE = """
+import os, sys
+with open(sys.argv[1], "a") as spawns:
+    spawns.write(f"{os.getpid()}\\n")
+sys.exit(5)
+"""
+
+
+def test_falls_back_to_a_subprocess_while_the_worker_does_not_listen(world: World) -> None:
+    warm = WarmWorker(world.data_root, command=[sys.executable, "-c", NEVER_LISTENS])
+    events = Recorder()
+    launcher = world.launcher(events, warm_worker=warm)
+    job, spec = world.job()
+    launcher.submit(job, spec)
+    wait_until(lambda: events.trials(job.job_id) == [1])
+    record = json.loads((world.run_dir(job.job_id) / "launcher.json").read_text())
+    assert record["warm"] is False
+    assert parent_pid(record["pid"]) == os.getpid()  # the launcher's own child
+
+    world.go(job.job_id, "succeed")
+    wait_until(lambda: job.job_id in events.ended)
+    ending = events.ended[job.job_id]
+    assert ending.finished is not None and ending.finished.status == "succeeded"
+    assert ending.exit_code == 0
+    worker_pid = warm.pid
+    assert worker_pid is not None and warm.spawned == 1  # alive: not started again
+    launcher.close()
+    assert warm.pid is None and gone(worker_pid)
+
+
+def test_a_dead_worker_is_started_again_once_per_failure(world: World) -> None:
+    spawns = world.tmp_path / "spawns"
+    warm = WarmWorker(
+        world.data_root, command=[sys.executable, "-c", DIES_AT_ONCE, str(spawns)], max_failures=3
+    )
+    events = Recorder()
+    launcher = world.launcher(events, warm_worker=warm)
+
+    def pids() -> list[int]:
+        return [int(pid) for pid in spawns.read_text().split()] if spawns.exists() else []
+
+    def workers_after_it_died(count: int) -> bool:
+        return len(pids()) >= count and all(gone(pid) for pid in pids())
+
+    def run_a_job() -> JobEnding:
+        job, spec = world.job()
+        launcher.submit(job, spec)
+        world.go(job.job_id, "succeed")
+        wait_until(lambda: job.job_id in events.ended)
+        return events.ended[job.job_id]
+
+    # Each job finds the last worker dead, starts it again and runs as a subprocess; after three
+    # failures in a row the launcher stops trying.
+    for spawned_before in (1, 2, 3, 3, 3):
+        wait_until(lambda: workers_after_it_died(spawned_before))  # noqa: B023 (waited here)
+        assert len(pids()) == spawned_before
+        assert run_a_job().exit_code == 0
+    assert warm.spawned == 3
+
+
+@pytest.mark.slow
+def test_a_warm_started_job_is_watched_and_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    monkeypatch.setenv(LOG_PRELOADED_ENV, "1")  # the worker's environment, so the job's too
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-for-jobs")
+    frame = load_breast_cancer(as_frame=True).frame.sample(n=200, random_state=0)
+    data = tmp_path / "cancer.csv"
+    frame.to_csv(data, index=False)
+    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    job = Job(job_id=new_job_id(), user_id="U1", channel_id="C1", thread_ts="1.1",
+              file_name="cancer.csv", target="target", time_budget_s=60)  # fmt: skip
+    run = tmp_path / "data" / "runs" / job.job_id
+    run.mkdir(parents=True)
+    spec = JobSpec(job_id=job.job_id, dataset_uri=str(data), file_name="cancer.csv",
+                   target="target", time_budget_s=60, output_uri=str(run))  # fmt: skip
+    (run / "spec.json").write_text(spec.model_dump_json())
+
+    def searching() -> bool:
+        with events.lock:
+            return any(e.stage == "search" and e.trials >= 1 for _, e in events.progress)
+
+    events = Recorder()
+    warm = WarmWorker(tmp_path / "data")
+    launcher = LocalLauncher(store, tmp_path / "data", max_concurrent=1, poll_s=0.1,
+                             kill_grace_s=60, warm_worker=warm)  # fmt: skip
+    launcher.start(events)
+    worker_pid = None
+    try:
+        wait_until(warm.ready, timeout_s=180)
+        worker_pid = warm.pid
+        store.create(job)  # only now: start() would have started a queued job at once, cold
+        launcher.submit(job, str(run / "spec.json"))
+        wait_until(searching, timeout_s=120)
+        record = json.loads((run / "launcher.json").read_text())
+        assert record["warm"] is True
+        assert record["start_time"] == start_time_of(record["pid"])
+        assert parent_pid(record["pid"]) == worker_pid  # forked by the worker, not our child
+        environ = Path(f"/proc/{record['pid']}/environ").read_bytes().split(b"\0")
+        assert b"AUTOML_LOG_PRELOADED=1" in environ
+        assert not [name for name in environ if name.startswith(b"SLACK_")]
+
+        assert store.transition(job.job_id, "cancelled")
+        launcher.cancel(job)
+        wait_until(lambda: job.job_id in events.ended, timeout_s=120)
+    finally:
+        launcher.terminate_all(wait_s=10)
+        store.close()
+    ending = events.ended[job.job_id]
+    assert ending.finished is not None and ending.finished.status == "interrupted", ending
+    assert ending.exit_code is None  # the launcher cannot know it
+    assert json.loads((run / "result.json").read_text())["status"] == "interrupted"
+    log = (run / "job.log").read_text()
+    assert "preloaded modules: pandas sklearn lightgbm xgboost flaml" in log.splitlines()[0]
+    assert worker_pid is not None and gone(worker_pid)  # terminate_all stopped the worker
+    assert not (tmp_path / "data" / "warm-worker.sock").exists()

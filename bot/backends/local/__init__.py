@@ -1,4 +1,9 @@
-"""The local backend: SQLite job store, artifact directory, subprocess runner."""
+"""The local backend: SQLite job store, artifact directory, subprocess runner.
+
+With `AUTOML_WARM_WORKER=on` (the default) the launcher keeps a warm worker (warm_start.py)
+that forks jobs with the heavy imports done; it starts with the launcher (`automl serve`,
+`socket`, `shell`) and stops with it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from bot.backends.local.artifacts import LocalArtifactStore
 from bot.backends.local.job_store import SqliteJobStore
 from bot.backends.local.launcher import LocalLauncher
 from bot.backends.local.previewer import SubprocessPreviewer
+from bot.backends.local.warm_start import WarmWorker, warm_start_supported
 from bot.links import LinkSigner
 from bot.ports import Backend
 from bot.settings import Settings
@@ -15,6 +21,7 @@ def build_local_backend(settings: Settings, *, link_key: bytes) -> Backend:
     root = settings.data_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
     jobs = SqliteJobStore(settings.db_path)
+    warm = WarmWorker(root) if settings.warm_worker and warm_start_supported() else None
     return Backend(
         name="local",
         jobs=jobs,
@@ -24,6 +31,8 @@ def build_local_backend(settings: Settings, *, link_key: bytes) -> Backend:
             public_url=settings.public_url,
             link_expiry_s=settings.link_expiry_s,
         ),
-        launcher=LocalLauncher(jobs, root, max_concurrent=settings.max_concurrent_jobs),
+        launcher=LocalLauncher(
+            jobs, root, max_concurrent=settings.max_concurrent_jobs, warm_worker=warm
+        ),
         previewer=SubprocessPreviewer(),
     )

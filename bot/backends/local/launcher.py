@@ -1,12 +1,17 @@
 """`LocalLauncher`: the local backend's launcher, a pool of training subprocesses.
 
 - A dispatcher thread starts queued jobs, oldest first, while fewer than `max_concurrent`
-  run. Each job runs as `[*command, <run>/spec.json]` in a session of its own, so neither a
-  bot crash nor Ctrl-C in the bot's terminal kills a training run.
+  run. Each job runs in a session of its own, so neither a bot crash nor Ctrl-C in the bot's
+  terminal kills a training run: forked by the warm worker when there is one and it answers
+  (warm_start.py: the heavy imports are done already), else as `[*command, <run>/spec.json]`.
+  A warm-started job is not the launcher's child: like a re-attached job, it is watched through
+  /proc and its exit code is unknown.
 - One watcher thread per running job tails `<run>/events.jsonl` (the job's own events log;
   its stdout is not read) and reports to a `JobEvents` when the process exits.
 - `<run>/launcher.json` records the process, so a restarted bot re-attaches to jobs that are
-  still running and reports the ones that ended while it was away (`start()`).
+  still running and reports the ones that ended while it was away (`start()`). The record's
+  `start_time` (/proc/<pid>/stat field 22) tells the job from a later process with its pid;
+  records without one (older bots) are checked by the command line instead.
 
 The launcher only ever moves a job from `queued` to `running`; whoever receives
 `job_ended` (the notifier) decides the job's final status.
@@ -30,10 +35,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.backends.local.warm_start import WarmWorker, job_environment
 from bot.jobs import Job, JobStore
 from bot.links import check_job_id
 from bot.ports import JobEnding, JobEvents
 from training.contracts import FinishedEvent, ProgressEvent, StartedEvent, parse_event, utc_now
+from training.warm_worker import process_stat
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +73,8 @@ class _Running:
     pid: int
     spec: Path
     run_dir: Path
-    process: subprocess.Popen[bytes] | None  # None when re-attached after a restart
+    process: subprocess.Popen[bytes] | None  # None when re-attached or warm-started
+    start_time: int | None = None  # /proc/<pid>/stat field 22, where known
     kill_at: float | None = None  # monotonic time of the SIGKILL after a SIGTERM
     stopping: bool = False  # we sent SIGTERM (cancel or terminate_all)
     thread: threading.Thread | None = None
@@ -84,6 +92,7 @@ class LocalLauncher:
         command: Sequence[str] = (sys.executable, "-m", "training", "run"),
         poll_s: float = 0.5,
         kill_grace_s: float = 20.0,
+        warm_worker: WarmWorker | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
@@ -93,6 +102,7 @@ class LocalLauncher:
         self._command = list(command)
         self._poll_s = poll_s
         self._kill_grace_s = kill_grace_s
+        self._warm = warm_worker
         self._events: JobEvents | None = None
         self._lock = threading.Condition()
         self._queue: list[_Waiting] = []
@@ -120,7 +130,8 @@ class LocalLauncher:
         self._dispatcher.start()
 
     def close(self) -> None:
-        """Stop the threads. Training processes keep running; the next `start()` finds them."""
+        """Stop the threads and the warm worker. Training processes keep running; the next
+        `start()` finds them."""
         self._stop.set()
         with self._lock:
             self._lock.notify_all()
@@ -128,6 +139,8 @@ class LocalLauncher:
         for thread in [self._dispatcher, *threads]:
             if thread is not None and thread is not threading.current_thread():
                 thread.join(timeout=max(5.0, 2 * self._poll_s))
+        if self._warm is not None:
+            self._warm.stop()
 
     def terminate_all(self, wait_s: float = 30) -> None:
         """SIGTERM every running job, wait up to `wait_s` for them to end (SIGKILL after),
@@ -187,6 +200,10 @@ class LocalLauncher:
             self._lock.notify_all()
 
     def _dispatch(self) -> None:
+        if self._warm is not None:
+            # From this thread, which lives as long as the launcher: the kernel stops the
+            # worker when the thread that started it ends.
+            self._warm.start()
         while not self._stop.is_set():
             with self._lock:
                 while not self._stop.is_set() and not self._can_start():
@@ -225,24 +242,52 @@ class LocalLauncher:
         spec = waiting.spec.absolute()
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
-            with (run_dir / JOB_LOG).open("ab") as stderr:
-                process = subprocess.Popen(
-                    [*self._command, str(spec)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,  # events come from the events file
-                    stderr=stderr,
-                    start_new_session=True,  # its own process group: survives the bot
-                )
+            watch = self._start_warm(job_id, spec, run_dir) or self._start_cold(
+                job_id, spec, run_dir
+            )
         except OSError:
             log.exception("could not start the training process of job %s", job_id)
             self._report_ended(job_id, JobEnding(detail=COULD_NOT_START))
             return None
-        record = {"pid": process.pid, "spec": str(spec), "started_at": utc_now().isoformat()}
+        record = {
+            "pid": watch.pid,
+            "start_time": watch.start_time,
+            "spec": str(spec),
+            "started_at": utc_now().isoformat(),
+            "warm": watch.process is None,
+        }
         try:
             _write_atomically(run_dir / RECORD_FILE, json.dumps(record))
         except OSError:  # the job runs all the same; only a restart would lose track of it
             log.exception("could not record the process of job %s", job_id)
-        return _Running(job_id, process.pid, spec, run_dir, process)
+        return watch
+
+    def _start_warm(self, job_id: str, spec: Path, run_dir: Path) -> _Running | None:
+        if self._warm is None:
+            return None
+        try:
+            started = self._warm.start_job(spec, run_dir / JOB_LOG)
+        except Exception:  # whatever goes wrong there, the job starts the cold way
+            log.exception("job %s: the warm worker failed", job_id)
+            return None
+        if started is None:
+            return None
+        log.info("job %s: forked by the warm worker as pid %d", job_id, started.pid)
+        return _Running(job_id, started.pid, spec, run_dir, None, started.start_time)
+
+    def _start_cold(self, job_id: str, spec: Path, run_dir: Path) -> _Running:
+        with (run_dir / JOB_LOG).open("ab") as stderr:
+            process = subprocess.Popen(
+                [*self._command, str(spec)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # events come from the events file
+                stderr=stderr,
+                env=job_environment(),
+                start_new_session=True,  # its own process group: survives the bot
+            )
+        stat = process_stat(process.pid)  # our unreaped child: readable even if it ended
+        start_time = stat.start_time if stat is not None else None
+        return _Running(job_id, process.pid, spec, run_dir, process, start_time)
 
     # ---- watching ------------------------------------------------------------------------
 
@@ -276,7 +321,7 @@ class LocalLauncher:
         if watch.process is not None:
             code = watch.process.poll()
             return code, code is not None
-        return None, not _process_alive(watch.pid, watch.spec)
+        return None, not _process_alive(watch.pid, watch.spec, watch.start_time)
 
     def _report_events(self, job_id: str, tail: _EventsTail) -> FinishedEvent | None:
         """Report the newest progress among the new lines; return a finished event if any.
@@ -315,7 +360,7 @@ class LocalLauncher:
 
     def _terminate(self, watch: _Running, *, grace_s: float) -> None:
         """SIGTERM the job's process group; its watcher sends SIGKILL after `grace_s`."""
-        if watch.process is None and not _process_alive(watch.pid, watch.spec):
+        if watch.process is None and not _process_alive(watch.pid, watch.spec, watch.start_time):
             return  # re-attached and gone: the pid may belong to someone else by now
         if watch.process is not None and watch.process.poll() is not None:
             return
@@ -342,8 +387,8 @@ class LocalLauncher:
         run_dir = self._run_dir(job.job_id)
         record = _read_record(run_dir / RECORD_FILE)
         if record is not None and _process_alive(*record):
-            pid, spec = record
-            watch = _Running(job.job_id, pid, spec, run_dir, process=None)
+            pid, spec, start_time = record
+            watch = _Running(job.job_id, pid, spec, run_dir, None, start_time)
             with self._lock:
                 self._running[job.job_id] = watch
             self._report("job_started", job.job_id)  # harmless if it was reported before
@@ -408,8 +453,15 @@ class _EventsTail:
 # ---- processes and files ---------------------------------------------------------------------
 
 
-def _process_alive(pid: int, spec: Path) -> bool:
-    """Whether `pid` is still the job started with `spec` (pids get reused)."""
+def _process_alive(pid: int, spec: Path, start_time: int | None = None) -> bool:
+    """Whether `pid` is still the job started with `spec` (pids get reused).
+
+    With the job's `start_time` that is what tells: a warm-started job has the warm worker's
+    command line. Without it (records of older bots), the command line must name the spec.
+    """
+    if start_time is not None:
+        stat = process_stat(pid)
+        return stat is not None and stat.start_time == start_time and stat.state not in "ZX"
     proc = Path("/proc")
     if not proc.is_dir():  # not Linux: no way to check the command line
         try:
@@ -434,11 +486,17 @@ def _signal_group(pid: int, signum: signal.Signals) -> None:
         os.killpg(pid, signum)
 
 
-def _read_record(path: Path) -> tuple[int, Path] | None:
+def _read_record(path: Path) -> tuple[int, Path, int | None] | None:
+    """(pid, spec, start_time) from launcher.json; start_time is None in older records."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-        return int(record["pid"]), Path(record["spec"])
-    except (OSError, ValueError, KeyError, TypeError):
+        start_time = record.get("start_time")
+        return (
+            int(record["pid"]),
+            Path(record["spec"]),
+            None if start_time is None else int(start_time),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
