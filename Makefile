@@ -7,11 +7,12 @@ UV_VERSION := 0.13.9
 UV := $(BIN)/uv
 LOCK := requirements/dev.lock
 
-.PHONY: help demo test lint typecheck unit bench lock browser bundle synth clean
+.PHONY: help demo test test-fast lint typecheck unit bench lock browser bundle synth clean
 
 help:
 	@echo "make demo   the whole Slack conversation on the bundled sample, in this terminal"
 	@echo "make test   lint, type-check and run the test suite"
+	@echo "make test-fast  lint, type-check and the tests not marked slow (a loop while you work)"
 	@echo "make bench  run the benchmarks in benchmarks/ (slow)"
 	@echo "make bundle build dist/bot-lambda.zip, the bot's Lambda package"
 	@echo "make synth  synthesize the AWS CDK stack (cdk-nag checked) into cdk.out/"
@@ -44,6 +45,11 @@ unit: $(BIN)/.installed browser
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# Everything but the tests marked slow (real searches, browsers, processes): for the loop
+# while you work. CI runs `make test`.
+test-fast: lint typecheck $(BIN)/.installed
+	$(BIN)/pytest -q -m "not slow"
 
 bench: $(BIN)/.installed browser
 	$(BIN)/python benchmarks/run_all.py

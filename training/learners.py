@@ -28,9 +28,13 @@ if TYPE_CHECKING:
 # Categorical columns with more levels than this are given to histogram models as ordered
 # codes instead of categories (sklearn's HGB accepts at most 255 bins a feature).
 HGB_MAX_CATEGORIES = 250
+HGB_CHUNK = 25  # iterations between deadline checks
 LINEAR_MAX_CATEGORIES = 50
 FOREST_CHUNK = 50  # large forests grow in chunks so a deadline can stop them between chunks
 FOREST_CHUNK_CELLS = 50_000  # below this many cells a forest grows in one go
+FOREST_FIRST_CHUNK = 10
+FOREST_MIN_TREES = 60
+FOREST_BAG_SHARE = 0.4  # of the trees, for each of the five averaged fold models
 FOREST_MAX_ROWS = 100_000  # forests on more rows than this learn from a sample of them
 MAX_BOOSTING_ROUNDS = 10_000
 PARALLEL_MIN_CELLS = 1_000_000
@@ -44,6 +48,7 @@ class FitContext:
     seed: int
     deadline: float  # time.monotonic() after which training stops with what it has
     stop: threading.Event | None = None  # set when the whole search is asked to stop
+    folds: int = 1  # how many fold models will be averaged
 
     def expired(self) -> bool:
         return time.monotonic() > self.deadline or (self.stop is not None and self.stop.is_set())
@@ -370,12 +375,20 @@ def _fit_forest(kind: str, config: dict[str, Any], train: Fold, ctx: FitContext)
 
         rows = np.random.default_rng(ctx.seed).choice(len(y), FOREST_MAX_ROWS, replace=False)
         X, y = X.iloc[rows], y[rows]
-    chunk = target_trees if X.size < FOREST_CHUNK_CELLS else FOREST_CHUNK
+    if ctx.folds > 1:  # the fold models are averaged: together they make a larger forest
+        target_trees = max(FOREST_MIN_TREES, round(target_trees * FOREST_BAG_SHARE))
+    # A first small chunk times one tree; later chunks take what the deadline leaves room for.
+    chunk = target_trees if X.size < FOREST_CHUNK_CELLS else FOREST_FIRST_CHUNK
     while model.n_estimators < target_trees:
-        model.n_estimators = min(target_trees, model.n_estimators + chunk)
+        started = time.monotonic()
+        grown = model.n_estimators
+        model.n_estimators = min(target_trees, grown + chunk)
         model.fit(X, y)
-        if ctx.expired():
+        per_tree = (time.monotonic() - started) / max(1, model.n_estimators - grown)
+        room = (ctx.deadline - time.monotonic()) / max(per_tree, 1e-6)
+        if ctx.expired() or room < 1:
             break
+        chunk = int(max(1, min(FOREST_CHUNK, room)))
     return _SklearnFitted(model, present, ctx, _category_codes)
 
 
@@ -414,15 +427,23 @@ def fit_hgb(config: dict[str, Any], train: Fold, valid: Fold | None, ctx: FitCon
         valid_y = _relabel(valid.y, present) if classify else valid.y
         fit_kwargs = {"X_val": prepare(valid.X), "y_val": valid_y}
         settings.setdefault("early_stopping", True)
+    max_iter = int(settings.pop("max_iter", 100))
     model = cls(
         categorical_features=[X.columns.get_loc(c) for c in prepare.categorical] or None,
         random_state=ctx.seed,
+        warm_start=True,
+        max_iter=0,
         **settings,
     )
     from threadpoolctl import threadpool_limits
 
+    # HGB has no callback: it grows in chunks of iterations so the deadline can stop it.
     with threadpool_limits(booster_threads(train.X, ctx.n_jobs), user_api="openmp"):
-        model.fit(X, y, **fit_kwargs)
+        while model.max_iter < max_iter:
+            model.max_iter = min(max_iter, model.max_iter + HGB_CHUNK)
+            model.fit(X, y, **fit_kwargs)
+            if model.n_iter_ < model.max_iter or ctx.expired():
+                break  # early stopping ended it, or the time did
     return _SklearnFitted(model, present, ctx, prepare)
 
 
@@ -520,6 +541,56 @@ def _only_classes(fold: Fold, present: np.ndarray) -> Fold:
 
 
 Trainer = Callable[[dict[str, Any], Fold, "Fold | None", FitContext], Fitted]
+
+
+def train(
+    family: str, config: dict[str, Any], train_fold: Fold, valid: Fold | None, ctx: FitContext
+) -> Fitted:
+    """Train one family; `target_encoding: True` in the config adds out-of-fold target means
+    of the many-level categories as features first."""
+    trainer = TRAINERS[family]
+    if not config.get("target_encoding"):
+        return trainer(config, train_fold, valid, ctx)
+    from training.target_encoding import TargetEncoder
+
+    settings = {k: v for k, v in config.items() if k != "target_encoding"}
+    encoder = TargetEncoder.fit(train_fold.X, train_fold.y, ctx.task, ctx.n_classes)
+    if not encoder.columns:
+        return trainer(settings, train_fold, valid, ctx)
+    encoded_train = TargetEncoder.out_of_fold(
+        train_fold.X, train_fold.y, ctx.task, ctx.n_classes, ctx.seed
+    )
+    train_fold = Fold(train_fold.X.join(encoded_train), train_fold.y)
+    if valid is not None:
+        valid = Fold(valid.X.join(encoder.transform(valid.X)), valid.y)
+    return _EncodedFitted(encoder, trainer(settings, train_fold, valid, ctx))
+
+
+class _EncodedFitted(Fitted):
+    """A model trained with target-encoded columns: new rows are encoded the same way."""
+
+    def __init__(self, encoder: Any, inner: Fitted) -> None:
+        self.encoder = encoder
+        self.inner = inner
+        self.rounds = inner.rounds
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.inner.predict(X.join(self.encoder.transform(X)))
+
+    def importances(self, names: list[str]) -> dict[str, float] | None:
+        values = self.inner.importances([*names, *self.encoder.names()])
+        if values is None:
+            return None
+        # An encoded column's importance is its category's.
+        per_output = max(1, self.encoder.n_outputs)
+        for i, name in enumerate(self.encoder.names()):
+            column = self.encoder.columns[i // per_output]
+            values[column] = values.get(column, 0.0) + values.pop(name, 0.0)
+        return values
+
+    def sized_config(self, config: dict[str, Any], scale: float) -> dict[str, Any]:
+        return self.inner.sized_config(config, scale)
+
 
 TRAINERS: dict[str, Trainer] = {
     "lgbm": fit_lightgbm,

@@ -21,6 +21,11 @@ class Start:
 
 PORTFOLIO: tuple[Start, ...] = (
     Start("lgbm", {"learning_rate": 0.1, "num_leaves": 31, "feature_fraction": 0.9}),
+    # Tried only where a category has many levels (see target_encoding.py).
+    Start(
+        "lgbm",
+        {"learning_rate": 0.1, "num_leaves": 31, "feature_fraction": 0.9, "target_encoding": True},
+    ),
     Start("hgb", {}),  # scikit-learn's defaults, early-stopped on the fold's validation rows
     Start("extra_tree", {"n_estimators": 300}),
     Start("xgboost", {"eta": 0.1, "max_depth": 6, "subsample": 0.8, "colsample_bytree": 0.8}),
@@ -72,6 +77,8 @@ PORTFOLIO: tuple[Start, ...] = (
         },
     ),
     Start("extra_tree", {"n_estimators": 300, "max_features": 0.5, "min_samples_leaf": 2}),
+    Start("extra_tree", {"n_estimators": 300, "target_encoding": True}),
+    Start("xgboost", {"eta": 0.1, "max_depth": 6, "subsample": 0.8, "target_encoding": True}),
     Start(
         "hgb",
         {"learning_rate": 0.05, "max_iter": 1000, "max_leaf_nodes": 63, "l2_regularization": 1.0},
@@ -119,3 +126,28 @@ LOW_COST: dict[str, dict[str, Any]] = {
     "extra_tree": {"min_samples_leaf": 32},
     "rf": {"min_samples_leaf": 32},
 }
+
+
+WIDE_COLUMNS = 200
+
+
+def for_table(family: str, config: dict[str, Any], columns: int) -> dict[str, Any]:
+    """A portfolio configuration adjusted to the table's shape: on hundreds of columns each
+    tree looks at half of them and histograms are coarser, so a trial costs a fraction."""
+    if columns < WIDE_COLUMNS:
+        return config
+    if family == "lgbm":
+        return {
+            **config,
+            "feature_fraction": min(config.get("feature_fraction", 1.0), 0.5),
+            "max_bin": 63,
+        }
+    if family == "xgboost":
+        return {
+            **config,
+            "colsample_bytree": min(config.get("colsample_bytree", 1.0), 0.5),
+            "max_bin": 64,
+        }
+    if family == "hgb":
+        return {**config, "max_features": 0.5, "max_bins": 63}
+    return config

@@ -296,12 +296,17 @@ class Search:
 
     def _search(self, validation: _Validation) -> _Validation:
         """The portfolio, then tuning; returns the validation scheme the candidates share."""
-        from training.portfolio import PORTFOLIO
+        from training.portfolio import PORTFOLIO, for_table
+        from training.target_encoding import high_cardinality_columns
 
+        many_levels = bool(high_cardinality_columns(validation.folds[0][0].X))
         for start in PORTFOLIO:
             if self._should_stop():
                 return validation
-            self._try(start.family, start.config, validation)
+            if start.config.get("target_encoding") and not many_levels:
+                continue
+            columns = validation.folds[0][0].X.shape[1]
+            self._try(start.family, for_table(start.family, start.config, columns), validation)
             if len(self._candidates) == 1 and len(validation.folds) > 1:
                 validation = self._maybe_switch_to_holdout(validation)
                 self._validation_in_use = validation  # a cut-off must see the switch too
@@ -359,10 +364,19 @@ class Search:
                 searchers.pop(family)
                 self._failures[family] = MAX_FAILURES_PER_FAMILY  # no more tuning of it
                 continue
-            config = _plain(config)
+            config = {**self._fixed_settings(family), **_plain(config)}
             loss = self._try(family, config, validation)
             result = {"loss": loss if loss is not None else 1e9, "config": config}
             searcher.on_trial_complete(trial_id, result)
+
+    def _fixed_settings(self, family: str) -> dict[str, Any]:
+        """Settings of the family's best configuration that the tune space does not vary
+        (target encoding, LightGBM's extra trees): tuning keeps them."""
+        from training.portfolio import search_space
+
+        space = search_space(family) or {}
+        best = min((c for c in self._candidates if c.family == family), key=lambda c: c.loss)
+        return {k: v for k, v in best.config.items() if k not in space}
 
     def _new_searcher(self, family: str, space: dict[str, Any], low_cost: dict[str, Any]) -> Any:
         from flaml.tune.searcher.blendsearch import CFO
@@ -409,7 +423,7 @@ class Search:
         """Train `config` on every fold; record it as a candidate. None if it failed."""
         import numpy as np
 
-        from training.learners import TRAINERS, FitContext
+        from training.learners import FitContext, train
 
         if self._failures.get(family, 0) >= MAX_FAILURES_PER_FAMILY:
             return None
@@ -418,13 +432,19 @@ class Search:
         predictions: list[np.ndarray] = []
         models: list[Fitted] = []
         try:
-            for i, (train, valid, _) in enumerate(validation.folds):
+            for i, (train_fold, valid, _) in enumerate(validation.folds):
                 left = len(validation.folds) - i
                 deadline = time.monotonic() + (trial_end - time.monotonic()) / left
                 ctx = FitContext(
-                    self.task, len(self._classes), self.n_jobs, self.seed, deadline, self._stop
+                    self.task,
+                    len(self._classes),
+                    self.n_jobs,
+                    self.seed,
+                    deadline,
+                    self._stop,
+                    folds=len(validation.folds),
                 )
-                fitted = TRAINERS[family](config, train, valid, ctx)
+                fitted = train(family, config, train_fold, valid, ctx)
                 predictions.append(fitted.predict(valid.X))
                 models.append(fitted)
                 if self._stop.is_set() and i < len(validation.folds) - 1:
@@ -503,7 +523,9 @@ class Search:
         if self._refit_scale is None or self._best is None:
             return
         estimate = 1.3 * self._best.seconds * self._refit_scale
-        self._refit_reserve_s = min(REFIT_MAX_SHARE * self.budget_s, estimate)
+        # A refit that would not fit anyway is not waited for.
+        affordable = estimate <= REFIT_MAX_SHARE * self.budget_s
+        self._refit_reserve_s = estimate if affordable else 0.0
 
     def _forget_weak_models(self) -> None:
         """Keep the fitted models of the candidates that could still join the ensemble."""
@@ -615,7 +637,7 @@ class Search:
     def _refit_on_all_rows(self, predictor: BlendedPredictor) -> None:
         """Members chosen on a holdout fold learn from every row, at the size the holdout
         found, while the budget allows; a member that cannot finish keeps its fold model."""
-        from training.learners import TRAINERS, FitContext, Fold
+        from training.learners import FitContext, Fold, train
 
         if self._X is None or self._y is None or self._refit_scale is None:
             return
@@ -635,7 +657,7 @@ class Search:
                 self.task, len(self._classes), self.n_jobs, self.seed, self._end, self._stop
             )
             try:
-                refit = TRAINERS[member.family](config, everything, None, ctx)
+                refit = train(member.family, config, everything, None, ctx)
             except Exception:
                 log.warning("refitting %s on all rows failed", member.label, exc_info=True)
                 continue
