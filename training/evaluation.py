@@ -40,8 +40,12 @@ def split_holdout(y: pd.Series, *, stratify: bool, seed: int) -> tuple[pd.Index,
 
 
 def evaluate(model: TrainedModel, frame: pd.DataFrame, y_true: pd.Series) -> Holdout:
-    predictions = model.predict(frame)
-    proba = model.predict_proba(frame) if model.task == "classification" else None
+    proba = None
+    if model.task == "classification":  # one pass through the members: labels come from it
+        proba = model.predict_proba(frame)
+        predictions = model.labels_from(proba)
+    else:
+        predictions = model.predict(frame)
     scores = holdout_scores(model.task, y_true, predictions, proba, model.classes)
     return Holdout(y_true, predictions, proba, scores)
 

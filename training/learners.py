@@ -322,9 +322,9 @@ class _SklearnFitted(Fitted):
         return _full_proba(self.model.predict_proba(prepared), self.present, self.n_classes)
 
     def sized_config(self, config: dict[str, Any], scale: float) -> dict[str, Any]:
-        iterations = getattr(self.model, "n_iter_", None)  # HistGradientBoosting
-        if iterations is None:
+        if not type(self.model).__name__.startswith("HistGradientBoosting"):
             return dict(config)
+        iterations = int(self.model.n_iter_)
         return {
             **config,
             "max_iter": max(1, math.ceil(iterations * scale)),

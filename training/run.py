@@ -225,6 +225,7 @@ class _Run:
             log_path=self.run_dir / SEARCH_LOG_FILE,
             policy=self.options.convergence or ConvergencePolicy(),
             on_progress=self._on_search_progress,
+            rows_to_predict=len(data.test_index),
         )
         if self.interrupted_by:
             self.search.request_stop("interrupted")

@@ -50,10 +50,12 @@ CV_FOLDS = 5
 # Five fits per trial are worth it while one fold's fit leaves room for this many trials.
 CV_MIN_TRIALS = 8
 CV_MAX_ROWS = 50_000
+CV_MAX_COST = 5_000_000  # rows x columns x classes above which one holdout fold is used
 HOLDOUT_SHARE = 0.2
 MAX_VALID_ROWS = 50_000
 MAX_SEARCH_TRAIN_ROWS = 400_000
 ENSEMBLE_MAX_ROWS = 20_000  # rows used to choose ensemble weights
+ENSEMBLE_TYPICAL_MEMBERS = 5
 FINALIZE_RESERVE_S = 0.5
 # With one holdout fold the final members are refit on every row, with the size (boosting
 # rounds) found on the holdout scaled up for the extra rows; the search keeps time for it.
@@ -145,6 +147,7 @@ class Candidate:
     oof: np.ndarray  # predictions for the validation rows (`_Validation.rows`)
     models: list[Fitted] | None  # dropped for candidates too weak to join an ensemble
     seconds: float
+    predict_s_per_row: float = 0.0
 
 
 @dataclass
@@ -165,6 +168,9 @@ class Search:
     seed: int = 0
     policy: ConvergencePolicy = field(default_factory=ConvergencePolicy)
     on_progress: Callable[[SearchSnapshot], None] | None = None
+    # Rows the final model will predict right after the search (the holdout): their cost is
+    # part of what the search keeps time back for.
+    rows_to_predict: int = 0
 
     def __post_init__(self) -> None:
         self._stop_reason: str | None = None
@@ -264,7 +270,9 @@ class Search:
         else:
             splitter = KFold(CV_FOLDS, shuffle=True, random_state=self.seed)
         pairs = list(splitter.split(np.zeros(n), y))
-        if n > CV_MAX_ROWS:
+        # Trees per round grow with the classes: a wide multiclass table is costly per fit.
+        cost = n * X.shape[1] * (len(self._classes) if len(self._classes) > 2 else 1)
+        if n > CV_MAX_ROWS or cost > CV_MAX_COST:
             return self._holdout(X, y, pairs[0])
         folds = [self._fold_pair(X, y, train, valid) for train, valid in pairs]
         rows = np.concatenate([valid for _, valid in pairs])
@@ -431,6 +439,7 @@ class Search:
         trial_end = min(self._trials_end(), started + max(1.0, TRIAL_SHARE * self.budget_s))
         predictions: list[np.ndarray] = []
         models: list[Fitted] = []
+        predict_s = 0.0
         try:
             for i, (train_fold, valid, _) in enumerate(validation.folds):
                 left = len(validation.folds) - i
@@ -445,7 +454,9 @@ class Search:
                     folds=len(validation.folds),
                 )
                 fitted = train(family, config, train_fold, valid, ctx)
+                predicting = time.monotonic()
                 predictions.append(fitted.predict(valid.X))
+                predict_s += time.monotonic() - predicting
                 models.append(fitted)
                 if self._stop.is_set() and i < len(validation.folds) - 1:
                     return None  # a stop mid-trial: an incomplete trial is no candidate
@@ -466,6 +477,8 @@ class Search:
             oof=oof,
             models=models,
             seconds=time.monotonic() - started,
+            # one row through the whole bag of fold models
+            predict_s_per_row=predict_s / max(len(oof), 1) * len(models),
         )
         return loss
 
@@ -486,11 +499,12 @@ class Search:
         oof: np.ndarray,
         models: list[Fitted],
         seconds: float,
+        predict_s_per_row: float = 0.0,
     ) -> None:
         count = self._trials_per_family.get(family, 0) + 1
         self._trials_per_family[family] = count
         label = family if count == 1 else f"{family} {count}"
-        candidate = Candidate(label, family, config, loss, oof, models, seconds)
+        candidate = Candidate(label, family, config, loss, oof, models, seconds, predict_s_per_row)
         with self._lock:
             self._candidates.append(candidate)
             if self._best is None or loss < _minus_share(
@@ -514,8 +528,11 @@ class Search:
 
         per_loss = loss_s * min(1.0, ENSEMBLE_MAX_ROWS / max(rows, 1))
         estimate = 3 * ROUNDS * MAX_MEMBERS_CONSIDERED * per_loss
+        # The holdout predictions of a blend of the strongest candidates, and their charts.
+        strongest = sorted(self._candidates, key=lambda c: c.loss)[:ENSEMBLE_TYPICAL_MEMBERS]
+        estimate += 2 * self.rows_to_predict * sum(c.predict_s_per_row for c in strongest)
         self._ensemble_reserve_s = min(
-            0.15 * self.budget_s, max(self._ensemble_reserve_s, estimate)
+            0.25 * self.budget_s, max(self._ensemble_reserve_s, estimate)
         )
 
     def _update_refit_reserve(self) -> None:
@@ -651,12 +668,11 @@ class Search:
             if estimate > self._end - time.monotonic():
                 log.info("no time to refit %s on all rows", member.label)
                 continue
-            fold_model = member.models[0]
-            config = fold_model.sized_config(candidate.config, REFIT_SIZE_SCALE)
             ctx = FitContext(
                 self.task, len(self._classes), self.n_jobs, self.seed, self._end, self._stop
             )
             try:
+                config = member.models[0].sized_config(candidate.config, REFIT_SIZE_SCALE)
                 refit = train(member.family, config, everything, None, ctx)
             except Exception:
                 log.warning("refitting %s on all rows failed", member.label, exc_info=True)

@@ -73,3 +73,22 @@ def test_boosters_stop_early_on_the_validation_rows() -> None:
         _ctx("classification", 2),
     )
     assert fitted.rounds is not None and fitted.rounds < 500
+
+
+@pytest.mark.parametrize("family", sorted(TRAINERS))
+def test_a_refit_configuration_keeps_the_size_found_on_validation(family: str) -> None:
+    X = _frame(800, seed=4)
+    y = (X["x0"] > 0).astype(int).to_numpy()
+    fitted = TRAINERS[family](
+        {}, Fold(X[:600], y[:600]), Fold(X[600:], y[600:]), _ctx("classification", 2)
+    )
+    config = fitted.sized_config({}, 1.25)
+    if family in ("lgbm", "xgboost"):
+        assert fitted.rounds is not None
+        assert config["rounds"] == int(np.ceil(fitted.rounds * 1.25))
+    elif family == "hgb":
+        assert config["max_iter"] >= 1 and config["early_stopping"] is False
+    else:
+        assert config == {}
+    refit = TRAINERS[family](config, Fold(X, y), None, _ctx("classification", 2))
+    assert refit.predict(X.head(3)).shape == (3, 2)

@@ -114,23 +114,30 @@ def test_stop_before_the_start_skips_the_search(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_slow_first_fold_switches_to_one_holdout_fold(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lightgbm  # noqa: F401  (imports would otherwise take this short budget)
-    import sklearn.model_selection  # noqa: F401
-
-    X, y = _data(rows=30_000)
-    # A budget so short that five fits per trial would leave room for too few trials.
+    # Any first fold is "slow" when five fits per trial must leave room for 10,000 trials.
+    monkeypatch.setattr("training.search.CV_MIN_TRIALS", 10_000)
+    X, y = _data(rows=5000)
     search = _search(tmp_path, 10)
     with caplog.at_level("INFO", logger="training.search"):
         outcome = search.run(X, y)
     assert outcome.has_model
-    assert outcome.validation.startswith("a holdout of 6,000 rows")
-    assert outcome.oof_y is not None and len(outcome.oof_y) == 6000
-    assert outcome.oof_predictions is not None and len(outcome.oof_predictions) == 6000
+    assert outcome.validation.startswith("a holdout of 1,000 rows")
+    assert outcome.oof_y is not None and len(outcome.oof_y) == 1000
+    assert outcome.oof_predictions is not None and len(outcome.oof_predictions) == 1000
     # The best member chosen on the holdout fold learned from every row at the end.
-    assert outcome.predictor is not None
-    assert any("on all 30000 rows" in r.message for r in caplog.records)
+    assert any("on all 5000 rows" in r.message for r in caplog.records)
+
+
+@pytest.mark.slow
+def test_a_wide_multiclass_table_is_validated_on_one_holdout_fold(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.normal(size=(400, 1500)), columns=[f"p{i}" for i in range(1500)])
+    y = pd.Series([f"c{i}" for i in rng.integers(0, 10, 400)])
+    outcome = _search(tmp_path, 8).run(X, y)
+    assert outcome.validation.startswith("a holdout of 80 rows")
+    assert outcome.has_model
 
 
 @pytest.mark.slow
