@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "preview":
         limits = Limits(max_file_mb=args.max_file_mb, max_columns=args.max_columns)
         return _preview(args.path, args.name or args.path.name, limits)
+    if args.spec.startswith("s3://"):  # imports overlap the downloads of a cold container
+        from training.preload import start_background_imports
+
+        start_background_imports()
     spec = _read_spec(args.spec)
     if spec is None:
         return exit_codes.BAD_INPUT

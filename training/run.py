@@ -157,6 +157,9 @@ class _Run:
                 max_columns=limits.max_columns,
             )
         self.result.rows_total = len(frame)
+        from training.preload import wait_for_imports
+
+        wait_for_imports()  # before anything forks (the report) or needs the libraries
         with self._stage("prepare"):
             data = _prepare(frame, self.spec)
         self.result.task = data.target.task
