@@ -515,6 +515,25 @@ def fit_linear(config: dict[str, Any], train: Fold, valid: Fold | None, ctx: Fit
     return _SklearnFitted(model, present, ctx, prepare)
 
 
+def fit_knn(config: dict[str, Any], train: Fold, valid: Fold | None, ctx: FitContext) -> Fitted:
+    """Nearest neighbours on scaled features: a different kind of error from the trees',
+    which is what an ensemble needs (dense numeric tables such as images or sensor rows)."""
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    prepare = _LinearPrepare(train.X)
+    X = prepare(train.X)
+    k = int(min(config.get("n_neighbors", 10), max(1, len(train.y) - 1)))
+    settings = {"n_neighbors": k, "weights": config.get("weights", "distance"), "n_jobs": 1}
+    if ctx.task == "classification":
+        present, y = _present_classes(train.y)
+        model: Any = KNeighborsClassifier(**settings)
+    else:
+        present, y = _no_classes(), train.y
+        model = KNeighborsRegressor(**settings)
+    model.fit(X, y)
+    return _SklearnFitted(model, present, ctx, prepare)
+
+
 # ---- small helpers -----------------------------------------------------------------------------
 
 
@@ -599,4 +618,5 @@ TRAINERS: dict[str, Trainer] = {
     "extra_tree": fit_extra_trees,
     "rf": fit_random_forest,
     "linear": fit_linear,
+    "knn": fit_knn,
 }

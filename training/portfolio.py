@@ -30,6 +30,7 @@ PORTFOLIO: tuple[Start, ...] = (
     Start("extra_tree", {"n_estimators": 300}),
     Start("xgboost", {"eta": 0.1, "max_depth": 6, "subsample": 0.8, "colsample_bytree": 0.8}),
     Start("linear", {}),
+    Start("knn", {"n_neighbors": 10, "weights": "distance"}),
     Start(
         "lgbm",
         {

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("lgbm", "xgboost", "hgb", "extra_tree", "rf", "linear")
+FAMILIES = ("lgbm", "xgboost", "hgb", "extra_tree", "rf", "linear", "knn")
+KNN_MAX_ROWS = 20_000  # neighbours are compared with every training row: slow beyond this
 MONITOR_INTERVAL_S = 0.5
 # A trial running past the deadline gets this long before it is cut off.
 OVERRUN_GRACE_S = 3.0
@@ -312,6 +313,8 @@ class Search:
             if self._should_stop():
                 return validation
             if start.config.get("target_encoding") and not many_levels:
+                continue
+            if start.family == "knn" and len(validation.y) > KNN_MAX_ROWS:
                 continue
             columns = validation.folds[0][0].X.shape[1]
             self._try(start.family, for_table(start.family, start.config, columns), validation)

@@ -42,6 +42,7 @@ def test_binary_run_writes_the_whole_run_folder(tmp_path: Path, make_spec) -> No
         "rf",
         "extra_tree",
         "linear",
+        "knn",
     }
     assert result.timings_s["total"] <= spec.time_budget_s + 5
 
