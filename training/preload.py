@@ -17,9 +17,9 @@ def start_background_imports() -> None:
     global _thread  # noqa: PLW0603  (one importer per process)
     if _thread is not None:
         return
-    from training.warm_worker import preload
+    from training.warm_worker import PRELOAD, preload
 
-    _thread = threading.Thread(target=preload, name="preload-imports", daemon=True)
+    _thread = threading.Thread(target=preload, args=(PRELOAD,), name="preload-imports", daemon=True)
     _thread.start()
 
 

@@ -319,13 +319,16 @@ class _Run:
         rows = frame.loc[data.target.values.index, columns].copy()
         rows[data.target.name] = data.target.values
         try:
-            from training.report import start_report
+            from training.report import extra_wait_s, start_report
 
+            # It may take until the deadline and a little past it: what it covers is chosen to fit.
+            seconds = self.deadline + extra_wait_s(self.spec.time_budget_s) - time.monotonic()
             return start_report(
                 rows,
                 data.target.name,
                 data.target.task,
                 self.run_dir / REPORT_FILE,
+                seconds=seconds,
                 seed=self.spec.seed,
             )
         except Exception:
@@ -338,7 +341,8 @@ class _Run:
             report_job.cancel()
             self.result.notes.append("The EDA report was skipped: the job was stopped.")
             return
-        outcome = report_job.wait(timeout_s=max(1.0, self.deadline - time.monotonic()))
+        deadline = report_job.deadline if report_job.deadline is not None else self.deadline
+        outcome = report_job.wait(timeout_s=max(1.0, deadline - time.monotonic()))
         if outcome.path is not None:
             self.result.artifacts.report = outcome.path.name
         if outcome.note:

@@ -227,7 +227,8 @@ class Search:
                 validation = self._validation_in_use = self._validation(X, codes)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # trials' warnings are noise to a person
-                    validation = self._search(validation)
+                    self._search(validation)
+                validation = self._validation_in_use  # a switch or a partial first trial
         except SearchAborted:
             validation = self._validation_in_use
             log.warning("search cut off at %.1fs", self._elapsed())
@@ -462,8 +463,12 @@ class Search:
                 predict_s += time.monotonic() - predicting
                 models.append(fitted)
                 if self._stop.is_set() and i < len(validation.folds) - 1:
+                    if not self._candidates:  # better a model on part of the folds than none
+                        self._keep_partial_trial(family, config, validation, predictions, models)
                     return None  # a stop mid-trial: an incomplete trial is no candidate
         except (SearchAborted, KeyboardInterrupt):
+            if not self._candidates and models:
+                self._keep_partial_trial(family, config, validation, predictions, models)
             raise
         except Exception:
             self._failures[family] = self._failures.get(family, 0) + 1
@@ -484,6 +489,28 @@ class Search:
             predict_s_per_row=predict_s / max(len(oof), 1) * len(models),
         )
         return loss
+
+    def _keep_partial_trial(
+        self,
+        family: str,
+        config: dict[str, Any],
+        validation: _Validation,
+        predictions: list[np.ndarray],
+        models: list[Fitted],
+    ) -> None:
+        """The search ends before its first trial went through every fold: the folds done
+        make the one candidate, validated on their own rows (a slow machine, a tiny budget)."""
+        import numpy as np
+
+        done = validation.folds[: len(models)]
+        rows = np.concatenate([positions for _, _, positions in done])
+        self._validation_in_use = _Validation(
+            done, rows, validation.y, f"{len(done)} of {len(validation.folds)} folds"
+        )
+        oof = np.concatenate(predictions)
+        loss = self._loss(validation.y[rows], oof)
+        self._record(family=family, config=config, loss=loss, oof=oof, models=models, seconds=0.0)
+        log.warning("the search ended in its first trial: kept %d fold model(s)", len(models))
 
     def _loss(self, y: np.ndarray, predicted: np.ndarray) -> float:
         import math

@@ -76,6 +76,10 @@ PRELOAD = (
     "training.charts",
     "training.report",
 )
+# The EDA report's library: the report is forked from the job, so a job forked from this
+# worker starts its report without importing it. Not preloaded by a cold job (preload.py),
+# whose main thread would wait for it.
+REPORT_MODULES = ("sweetviz",)
 
 
 # ---- shared with the bot ----------------------------------------------------------------------
@@ -199,9 +203,9 @@ def _die_with_parent() -> None:
         raise SystemExit(0)  # the bot died before prctl took effect: nobody will ask
 
 
-def preload() -> None:
+def preload(names: tuple[str, ...] = PRELOAD + REPORT_MODULES) -> None:
     started = time.monotonic()
-    for name in PRELOAD:
+    for name in names:
         try:
             importlib.import_module(name)
         except Exception:  # the job imports it again and reports the failure as it would cold

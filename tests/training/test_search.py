@@ -165,3 +165,30 @@ def test_an_ensemble_is_returned_only_when_it_beats_the_best_single_model(
     proba = outcome.predictor.predict_raw(X.head(10))
     assert proba.shape == (10, 2)
     assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_a_search_cut_off_in_its_first_trial_keeps_the_folds_it_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow machine or a tiny budget: a model on part of the folds beats no model."""
+    from training import learners
+
+    fast = learners.TRAINERS["lgbm"]
+
+    def slow_lgbm(*args, **kwargs):
+        time.sleep(0.6)
+        return fast(*args, **kwargs)
+
+    monkeypatch.setitem(learners.TRAINERS, "lgbm", slow_lgbm)
+    X, y = _data(rows=500)
+    search = _search(tmp_path, 60)
+    original_abort_after = search.abort_after
+    search.abort_after = lambda seconds: original_abort_after(1.5)  # type: ignore[method-assign]
+    import lightgbm  # noqa: F401  (so the cut-off falls in the trial, not in imports)
+    import sklearn.model_selection  # noqa: F401
+
+    outcome = search.run(X, y)
+    assert outcome.stop_reason == "deadline"
+    assert outcome.has_model and outcome.trials == 1
+    assert outcome.validation.endswith(f"of {CV_FOLDS} folds")
+    assert outcome.oof_y is not None and 0 < len(outcome.oof_y) < len(y)
