@@ -144,9 +144,14 @@ def _with_missing(rng: Any, values: Any, i: int) -> Any:
 
 
 def _write_csv(data: dict[str, Any], path: Path) -> None:
-    # pyarrow writes 1M rows in seconds, pandas in tens of seconds.
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
+    # pyarrow writes 1M rows in seconds, pandas in tens of seconds; pyarrow is not in the
+    # lock (the image leaves it out), so pandas writes the file where pyarrow is missing.
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:
+        _write_csv_with_pandas(data, path)
+        return
 
     arrays = {}
     for name, column in data.items():
@@ -154,6 +159,22 @@ def _write_csv(data: dict[str, Any], path: Path) -> None:
         arrays[name] = pa.array(values, mask=mask)
     tmp = path.with_suffix(".tmp")
     pa_csv.write_csv(pa.table(arrays), tmp, pa_csv.WriteOptions(quoting_style="none"))
+    tmp.replace(path)
+
+
+def _write_csv_with_pandas(data: dict[str, Any], path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    columns = {}
+    for name, column in data.items():
+        values, mask = column if isinstance(column, tuple) else (column, None)
+        series = pd.Series(values)
+        if mask is not None:
+            series = series.mask(np.asarray(mask))
+        columns[name] = series
+    tmp = path.with_suffix(".tmp")
+    pd.DataFrame(columns).to_csv(tmp, index=False)
     tmp.replace(path)
 
 
