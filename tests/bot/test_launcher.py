@@ -601,6 +601,10 @@ def test_recovery_takes_a_pid_with_another_start_time_for_a_dead_job(world: Worl
     # says it is not the job.
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", spec])
     try:
+        # Until the child has exec'd, /proc shows the parent's command line.
+        deadline = time.monotonic() + 10
+        while not _process_alive(other.pid, Path(spec)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert _process_alive(other.pid, Path(spec))
         record = {"pid": other.pid, "spec": spec, "start_time": start_time_of(other.pid) - 1}
         (world.run_dir(job.job_id) / "launcher.json").write_text(json.dumps(record))

@@ -190,7 +190,10 @@ def test_small_table_short_budget_gets_a_complete_report(tmp_path: Path) -> None
     # 150 rows and 5 columns in a 10 s job: what training.run gives it once the data is read.
     frame = _frame(load_breast_cancer, ["malignant", "benign"]).sample(150, random_state=0)
     seconds = 7.5 + extra_wait_s(10)
-    job = start_report(frame, "label", "classification", tmp_path / "report.html", seconds=seconds)
+    # A job forks its report (threads other tests left in this process would rule it out).
+    job = start_report(
+        frame, "label", "classification", tmp_path / "report.html", seconds=seconds, fork=True
+    )
     assert job.scope is not None and job.scope.complete and job.scope.fits
     assert job.deadline is not None
     outcome = job.wait(WAIT_S)
@@ -346,7 +349,11 @@ def test_report_process_runs_the_speed_patch(tmp_path: Path, threads: bool) -> N
     if threads:
         other.start()
     try:
-        job = start_report(_frame(load_iris), "label", "classification", tmp_path / "r.html")
+        # Forked: said outright, since threads other tests left in this process would
+        # otherwise rule the fork out; with the extra thread, the report decides for itself.
+        fork = None if threads else True
+        frame = _frame(load_iris)
+        job = start_report(frame, "label", "classification", tmp_path / "r.html", fork=fork)
     finally:
         stop.set()
     assert job.forked is not threads
