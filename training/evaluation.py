@@ -117,6 +117,7 @@ def _permutation_importance(
     drops = {}
     for name in features.columns:
         shuffled = features.copy()
-        shuffled[name] = features[name].to_numpy()[rng.permutation(rows)]
+        # Shuffled as a Series, so a category column stays a category column.
+        shuffled[name] = features[name].iloc[rng.permutation(rows)].set_axis(features.index)
         drops[name] = max(0.0, loss(shuffled) - base)
     return drops

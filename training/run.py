@@ -285,14 +285,13 @@ class _Run:
 
     def _charts(self, outcome: SearchOutcome, model: Any, holdout: Any, data: _Prepared) -> None:
         from training.charts import ChartInputs, plan_charts, render_charts
-        from training.evaluation import feature_importance
 
         inputs = ChartInputs(
             task=data.target.task,
             metric=data.metric,
             leaderboard=[(r.estimator, r.validation_score) for r in self.result.leaderboard],
             score_history=outcome.score_history,
-            feature_importance=feature_importance(model, data.test_frame, data.y_test),
+            feature_importance=self._importance(model, data),
             y_true=list(holdout.y_true),
             y_pred=list(holdout.y_pred),
             proba=holdout.proba,
@@ -301,6 +300,16 @@ class _Run:
         charts, notes = render_charts(plan_charts(inputs), self.run_dir / "charts")
         self.result.artifacts.charts = charts
         self.result.notes += notes
+
+    def _importance(self, model: Any, data: _Prepared) -> list[tuple[str, float]]:
+        """Feature importance for its chart; a failure costs the chart, never the job."""
+        from training.evaluation import feature_importance
+
+        try:
+            return feature_importance(model, data.test_frame, data.y_test)
+        except Exception:
+            log.warning("could not measure feature importance", exc_info=True)
+            return []
 
     def _warm_up_charts(self) -> None:
         if not self.options.charts:

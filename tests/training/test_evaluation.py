@@ -75,3 +75,39 @@ def test_a_model_without_importances_is_measured_by_permutation() -> None:
     truth = pd.Series(y.astype(str))
     ranked = feature_importance(model, frame, truth)
     assert ranked[0][0] == "signal" and ranked[0][1] > 0.8
+
+
+def test_permutation_keeps_a_category_column_a_category() -> None:
+    """Shuffling a category column as a plain array made HGB compare strings with numbers."""
+    import time
+
+    import numpy as np
+
+    from training.ensemble import BlendedPredictor, Member
+    from training.features import FeaturePlan
+    from training.learners import FitContext, Fold, fit_hgb
+    from training.model import TrainedModel
+
+    rng = np.random.default_rng(1)
+    levels = ["north", "south", "east"]
+    region = rng.choice(levels, 600)
+    frame = pd.DataFrame(
+        {
+            "region": pd.Categorical(region, categories=[*levels, "(other)"]),
+            "noise": rng.normal(size=600),
+        }
+    )
+    y = (region == "north").astype(int)
+    ctx = FitContext("classification", 2, 1, 0, time.monotonic() + 30)
+    fitted = fit_hgb({}, Fold(frame, y), None, ctx)
+    model = TrainedModel(
+        task="classification",
+        target="y",
+        estimator_name="hgb",
+        plan=FeaturePlan(numeric=["noise"], categories={"region": levels}),
+        predictor=BlendedPredictor([Member("hgb", "hgb", 1.0, [fitted])]),
+        classes=["0", "1"],
+    )
+    raw = pd.DataFrame({"region": region, "noise": frame["noise"]})
+    ranked = feature_importance(model, raw, pd.Series(y.astype(str)))
+    assert ranked[0][0] == "region"
