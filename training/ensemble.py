@@ -123,10 +123,6 @@ def ensemble_beats_best(
     return ensemble < single, ensemble, single
 
 
-def describe(weights: dict[str, float]) -> str:
-    return ", ".join(f"{label} {w:.2f}" for label, w in weights.items())
-
-
 def as_members(
     labels: list[str], families: list[str], weights: list[float], models: list[Any]
 ) -> list[Member]:

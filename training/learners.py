@@ -115,6 +115,35 @@ def booster_threads(X: pd.DataFrame, n_jobs: int) -> int:
     return n_jobs if X.shape[0] * max(X.shape[1], 1) >= PARALLEL_MIN_CELLS else 1
 
 
+# ---- the boosters' labels ----------------------------------------------------------------------
+
+
+@dataclass
+class _BoosterLabels:
+    """A fold's labels as the boosters want them: classes renumbered 0..m-1 over the classes
+    the fold holds, and validation rows only of those classes (for early stopping)."""
+
+    y: np.ndarray
+    present: np.ndarray | None  # None for regression
+    valid: Fold | None  # relabelled the same way; None without usable validation rows
+
+    @property
+    def classes(self) -> np.ndarray:
+        return self.present if self.present is not None else _no_classes()
+
+    @classmethod
+    def of(cls, train: Fold, valid: Fold | None, ctx: FitContext) -> _BoosterLabels:
+        present, y = (None, train.y)
+        if ctx.task == "classification":
+            present, y = _present_classes(train.y)
+            if valid is not None:
+                valid = _only_classes(valid, present)
+                valid = Fold(valid.X, _relabel(valid.y, present))
+        if valid is not None and not len(valid.y):
+            valid = None
+        return cls(y, present, valid)
+
+
 # ---- LightGBM ----------------------------------------------------------------------------------
 
 
@@ -143,21 +172,17 @@ def fit_lightgbm(
     import lightgbm as lgb
 
     params, rounds = _lightgbm_params(config, train, ctx)
-    present, y = (None, train.y)
-    if ctx.task == "classification":
-        present, y = _present_classes(train.y)
-        if len(present) > 2:
-            params.update(objective="multiclass", num_class=len(present))
-        else:
-            params["objective"] = "binary"
-    dtrain = lgb.Dataset(train.X, label=y, free_raw_data=True)
+    labels = _BoosterLabels.of(train, valid, ctx)
+    if labels.present is not None:
+        multi = len(labels.present) > 2
+        params["objective"] = "multiclass" if multi else "binary"
+        if multi:
+            params["num_class"] = len(labels.present)
+    dtrain = lgb.Dataset(train.X, label=labels.y, free_raw_data=True)
     callbacks: list[Callable[..., None]] = [_lightgbm_deadline(ctx)]
     valid_sets = []
-    if valid is not None and present is not None:
-        valid = _only_classes(valid, present)
-    if valid is not None and len(valid.y):
-        valid_y = valid.y if present is None else _relabel(valid.y, present)
-        valid_sets = [lgb.Dataset(valid.X, label=valid_y, reference=dtrain)]
+    if labels.valid is not None:
+        valid_sets = [lgb.Dataset(labels.valid.X, label=labels.valid.y, reference=dtrain)]
         callbacks.append(
             lgb.early_stopping(
                 _patience(params["learning_rate"]), first_metric_only=True, verbose=False
@@ -166,7 +191,7 @@ def fit_lightgbm(
     booster = lgb.train(
         params, dtrain, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks
     )
-    return _LightGBMFitted(booster, present if present is not None else _no_classes(), ctx)
+    return _LightGBMFitted(booster, labels.classes, ctx)
 
 
 def _lightgbm_params(config: dict[str, Any], train: Fold, ctx: FitContext) -> tuple[dict, int]:
@@ -243,20 +268,17 @@ def fit_xgboost(config: dict[str, Any], train: Fold, valid: Fold | None, ctx: Fi
         "max_cat_to_onehot": 4,
     }
     params.update({k: v for k, v in config.items() if k != "rounds"})
-    present, y = (None, train.y)
-    if ctx.task == "classification":
-        present, y = _present_classes(train.y)
-        if len(present) > 2:
-            params.update(objective="multi:softprob", num_class=len(present))
-        else:
-            params["objective"] = "binary:logistic"
-    dtrain = xgb.DMatrix(train.X, label=y, enable_categorical=True)
+    labels = _BoosterLabels.of(train, valid, ctx)
+    if labels.present is not None:
+        multi = len(labels.present) > 2
+        params["objective"] = "multi:softprob" if multi else "binary:logistic"
+        if multi:
+            params["num_class"] = len(labels.present)
+    dtrain = xgb.DMatrix(train.X, label=labels.y, enable_categorical=True)
     evals = []
-    if valid is not None and present is not None:
-        valid = _only_classes(valid, present)
-    if valid is not None and len(valid.y):
-        valid_y = valid.y if present is None else _relabel(valid.y, present)
-        evals = [(xgb.DMatrix(valid.X, label=valid_y, enable_categorical=True), "valid")]
+    if labels.valid is not None:
+        matrix = xgb.DMatrix(labels.valid.X, label=labels.valid.y, enable_categorical=True)
+        evals = [(matrix, "valid")]
     booster = xgb.train(
         params,
         dtrain,
@@ -266,7 +288,7 @@ def fit_xgboost(config: dict[str, Any], train: Fold, valid: Fold | None, ctx: Fi
         callbacks=[_xgboost_deadline(ctx)],
         verbose_eval=False,
     )
-    return _XGBoostFitted(booster, present if present is not None else _no_classes(), ctx)
+    return _XGBoostFitted(booster, labels.classes, ctx)
 
 
 def _xgboost_deadline(ctx: FitContext) -> Any:

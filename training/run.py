@@ -503,7 +503,8 @@ def _prepare(frame: pd.DataFrame, spec: JobSpec) -> _Prepared:
     train_index, test_index = split_holdout(
         target.values, stratify=target.task == "classification", seed=spec.seed
     )
-    plan = plan_features(features.loc[train_index], target, keep=kept)
+    training_rows = features.loc[train_index]  # taken once: a copy on a million rows
+    plan = plan_features(training_rows, target, keep=kept)
     if not plan.input_columns:
         reasons = "; ".join(f"“{d.name}”: {d.reason}" for d in plan.dropped[:5]) or "none left"
         raise InputError(
@@ -516,7 +517,7 @@ def _prepare(frame: pd.DataFrame, spec: JobSpec) -> _Prepared:
     if note is not None:
         notes.append(note)
     notes += plan.kept_identifiers.values()
-    leaks = suspected_leaks(features.loc[train_index, plan.input_columns], target, kept)
+    leaks = suspected_leaks(training_rows[plan.input_columns], target, kept)
     if target.rows_dropped_missing:
         notes.append(f"{target.rows_dropped_missing} rows without a “{target_name}” were left out.")
     if target.rare_classes_dropped:
@@ -532,7 +533,7 @@ def _prepare(frame: pd.DataFrame, spec: JobSpec) -> _Prepared:
         excluded=[DroppedColumn(name=c, reason="excluded on request") for c in excluded],
         train_index=train_index,
         test_index=test_index,
-        X_train=plan.transform(features.loc[train_index]),
+        X_train=plan.transform(training_rows),
         y_train=target.values.loc[train_index],
         test_frame=features.loc[test_index],
         y_test=target.values.loc[test_index],

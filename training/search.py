@@ -304,27 +304,27 @@ class Search:
 
         return Fold(X.iloc[train], y[train]), Fold(X.iloc[valid], y[valid]), valid
 
-    def _search(self, validation: _Validation) -> _Validation:
-        """The portfolio, then tuning; returns the validation scheme the candidates share."""
+    def _search(self, validation: _Validation) -> None:
+        """The portfolio, then tuning. A switch to one holdout fold is recorded in
+        `_validation_in_use`, the scheme every candidate shares."""
         from training.portfolio import PORTFOLIO, for_table
         from training.target_encoding import high_cardinality_columns
 
-        many_levels = bool(high_cardinality_columns(validation.folds[0][0].X))
+        X = validation.folds[0][0].X
+        many_levels = bool(high_cardinality_columns(X))
         for start in PORTFOLIO:
             if self._should_stop():
-                return validation
+                return
             if start.config.get("target_encoding") and not many_levels:
                 continue
             if start.family == "knn" and len(validation.y) > KNN_MAX_ROWS:
                 continue
-            columns = validation.folds[0][0].X.shape[1]
-            self._try(start.family, for_table(start.family, start.config, columns), validation)
+            self._try(start.family, for_table(start.family, start.config, X.shape[1]), validation)
             if len(self._candidates) == 1 and len(validation.folds) > 1:
                 validation = self._maybe_switch_to_holdout(validation)
                 self._validation_in_use = validation  # a cut-off must see the switch too
         self._portfolio_done = True
         self._tune(validation)
-        return validation
 
     def _maybe_switch_to_holdout(self, validation: _Validation) -> _Validation:
         """After the first trial: if five fits per trial leave too few trials, use one fold."""
