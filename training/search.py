@@ -57,7 +57,7 @@ MAX_VALID_ROWS = 50_000
 MAX_SEARCH_TRAIN_ROWS = 400_000
 ENSEMBLE_MAX_ROWS = 20_000  # rows used to choose ensemble weights
 ENSEMBLE_TYPICAL_MEMBERS = 5
-FINALIZE_RESERVE_S = 0.5
+FINALIZE_RESERVE_S = 0.25  # building the final predictor from fitted models
 # With one holdout fold the final members are refit on every row, with the size (boosting
 # rounds) found on the holdout scaled up for the extra rows; the search keeps time for it.
 REFIT_SIZE_SCALE = 1.15
@@ -189,6 +189,7 @@ class Search:
         self._classes: list[str] = []
         self._refit_reserve_s = 0.0
         self._ensemble_reserve_s = 0.0
+        self._loss_s = float("inf")  # the quickest validation loss computed so far
         self._validation_in_use: _Validation | None = None
         self._refit_scale: float | None = None  # all rows / holdout-training rows
         self._X: pd.DataFrame | None = None
@@ -553,17 +554,18 @@ class Search:
             self.request_stop("converged")
 
     def _reserve_for_ensemble(self, loss_s: float, rows: int) -> None:
-        """Ensemble selection scores blends ~3 x ROUNDS x pool times: keep that time back."""
+        """Ensemble selection scores blends ROUNDS x pool times on each half of the rows, then
+        on all of them when it wins (~2 x ROUNDS x pool on all rows): keep that time back."""
         from training.ensemble import MAX_MEMBERS_CONSIDERED, ROUNDS
 
-        per_loss = loss_s * min(1.0, ENSEMBLE_MAX_ROWS / max(rows, 1))
-        estimate = 3 * ROUNDS * MAX_MEMBERS_CONSIDERED * per_loss
+        # The quickest loss seen, not the latest: one slow call (a busy core, a first call's
+        # lazy import) would otherwise hold back a quarter of the budget for nothing.
+        self._loss_s = min(self._loss_s, loss_s * min(1.0, ENSEMBLE_MAX_ROWS / max(rows, 1)))
+        estimate = 2 * ROUNDS * MAX_MEMBERS_CONSIDERED * self._loss_s
         # The holdout predictions of a blend of the strongest candidates, and their charts.
         strongest = sorted(self._candidates, key=lambda c: c.loss)[:ENSEMBLE_TYPICAL_MEMBERS]
         estimate += 2 * self.rows_to_predict * sum(c.predict_s_per_row for c in strongest)
-        self._ensemble_reserve_s = min(
-            0.25 * self.budget_s, max(self._ensemble_reserve_s, estimate)
-        )
+        self._ensemble_reserve_s = min(0.25 * self.budget_s, estimate)
 
     def _update_refit_reserve(self) -> None:
         """With a holdout fold, keep back what refitting the best candidate on all rows costs."""

@@ -210,6 +210,11 @@ def preload(names: tuple[str, ...] = PRELOAD + REPORT_MODULES) -> None:
             importlib.import_module(name)
         except Exception:  # the job imports it again and reports the failure as it would cold
             log.exception("could not import %s", name)
+    if "training.charts" in names:
+        try:
+            importlib.import_module("training.charts").load_figure_code()
+        except Exception:
+            log.exception("could not load plotly's figure code")
     threads = len(os.listdir("/proc/self/task")) if Path("/proc/self/task").is_dir() else 0
     log.info("imported in %.1f s; %d threads (OpenBLAS's)", time.monotonic() - started, threads)
 

@@ -45,3 +45,29 @@ def test_holdout_scores_binary_and_regression() -> None:
     )
     assert reg["mae"] == pytest.approx(1 / 3)
     assert set(reg) >= {"r2", "rmse", "mae"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_search_losses_equal_scikit_learn(seed: int) -> None:
+    """The search computes AUC and log loss itself for speed: they must be scikit-learn's."""
+    from sklearn import metrics as m
+
+    from training.metrics import validation_loss
+
+    rng = np.random.default_rng(seed)
+    y2 = rng.integers(0, 2, 300)
+    # Rounded scores: many ties, which the rank statistic must count half like scikit-learn.
+    p1 = np.round(rng.random(300), 1)
+    binary = np.column_stack([1 - p1, p1])
+    assert validation_loss("roc_auc", y2, binary) == pytest.approx(
+        1 - m.roc_auc_score(y2, p1), abs=1e-12
+    )
+    y3 = rng.integers(0, 3, 300)
+    raw = np.round(rng.random((300, 3)), 2) + 0.01
+    proba = raw / raw.sum(axis=1, keepdims=True)
+    assert validation_loss("roc_auc_ovr", y3, proba) == pytest.approx(
+        1 - m.roc_auc_score(y3, proba, multi_class="ovr"), abs=1e-12
+    )
+    assert validation_loss("log_loss", y3, proba) == pytest.approx(
+        m.log_loss(y3, proba, labels=[0, 1, 2]), abs=1e-12
+    )
