@@ -114,7 +114,8 @@ def _context(workdir: Path) -> Path:
     source.mkdir()
     shutil.copy2(ROOT / "pyproject.toml", source)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / "training", source / "training", ignore=ignore)
+    for package in ("contract", "training"):
+        shutil.copytree(ROOT / package, source / package, ignore=ignore)
     return source
 
 

@@ -124,10 +124,10 @@ class Split:
 
 def shared_split(path: Path, target: str, seed: int) -> tuple[pd.DataFrame, Split]:
     """Read the file as the engine does and split it as the engine will (same seed)."""
-    from training.evaluation import split_holdout
-    from training.metrics import choose_metric
-    from training.reading import read_table
-    from training.target import prepare_target
+    from training.input.reading import read_table
+    from training.pipeline.evaluation import split_holdout
+    from training.pipeline.metrics import choose_metric
+    from training.pipeline.target import prepare_target
 
     frame = read_table(path, path.name)
     prepared = prepare_target(frame, target, "auto")
@@ -211,8 +211,9 @@ class Case:
 
 
 def run_ours(case: Case) -> Outcome:
-    from training.contracts import JobSpec
-    from training.model import MODEL_FILE, TrainedModel
+    from contract.jobs import JobSpec
+    from contract.run_folder import MODEL_FILE
+    from training.pipeline.model import TrainedModel
     from training.run import RunOptions, run_job
 
     run_dir = CACHE / "runs" / case.label
@@ -1068,10 +1069,17 @@ def text_table(report: dict[str, Any]) -> str:
     return "\n".join([*lines, "", *tail])
 
 
+def results_name(budget_s: int) -> str:
+    """quality.json/.md at the default 30 s; quality-120s.json/.md and so on at other budgets,
+    so a run at one budget never overwrites another's figures."""
+    return "quality" if budget_s == 30 else f"quality-{budget_s}s"
+
+
 def write_results(report: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "quality.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (RESULTS / "quality.md").write_text(markdown_table(report))
+    name = results_name(report["budget_s"])
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown_table(report))
 
 
 # ---- command line ------------------------------------------------------------------------------
@@ -1167,7 +1175,8 @@ def main(argv: list[str] | None = None) -> int:
     write_results(report)
     print()
     print(text_table(report))
-    print(f"\nWrote {(RESULTS / 'quality.json').relative_to(REPO)} and quality.md", flush=True)
+    name = results_name(report["budget_s"])
+    print(f"\nWrote {(RESULTS / name).relative_to(REPO)}.json and {name}.md", flush=True)
     return 0
 
 

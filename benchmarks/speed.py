@@ -442,7 +442,7 @@ def _event_time(events: list[dict[str, Any]], kind: str) -> float | None:
 
 
 def _kind(cmdline: str) -> str:
-    if "training.report_worker" in cmdline:
+    if "training.outputs.report_worker" in cmdline:
         return "report"
     return "browser" if "chrom" in cmdline else "other"
 

@@ -36,7 +36,7 @@ JOB_TIMEOUT_S = 300.0
 
 sys.path.insert(0, str(ROOT))
 
-from training.contracts import JobSpec  # noqa: E402
+from contract.jobs import JobSpec  # noqa: E402
 from training.warm_worker import PARENT_PID_ENV, process_stat, request_start  # noqa: E402
 
 

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from training import exit_codes
+from contract import exit_codes
+from contract.tasks import REQUESTED_TASKS
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model on a CSV, TSV, Excel or Parquet file")
     train.add_argument("data", type=Path, help="the table to learn from")
     train.add_argument("--target", required=True, help="the column to predict")
-    train.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
+    train.add_argument("--task", choices=REQUESTED_TASKS, default="auto")
     train.add_argument("--metric", default="auto", help="e.g. roc_auc, log_loss, accuracy, r2")
     train.add_argument(
         "--time-budget",
@@ -94,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _duration(text: str) -> int:
     """`90`, `90s`, `5m`, `1h30m` -> seconds: the same reading as `time=` in Slack."""
-    from bot.commands import CommandError, parse_duration
+    from bot.command_parser import CommandError, parse_duration
 
     try:
         return parse_duration(text)
@@ -105,13 +106,14 @@ def _duration(text: str) -> int:
 def _train(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from bot.commands import column_choice_problem, split_columns
+    from bot.command_parser import column_choice_problem, split_columns
     from bot.jobs import new_job_id
-    from training.contracts import JobSpec
+    from contract.jobs import JobSpec
+    from contract.run_folder import RUNS_DIR
 
     job_id = new_job_id()
     data_dir = Path(os.environ.get("AUTOML_DATA_DIR", DEFAULT_DATA_DIR))
-    out = args.out or data_dir / "runs" / job_id
+    out = args.out or data_dir / RUNS_DIR / job_id
     if not args.data.is_file():
         print(f"error: there is no file at {args.data}", file=sys.stderr)
         return exit_codes.BAD_INPUT
@@ -139,8 +141,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"error: {problems}", file=sys.stderr)
         return exit_codes.BAD_INPUT
 
+    from training.outputs.terminal import ProgressDisplay, summary
     from training.run import RunOptions, run_job
-    from training.terminal import ProgressDisplay, summary
 
     result = run_job(spec, RunOptions(sinks=[ProgressDisplay()], report=not args.no_report))
     stream = sys.stdout if result.status != "failed" else sys.stderr
@@ -149,9 +151,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from contract.run_folder import MODEL_FILE
     from training.errors import InputError
-    from training.model import MODEL_FILE, TrainedModel
-    from training.reading import read_table
+    from training.input.reading import read_table
+    from training.pipeline.model import TrainedModel
 
     try:
         model = TrainedModel.load(args.run_dir / MODEL_FILE)

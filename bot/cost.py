@@ -5,7 +5,7 @@ task asked for, whatever it used. A Batch job that was retried ran one task per 
 and every attempt is billed. Spot prices vary by region and hour; the Spot price here is a
 configured fraction of on demand, so the figure is an estimate and says so.
 
-Standard library and pydantic-settings only: the completion Lambda imports this.
+Standard library, pydantic-settings and `contract` only: the completion Lambda imports this.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contract import aws
+from contract import environment as env
 
 MIN_BILLED_S = 60
 MIB_PER_GB = 1024
@@ -24,10 +27,14 @@ class FargatePrices(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
-    vcpu_hour_usd: float = Field(default=0.04048, ge=0, alias="AUTOML_FARGATE_VCPU_HOUR_USD")
-    gb_hour_usd: float = Field(default=0.004445, ge=0, alias="AUTOML_FARGATE_GB_HOUR_USD")
+    vcpu_hour_usd: float = Field(
+        default=aws.FARGATE_VCPU_HOUR_USD, ge=0, alias=env.FARGATE_VCPU_HOUR_USD
+    )
+    gb_hour_usd: float = Field(default=aws.FARGATE_GB_HOUR_USD, ge=0, alias=env.FARGATE_GB_HOUR_USD)
     # Fargate Spot has run at roughly 30 % of on demand; it varies, hence a setting.
-    spot_fraction: float = Field(default=0.3, gt=0, le=1, alias="AUTOML_FARGATE_SPOT_FRACTION")
+    spot_fraction: float = Field(
+        default=aws.FARGATE_SPOT_FRACTION, gt=0, le=1, alias=env.FARGATE_SPOT_FRACTION
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,8 @@
 """The job record and the `JobStore` port.
 
-A job is one training run asked for by one person in one thread. Its status only moves
-forward:
-
-    queued ──> running ──> succeeded | failed | interrupted | cancelled
-       └──────────────────> failed | cancelled
-
-and a job that has ended never changes status again, so a late or repeated event (a Slack
-retry, a second `finished` line, a restart) cannot undo what a person was already told.
+A job is one training run asked for by one person in one thread. Which statuses it moves
+through, and who moves it, is `bot.lifecycle`'s business: the stores only make each move
+atomically, from the statuses `bot.lifecycle.transition_sources` allows.
 
 Implementations: `bot.backends.local.job_store.SqliteJobStore` (SQLite, WAL) and, on AWS,
 DynamoDB with conditional writes. Standard library only: this module is on the Lambda's path.
@@ -20,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
-from training.contracts import utc_now
+from contract.jobs import utc_now
 
 Status = Literal["queued", "running", "succeeded", "failed", "interrupted", "cancelled"]
 STATUSES: tuple[Status, ...] = get_args(Status)
@@ -28,24 +23,10 @@ STATUSES: tuple[Status, ...] = get_args(Status)
 ACTIVE: frozenset[Status] = frozenset({"queued", "running"})
 TERMINAL: frozenset[Status] = frozenset({"succeeded", "failed", "interrupted", "cancelled"})
 
-# new status -> the statuses a job may move to it from.
-ALLOWED_FROM: dict[Status, frozenset[Status]] = {
-    "queued": frozenset(),
-    "running": frozenset({"queued"}),
-    "succeeded": frozenset({"running"}),
-    "failed": frozenset({"queued", "running"}),
-    "interrupted": frozenset({"running"}),
-    "cancelled": frozenset({"queued", "running"}),
-}
-
 # Fields `JobStore.transition` may set together with the status.
 MUTABLE_FIELDS: frozenset[str] = frozenset(
     {"status_ts", "result_path", "error_code", "error_message"}
 )
-
-
-def can_transition(current: Status, new: Status) -> bool:
-    return current in ALLOWED_FROM[new]
 
 
 def check_statuses(statuses: tuple[str, ...]) -> None:
@@ -53,21 +34,6 @@ def check_statuses(statuses: tuple[str, ...]) -> None:
     unknown = [status for status in statuses if status not in STATUSES]
     if unknown:
         raise ValueError(f"unknown job status(es): {', '.join(map(repr, unknown))}")
-
-
-def transition_sources(new_status: Status, fields: dict[str, Any]) -> list[Status]:
-    """What every store checks before a transition: the statuses it may come from, sorted.
-
-    ValueError for an unknown status, TypeError for a field `transition` may not set.
-    """
-    check_statuses((new_status,))
-    unknown = set(fields) - MUTABLE_FIELDS
-    if unknown:
-        raise TypeError(
-            f"transition() cannot set {', '.join(sorted(unknown))}; "
-            f"allowed: {', '.join(sorted(MUTABLE_FIELDS))}"
-        )
-    return sorted(ALLOWED_FROM[new_status])
 
 
 def new_job_id() -> str:
@@ -147,10 +113,11 @@ class JobStore(Protocol):
         ...
 
     def transition(self, job_id: str, new_status: Status, **fields: Any) -> bool:
-        """Move a job forward to `new_status`, setting `fields` (see `MUTABLE_FIELDS`) too.
+        """Move a job to `new_status`, setting `fields` (see `MUTABLE_FIELDS`) too.
 
         Atomic: returns False, changing nothing, when the job does not exist or its current
-        status may not move to `new_status` (backwards, sideways or out of an end state).
+        status is not one of `bot.lifecycle.transition_sources(new_status)`. Only
+        `bot.lifecycle.JobLifecycle` calls it: it owns every status change.
         """
         ...
 

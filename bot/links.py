@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Final
 from urllib.parse import quote, unquote
 
-from training.contracts import JOB_ID_PATTERN
+from contract.jobs import JOB_ID_PATTERN
 
 # Reasons a link is refused, for logs and for the web layer's choice of status code.
 EXPIRED: Final = "expired"

@@ -1,14 +1,13 @@
-"""`Notifier`: the only code that tells Slack how a job is doing and how it ended.
+"""`Notifier`: turns a job and how it is doing into Slack messages in the job's thread.
 
 Each job has one status message in its thread, posted by `announce` and then edited in place
 (`chat.update`) as the job starts, progresses and ends; the outcome (leaderboard or failure,
 then the charts) is posted as threaded replies once.
 
-It implements the `JobEvents` port and is backend-agnostic: the local runner feeds it from a
-subprocess's event lines, the AWS completion Lambda from EventBridge. Events may come twice,
-late or out of order, so the job store is the arbiter: progress for a job that is no longer
-active changes nothing, and the outcome is posted only by the caller whose
-`JobStore.transition` to the terminal status succeeded (one notification per job).
+It changes no job's status: `bot.job_events.JobEventHandler` asks `bot.lifecycle` for that,
+then calls it to show what happened. It does read the store (a job's channel and status
+message, whether it is still active) and remembers the ts of the status message there.
+Progress for a job that is no longer active shows nothing.
 
 Slack failures are logged and swallowed: by the time the notifier runs, the job's state is
 already decided, and a failed `chat.update` must not take down a runner or a Lambda.
@@ -17,7 +16,6 @@ already decided, and a failed `chat.update` must not take down a runner or a Lam
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,15 +26,15 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import messages
-from bot.jobs import Job, JobStore, Status, can_transition
-from bot.ports import ArtifactStore, JobEnding
-from training.contracts import ErrorInfo, JobResult, ProgressEvent
+from bot.jobs import Job, JobStore
+from bot.messages import SlackMessage, failure_message, job_status_message, results_message
+from bot.messages.results import charts_comment, mentioning
+from bot.messages.text import truncate
+from bot.outcome import Outcome
+from bot.ports import ArtifactStore
+from contract.jobs import JobResult, ProgressEvent
 
 log = logging.getLogger(__name__)
-
-NO_RESULT_MESSAGE = "The job stopped before it could write its results."
-NO_RESULT_HINT = "Try again; if it fails the same way, tell whoever runs this bot."
 
 # Slack shows at most 10 files in one message; more charts go out in further messages.
 MAX_FILES_PER_MESSAGE = 10
@@ -96,14 +94,11 @@ class Notifier:
                 return
             self._update_status(job, None, "queued", position)
 
-    def job_started(self, job_id: str) -> None:
+    def show_started(self, job_id: str) -> None:
+        """Show a running job as running, once, however often its start is reported."""
         state = self._state(job_id)
         with state.lock:
             job = self._store.get(job_id)
-            if job is not None and job.status == "queued":
-                # Whoever reports the start may not have moved the job yet (the AWS Lambda).
-                self._store.transition(job_id, "running")
-                job = self._store.get(job_id)
             if job is None or job.status != "running":
                 self._forget(job_id)
                 return
@@ -113,7 +108,8 @@ class Notifier:
             state.last_update = self._clock()
             self._update_status(job, state.latest, "running")
 
-    def job_progress(self, job_id: str, event: ProgressEvent) -> None:
+    def show_progress(self, job_id: str, event: ProgressEvent) -> None:
+        """Show the newest progress, at most once every `min_update_interval_s`."""
         state = self._state(job_id)
         with state.lock:
             if state.latest is None or event.at >= state.latest.at:
@@ -131,82 +127,44 @@ class Notifier:
 
     # ---- the end ----------------------------------------------------------------------------
 
-    def job_ended(self, job_id: str, ending: JobEnding) -> None:
-        state = self._state(job_id)
+    def show_cancelled(self, job: Job) -> None:
+        """Show a cancelled job as cancelled on its status message; nothing else is posted."""
+        state = self._state(job.job_id)
         with state.lock:
             try:
-                self._end(job_id, ending, state.latest)
+                self._update_status(job, state.latest, "cancelled")
             finally:
-                self._forget(job_id)
+                self._forget(job.job_id)
 
-    def _end(self, job_id: str, ending: JobEnding, latest: ProgressEvent | None) -> None:
-        job = self._store.get(job_id)
-        if job is None:
-            log.warning("job %s ended but is not in the job store", job_id)
-            return
-        if job.status == "cancelled":
-            # Whoever cancelled it has said so; only the status message shows it.
-            self._update_status(job, latest, "cancelled")
-            return
-        if job.finished:
-            return  # a repeated or late ending: the person was told already
+    def show_outcome(self, job: Job, outcome: Outcome) -> None:
+        """The end of a job: its status message, then the results or the failure, then the
+        charts. Call it once per job: for the caller whose move ended it."""
+        state = self._state(job.job_id)
+        with state.lock:
+            try:
+                self._post_outcome(job, outcome, state.latest)
+            finally:
+                self._forget(job.job_id)
 
-        result, result_path = self._load_result(job_id, ending)
-        if result is None:
-            # The details are for whoever runs the bot, never for Slack.
-            log.warning(
-                "job %s ended without a result (exit code %s): %s\n%s",
-                job_id,
-                ending.exit_code,
-                ending.detail or "no detail",
-                ending.log_tail,
-            )
-            result = _no_result(job, ending)
-        if not self._finish(job, result.status, result_path, result.error):
-            return  # another caller moved it first (or it was cancelled meanwhile)
+    def forget(self, job_id: str) -> None:
+        """Drop what is remembered about a job that has ended (its progress, its throttle)."""
+        self._forget(job_id)
 
-        self._update_status(job, latest, result.status)
-        job = self._store.get(job_id) or job  # the status message may have been re-posted
+    def _post_outcome(self, job: Job, outcome: Outcome, latest: ProgressEvent | None) -> None:
+        self._update_status(job, latest, outcome.status)
+        job = self._store.get(job.job_id) or job  # the status message may have been re-posted
         thread_ts = job.thread_ts or job.status_ts
-        message = self._outcome_message(job, result, ending.cost)
-        self._post(job, thread_ts, _mentioning(job, message), "outcome")
-        self._upload_charts(job, result, thread_ts)
+        message = self._outcome_message(job, outcome.result, outcome.cost)
+        self._post(job, thread_ts, mentioning(message, job.user_id), "outcome")
+        self._upload_charts(job, outcome.result, thread_ts)
 
-    def _load_result(self, job_id: str, ending: JobEnding) -> tuple[JobResult | None, str | None]:
-        try:
-            result = self._artifacts.load_result(job_id)
-        except Exception:
-            # A torn or invalid result.json is a failed job, not a crashed notifier.
-            log.exception("could not read the result of job %s", job_id)
-            return None, None
-        if result is None:
-            return None, None
-        if ending.finished is not None:
-            return result, ending.finished.result_path
-        return result, f"{self._artifacts.output_uri(job_id).rstrip('/')}/result.json"
-
-    def _finish(
-        self, job: Job, status: Status, result_path: str | None, error: ErrorInfo | None
-    ) -> bool:
-        """Move the job to its end state; True only for the one caller that did."""
-        if job.status == "queued" and not can_transition("queued", status):
-            # It produced a result, so it ran: its start was lost or is still on its way.
-            self._store.transition(job.job_id, "running")
-        return self._store.transition(
-            job.job_id,
-            status,
-            result_path=result_path,
-            error_code=error.code if error else None,
-            error_message=error.message if error else None,
-        )
-
-    def _outcome_message(self, job: Job, result: JobResult, cost: str) -> messages.SlackMessage:
+    def _outcome_message(self, job: Job, result: JobResult, cost: str) -> SlackMessage:
         # A result with models is worth showing even when the job did not finish cleanly.
         if result.status == "succeeded" or result.leaderboard:
             report = self._link(job.job_id, result.artifacts.report)
             model = self._link(job.job_id, result.artifacts.model)
-            return messages.results_message(result, report, model, cost=cost or None)
-        return messages.failure_message(result, cost=cost or None)
+            return results_message(result, report, model, cost=cost or None)
+        return failure_message(result, cost=cost or None)
 
     def _link(self, job_id: str, relative_path: str | None) -> str | None:
         if not relative_path:
@@ -230,10 +188,10 @@ class Notifier:
                     "content": content,
                     "filename": PurePosixPath(chart.path).name,
                     "title": chart.title,
-                    "alt_txt": messages.truncate(chart.alt_text, MAX_ALT_TEXT),
+                    "alt_txt": truncate(chart.alt_text, MAX_ALT_TEXT),
                 }
             )
-        comment = f"Charts for *{messages.escape(job.file_name)}* (job `{job.job_id}`)"
+        comment = charts_comment(job.file_name, job.job_id)
         for start in range(0, len(uploads), MAX_FILES_PER_MESSAGE):
             batch = uploads[start : start + MAX_FILES_PER_MESSAGE]
             try:
@@ -254,13 +212,15 @@ class Notifier:
         event: ProgressEvent | None,
         word: str,
         queue_position: int | None = None,
-    ) -> messages.SlackMessage:
-        message = messages.progress_message(job.job_id, job.file_name, event, word)
-        note = f"Asked by <@{job.user_id}>"
-        if queue_position:
-            note += f" · place in the queue: {queue_position}"
-        message["blocks"].append(messages.context(note))
-        return message
+    ) -> SlackMessage:
+        return job_status_message(
+            job.job_id,
+            job.file_name,
+            event,
+            word,
+            user_id=job.user_id,
+            queue_position=queue_position,
+        )
 
     def _update_status(
         self, job: Job, event: ProgressEvent | None, word: str, queue_position: int | None = None
@@ -283,7 +243,7 @@ class Notifier:
             self._store.set_status_message(job.job_id, ts)
 
     def _post(
-        self, job: Job, thread_ts: str | None, message: messages.SlackMessage, what: str
+        self, job: Job, thread_ts: str | None, message: SlackMessage, what: str
     ) -> str | None:
         try:
             response = self._client.chat_postMessage(
@@ -304,50 +264,6 @@ class Notifier:
     def _forget(self, job_id: str) -> None:
         with self._states_lock:
             self._states.pop(job_id, None)
-
-
-def _no_result(job: Job, ending: JobEnding) -> JobResult:
-    """A failed result for a job that wrote none, saying what the launcher saw."""
-    message = ending.detail.strip() or NO_RESULT_MESSAGE
-    last_words = log_excerpt(ending.log_tail)
-    if last_words:
-        message += f" The last lines of its log: “{last_words}”"
-    return JobResult(
-        job_id=job.job_id,
-        status="failed",
-        file_name=job.file_name,
-        target=job.target,
-        error=ErrorInfo(code="no_result", message=message, hint=NO_RESULT_HINT),
-    )
-
-
-_TRACEBACK_LINE = re.compile(r'^\s*(Traceback \(most recent call last\)|File "|\^+$|~+$)')
-
-
-def log_excerpt(log_tail: str, *, lines: int = 3, limit: int = 300) -> str:
-    """The last few lines of a job's log that a person can read: no traceback frames or
-    source lines (those stay in the operator's log), joined on one line and cut short."""
-    kept: list[str] = []
-    skip_source = False
-    for line in log_tail.splitlines():
-        if _TRACEBACK_LINE.match(line):
-            skip_source = line.lstrip().startswith("File ")  # the next line is its source
-            continue
-        if skip_source:
-            skip_source = False
-            continue
-        if line.strip():
-            kept.append(line.strip())
-    return messages.truncate(" / ".join(kept[-lines:]), limit)
-
-
-def _mentioning(job: Job, message: messages.SlackMessage) -> messages.SlackMessage:
-    """Mention the person who asked, so the outcome notifies them (the status edit does not)."""
-    mention = f"<@{job.user_id}>"
-    blocks = message["blocks"]
-    if len(blocks) < messages.MAX_BLOCKS:
-        blocks = [*blocks, messages.context(f"Asked by {mention}")]
-    return {"text": f"{mention} {message['text']}", "blocks": blocks}
 
 
 def _log_slack_error(what: str, job_id: str, exc: Exception) -> None:

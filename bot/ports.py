@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bot.jobs import Job, JobStore
-from training.contracts import DatasetPreview, FinishedEvent, JobResult, JobSpec, ProgressEvent
+from contract.jobs import DatasetPreview, FinishedEvent, JobResult, JobSpec, ProgressEvent
 
 
 @runtime_checkable
@@ -61,7 +61,7 @@ class ArtifactStore(Protocol):
 
 @runtime_checkable
 class JobEvents(Protocol):
-    """What a launcher reports about the jobs it runs (the notifier implements it).
+    """What a launcher reports about the jobs it runs (`bot.job_events.JobEventHandler`).
 
     Every method may be called more than once for the same event, late, or out of order
     (a restart re-reads an events log; AWS delivers at least once); implementations make
@@ -97,12 +97,12 @@ class Launcher(Protocol):
     """Runs training jobs somewhere and reports them to a `JobEvents`."""
 
     def submit(self, job: Job, spec_uri: str) -> None:
-        """Hand over a job whose spec is written. The job is `queued` in the store; the
-        launcher moves it to `running` when it really starts (it may wait for capacity)."""
+        """Hand over a job whose spec is written. The job is `queued` in the store; it moves
+        to `running` (through `bot.lifecycle`) when it really starts: it may wait for capacity."""
         ...
 
     def cancel(self, job: Job) -> None:
-        """Stop a queued or running job. The caller has already marked it `cancelled`."""
+        """Stop a queued or running job. The lifecycle has already moved it to `cancelled`."""
         ...
 
     def queue_position(self, job_id: str) -> int | None:

@@ -26,21 +26,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.errors import UserFacingError
-from bot.messages import (
+from bot.messages.blocks import (
     MAX_SECTION_TEXT,
     MAX_TABLE_ROWS,
     Block,
     SlackMessage,
-    _bullets,
-    _message,
     context,
-    escape,
-    format_duration,
+    message,
     section,
     table,
-    truncate,
 )
-from training.contracts import ColumnPreview, DatasetPreview
+from bot.messages.text import bullets, escape, format_duration, truncate
+from contract.jobs import ColumnPreview, DatasetPreview
 
 PREVIEW_ACTIONS_BLOCK = "preview_actions"
 TARGET_SELECT_ACTION = "preview_target"
@@ -129,7 +126,7 @@ def preview_message(
     if preview.notes:
         title = "*Notes*\n"
         notes = [f"• {escape(n)}" for n in preview.notes]
-        blocks.append(section(title + _bullets(notes, MAX_SECTION_TEXT - len(title))))
+        blocks.append(section(title + bullets(notes, MAX_SECTION_TEXT - len(title))))
 
     options = _target_options(preview)
     elements: list[Block] = []
@@ -167,7 +164,7 @@ def preview_message(
     fallback = f"{name}: {preview.rows:,} rows × {n_columns:,} columns."
     if target is not None:
         fallback += f" Suggested target: {target}."
-    return _message(fallback, blocks)
+    return message(fallback, blocks)
 
 
 def _columns_table(columns: list[ColumnPreview]) -> Block:
@@ -242,7 +239,7 @@ def preview_failed_message(file_name: str, error: UserFacingError) -> SlackMessa
     if error.hint.strip():
         blocks.append(section(f"*What to do:* {escape(error.hint.strip())}"))
     blocks.append(context(f"error `{escape(error.code)}`"))
-    return _message(f"I couldn't preview {name}: {what}", blocks)
+    return message(f"I couldn't preview {name}: {what}", blocks)
 
 
 # ---- the "Train a model" modal ---------------------------------------------------------------

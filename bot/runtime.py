@@ -15,6 +15,8 @@ from slack_bolt import App
 
 from bot.app import build_app
 from bot.backends import load_backend
+from bot.job_events import JobEventHandler
+from bot.lifecycle import JobLifecycle
 from bot.links import derive_link_key
 from bot.notifier import Notifier
 from bot.ports import Backend
@@ -30,6 +32,7 @@ class Bot:
     settings: Settings
     backend: Backend
     notifier: Notifier
+    events: JobEventHandler  # what the launcher reports to
     service: JobService
     app: App
     signing_secret: str = field(repr=False, default="")
@@ -38,7 +41,7 @@ class Bot:
         """Start running jobs: recover what a previous run of the bot left, then dispatch."""
         start = getattr(self.backend.launcher, "start", None)
         if callable(start):
-            start(self.notifier)
+            start(self.events)
 
     def close(self) -> None:
         # Let the slow halves of requests already acknowledged finish their replies.
@@ -75,11 +78,13 @@ def build_bot(settings: Settings, *, process_before_response: bool = False) -> B
         link_key = _stored_link_key(settings)
     backend = load_backend(settings, link_key=link_key)
     client = make_client(token, settings.slack_api_url)
+    lifecycle = JobLifecycle(backend.jobs)
     notifier = Notifier(client, backend.jobs, backend.artifacts)
-    service = JobService(settings, backend, client, notifier)
+    events = JobEventHandler(lifecycle, backend.jobs, backend.artifacts, notifier)
+    service = JobService(settings, backend, client, notifier, lifecycle=lifecycle, events=events)
     app = build_app(
         service,
         signing_secret=signing_secret,
         process_before_response=process_before_response,
     )
-    return Bot(settings, backend, notifier, service, app, signing_secret)
+    return Bot(settings, backend, notifier, events, service, app, signing_secret)

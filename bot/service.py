@@ -16,16 +16,17 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot import slack_files
-from bot.commands import TrainCommand
-from bot.errors import FileFetchError, LimitReached, NotAllowed, UserFacingError
+from bot.command_parser import TrainCommand
+from bot.errors import UserFacingError
 from bot.jobs import ACTIVE, Job, new_job_id
-from bot.messages import format_duration
+from bot.lifecycle import JobLifecycle
+from bot.messages import answers, problems
 from bot.notifier import Notifier
-from bot.ports import Backend, JobEnding
+from bot.ports import Backend, JobEnding, JobEvents
 from bot.preview_blocks import preview_failed_message, preview_message
 from bot.settings import Settings
 from bot.slack_files import SlackFile
-from training.contracts import ErrorInfo, JobResult, JobSpec, Limits
+from contract.jobs import ErrorInfo, JobResult, JobSpec, Limits
 
 log = logging.getLogger(__name__)
 
@@ -52,32 +53,33 @@ class TrainStarted:
     )
 
     def sentence(self) -> str:
-        job = self.job
-        where = f"in the thread of *{job.file_name}*"
-        if self.problem:
-            return (
-                f":x: Job `{job.job_id}` could not start: {self.problem} The details are {where}."
-            )
-        if not self.created:
-            return f"Job `{job.job_id}` for this is already {job.status}; its replies are {where}."
-        budget = format_duration(job.time_budget_s)
-        text = (
-            f"Started job `{job.job_id}`: predicting `{job.target}` from *{job.file_name}* "
-            f"within {budget}. Follow it {where}."
+        return answers.train_started(
+            self.job,
+            created=self.created,
+            queue_position=self.queue_position,
+            problem=self.problem,
         )
-        if self.queue_position:
-            text += f" It waits for a free worker (number {self.queue_position} in the queue)."
-        return text
 
 
 class JobService:
+    """Records, stages, launches and cancels jobs (their statuses moved by `lifecycle`)."""
+
     def __init__(
-        self, settings: Settings, backend: Backend, client: WebClient, notifier: Notifier
+        self,
+        settings: Settings,
+        backend: Backend,
+        client: WebClient,
+        notifier: Notifier,
+        *,
+        lifecycle: JobLifecycle,
+        events: JobEvents,
     ) -> None:
         self.settings = settings
         self.backend = backend
         self.client = client
         self.notifier = notifier
+        self.lifecycle = lifecycle
+        self.events = events  # where a job that ends before it is launched is reported
 
     @property
     def _token(self) -> str:
@@ -90,28 +92,16 @@ class JobService:
 
     def check_allowed(self, user_id: str, channel_id: str) -> None:
         if not self.settings.channel_allowed(channel_id):
-            raise NotAllowed(
-                "The bot is not enabled in this channel.",
-                "Ask whoever runs it to add this channel to AUTOML_ALLOWED_CHANNELS, or use "
-                "a channel where it is enabled.",
-            )
+            raise problems.channel_not_allowed()
         if not self.settings.user_allowed(user_id):
-            raise NotAllowed(
-                "You are not on the list of people who may use this bot.",
-                "Ask whoever runs it to add you to AUTOML_ALLOWED_USERS.",
-            )
+            raise problems.user_not_allowed()
 
     def _check_user_limit(self, user_id: str) -> None:
         limit = self.settings.max_jobs_per_user
         active = self.backend.jobs.count_active(user_id)
         if active >= limit:
             mine = [j for j in self.backend.jobs.list_for_user(user_id) if j.status in ACTIVE]
-            ids = ", ".join(f"`{j.job_id}`" for j in mine[:5])
-            raise LimitReached(
-                f"You already have {active} job{'s' if active != 1 else ''} running or "
-                f"waiting ({ids}); the limit is {limit} at a time.",
-                "Wait for it to finish, or stop one with `/automl cancel JOB`.",
-            )
+            raise problems.too_many_jobs(active, limit, [j.job_id for j in mine])
 
     # ---- train ---------------------------------------------------------------------------
 
@@ -128,11 +118,7 @@ class JobService:
         if not slack_files.is_table_file(
             {"name": file.name, "filetype": file.filetype, "mimetype": file.mimetype}
         ):
-            raise FileFetchError(
-                f"*{file.name}* does not look like a table.",
-                "Share a CSV, TSV, Excel (.xlsx) or Parquet file and ask again.",
-                code="not_a_table",
-            )
+            raise problems.not_a_table(file.name)
         return file
 
     def _file_in_thread(self, channel_id: str, thread_ts: str) -> SlackFile:
@@ -142,21 +128,13 @@ class JobService:
                 channel=channel_id, ts=thread_ts, limit=200
             ).get("messages", [])
         except Exception as exc:  # SlackApiError and network errors alike
-            raise FileFetchError(
-                "I could not read this thread to find its file.",
-                "Use `/automl train target=COLUMN file=NAME` in the channel instead.",
-            ) from exc
+            raise problems.thread_unreadable() from exc
         parent_first = replies[:1] + list(reversed(replies[1:]))
         for message in parent_first:
             for file in message.get("files") or []:
                 if slack_files.is_table_file(file):
                     return slack_files.file_info(self.client, file["id"], channel_id)
-        raise FileFetchError(
-            "There is no table file in this thread.",
-            "Mention me in the thread of a shared CSV, TSV, Excel or Parquet file, or use "
-            "`/automl train target=COLUMN file=NAME` in the channel.",
-            code="no_file",
-        )
+        raise problems.no_file_in_thread()
 
     def train(self, request: TrainRequest) -> TrainStarted:
         """Start a job: record it, announce it in the file's thread, fetch the file, launch.
@@ -179,7 +157,7 @@ class JobService:
         budget = self._budget(command)
         self._claim_next(request, file, earlier)
 
-        job, created = self.backend.jobs.create(
+        job, created = self.lifecycle.record(
             Job(
                 job_id=new_job_id(),
                 user_id=request.user_id,
@@ -207,14 +185,14 @@ class JobService:
             return TrainStarted(job, created=True, problem=error.message)
         except Exception:
             log.exception("could not stage job %s", job.job_id)
-            problem = "Something went wrong on the bot's side while preparing this job."
+            problem = problems.STAGING_FAILED
             self._end_with_our_fault(job, problem, "internal")
             return TrainStarted(job, created=True, problem=problem)
         try:
             self.backend.launcher.submit(job, spec_uri)
         except Exception:
             log.exception("could not hand job %s to the launcher", job.job_id)
-            problem = "The bot could not start the training."
+            problem = problems.LAUNCH_FAILED
             self._end_with_our_fault(job, problem, "launch_failed")
             return TrainStarted(job, created=True, problem=problem)
         position = self._waiting_position(job)
@@ -232,12 +210,7 @@ class JobService:
     def _budget(self, command: TrainCommand) -> int:
         budget = command.time_budget_s or self.settings.default_time_budget_s
         if budget > self.settings.max_time_budget_s:
-            raise UserFacingError(
-                f"The time budget {format_duration(budget)} is more than this bot allows "
-                f"({format_duration(self.settings.max_time_budget_s)}).",
-                f"Use time={format_duration(self.settings.max_time_budget_s)} or less.",
-                code="budget_too_long",
-            )
+            raise problems.budget_too_long(budget, self.settings.max_time_budget_s)
         return budget
 
     def _repeat_of(self, request: TrainRequest, file: SlackFile) -> tuple[Job | None, int]:
@@ -264,11 +237,7 @@ class JobService:
         target = request.command.target
         key = f"train:{request.channel_id}:{request.user_id}:{file.id}:{target}:{earlier}"
         if not self.backend.jobs.claim(key):
-            raise UserFacingError(
-                f"A job predicting `{target}` from *{file.name}* is already starting.",
-                f"Follow it in the thread of *{file.name}*.",
-                code="already_starting",
-            )
+            raise problems.already_starting(target, file.name)
 
     def _stage(self, job: Job, file: SlackFile) -> str:
         """Copy the Slack file into the artifact store and write the job's spec."""
@@ -294,11 +263,14 @@ class JobService:
         return artifacts.save_spec(spec)
 
     def _end_with_our_fault(self, job: Job, message: str, code: str) -> None:
-        hint = f"Try again; if it happens again, tell whoever runs this bot (job {job.job_id})."
-        self.end_before_start(job, message, hint, code)
+        self.end_before_start(job, message, problems.our_fault_hint(job.job_id), code)
 
     def end_before_start(self, job: Job, message: str, hint: str, code: str) -> None:
-        """End a recorded job that never reached training, with a reason in its thread."""
+        """End a recorded job that never reached training, with a reason in its thread.
+
+        Its result is saved first, then its end reported like any other's: the event
+        handler has the lifecycle end it (`failed`) and the notifier say why.
+        """
         result = JobResult(
             job_id=job.job_id,
             status="failed",
@@ -311,7 +283,7 @@ class JobService:
             self.backend.artifacts.save_result(result)
         except Exception:  # the thread must still get its answer
             log.exception("could not save the result of job %s", job.job_id)
-        self.notifier.job_ended(job.job_id, JobEnding(detail=message))
+        self.events.job_ended(job.job_id, JobEnding(detail=message))
 
     # ---- preview -------------------------------------------------------------------------
 
@@ -364,38 +336,24 @@ class JobService:
     def cancel(self, user_id: str, job_id: str) -> str:
         job = self.backend.jobs.get(job_id)
         if job is None:
-            raise UserFacingError(
-                f"There is no job `{job_id}`.", "`/automl list` shows this channel's jobs."
-            )
+            raise problems.no_such_job(job_id)
         if job.user_id != user_id:
-            raise UserFacingError(
-                f"Job `{job_id}` was started by <@{job.user_id}>; only they can cancel it."
-            )
+            raise problems.not_your_job(job_id, job.user_id)
         if not job.active:
-            return f"Job `{job_id}` has already ended ({job.status}); nothing to cancel."
-        if not self.backend.jobs.transition(job_id, "cancelled"):
+            return answers.nothing_to_cancel(job_id, job.status)
+        if not self.lifecycle.cancel(job_id):
             latest = self.backend.jobs.get(job_id)
-            status = latest.status if latest else "gone"
-            return f"Job `{job_id}` ended ({status}) before it could be cancelled."
+            return answers.ended_before_cancel(job_id, latest.status if latest else "gone")
         self.backend.launcher.cancel(job)
         # The status message says "cancelled" now; a running job's launcher reports its end
         # again later, which changes nothing.
-        self.notifier.job_ended(job_id, JobEnding(detail="Cancelled."))
-        return f"Cancelled job `{job_id}` ({job.file_name} → `{job.target}`)."
+        self.notifier.show_cancelled(job)
+        return answers.cancelled(job)
 
     def describe(self, job: Job) -> str:
-        when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
-        line = (
-            f"`{job.job_id}` *{job.status}* · {job.file_name} → `{job.target}` · "
-            f"budget {format_duration(job.time_budget_s)} · <@{job.user_id}> · {when}"
-        )
-        if job.status == "queued":
-            position = self.backend.launcher.queue_position(job.job_id)
-            if position:
-                line += f" · number {position} in the queue"
-        if job.error_message and job.status == "failed":
-            line += f"\n      {job.error_message}"
-        return line
+        waiting = job.status == "queued"
+        position = self.backend.launcher.queue_position(job.job_id) if waiting else None
+        return answers.job_line(job, position)
 
     def status(self, user_id: str, channel_id: str, job_id: str | None) -> str:
         if job_id:
@@ -403,14 +361,12 @@ class JobService:
             # Someone else's job in another channel reads as no job at all: its file name,
             # its owner and fresh links to its model belong to that channel.
             if job is None or (job.channel_id != channel_id and job.user_id != user_id):
-                raise UserFacingError(
-                    f"There is no job `{job_id}`.", "`/automl list` shows this channel's jobs."
-                )
+                raise problems.no_such_job(job_id)
             return self.describe(job) + self._result_links(job)
         jobs = self.backend.jobs.list_for_user(user_id, limit=5)
         if not jobs:
-            return "You have no jobs yet. `/automl help` shows how to start one."
-        return "*Your latest jobs:*\n" + "\n".join(self.describe(j) for j in jobs)
+            return answers.NO_JOBS_YET
+        return answers.your_jobs([self.describe(j) for j in jobs])
 
     def _result_links(self, job: Job) -> str:
         """Fresh links for a finished job: the ones in its thread may have expired."""
@@ -422,11 +378,11 @@ class JobService:
         links = []
         for label, path in (("report", result.artifacts.report), ("model", result.artifacts.model)):
             if path:
-                links.append(f"<{self.backend.artifacts.link(job.job_id, path)}|{label}>")
-        return ("\nFresh links: " + " · ".join(links)) if links else ""
+                links.append((label, self.backend.artifacts.link(job.job_id, path)))
+        return answers.fresh_links(links)
 
     def list_jobs(self, channel_id: str) -> str:
         jobs = self.backend.jobs.list_for_channel(channel_id, limit=10)
         if not jobs:
-            return "No jobs in this channel yet. `/automl help` shows how to start one."
-        return "*Jobs in this channel, newest first:*\n" + "\n".join(self.describe(j) for j in jobs)
+            return answers.NO_JOBS_IN_CHANNEL
+        return answers.channel_jobs([self.describe(j) for j in jobs])

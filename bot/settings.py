@@ -6,7 +6,7 @@ Every setting is an environment variable (see ARCHITECTURE.md, "Configuration").
 like, so a person never sees a pydantic traceback. Secrets are `SecretStr` and never show up
 in `repr()` or in error messages.
 
-Standard library, pydantic and pydantic-settings only: this module is on the Lambda's path.
+Standard library, pydantic, pydantic-settings and `contract` only: it is on the Lambda's path.
 """
 
 from __future__ import annotations
@@ -18,18 +18,19 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from training.contracts import MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S
+from contract import environment as env
+from contract.aws import (
+    BOT_TOKEN_SECRET_NAME,
+    PREVIEW_FUNCTION_NAME,
+    SIGNING_SECRET_SECRET_NAME,
+)
+from contract.jobs import MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S
 
 Backend = Literal["local", "aws"]
 
 # What the aws backend cannot start without. The Lambdas ask for them with
 # `load_settings(require=[..., "aws"])`; `build_aws_backend` refuses to start without them.
-AWS_REQUIRED: tuple[str, ...] = (
-    "AUTOML_BUCKET",
-    "AUTOML_TABLE",
-    "AUTOML_JOB_QUEUE",
-    "AUTOML_JOB_DEFINITION",
-)
+AWS_REQUIRED: tuple[str, ...] = (env.BUCKET, env.TABLE, env.JOB_QUEUE, env.JOB_DEFINITION)
 
 # What each way of running the bot cannot start without.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
@@ -49,7 +50,7 @@ HINTS: dict[str, str] = {
     "SLACK_APP_TOKEN": "an app-level token with the connections:write scope, starting with "
     "xapp- (Slack app settings > Basic Information > App-Level Tokens); Socket Mode only",
     "SLACK_API_URL": "an http(s) URL ending in /api/, e.g. https://slack.com/api/",
-    "AUTOML_BACKEND": "local or aws",
+    env.BACKEND: "local or aws",
     "AUTOML_DATA_DIR": "a directory path, e.g. ./automl-data",
     "AUTOML_PUBLIC_URL": "the http(s) base URL people reach the bot at, e.g. http://localhost:3000",
     "AUTOML_MAX_FILE_MB": "a number of megabytes greater than 0, e.g. 100",
@@ -67,17 +68,17 @@ HINTS: dict[str, str] = {
     "empty allows everyone",
     "AUTOML_LINK_EXPIRY_HOURS": "a number of hours greater than 0, at most 168, e.g. 24",
     "AUTOML_WARM_WORKER": "on or off",
-    "AUTOML_BUCKET": "aws backend: the S3 bucket for datasets and runs (the stack sets it)",
-    "AUTOML_TABLE": "aws backend: the DynamoDB job table's name (the stack sets it)",
-    "AUTOML_JOB_QUEUE": "aws backend: the AWS Batch job queue's name or ARN (the stack sets it)",
-    "AUTOML_JOB_DEFINITION": "aws backend: the AWS Batch job definition's name or ARN "
+    env.BUCKET: "aws backend: the S3 bucket for datasets and runs (the stack sets it)",
+    env.TABLE: "aws backend: the DynamoDB job table's name (the stack sets it)",
+    env.JOB_QUEUE: "aws backend: the AWS Batch job queue's name or ARN (the stack sets it)",
+    env.JOB_DEFINITION: "aws backend: the AWS Batch job definition's name or ARN "
     "(the stack sets it)",
-    "AUTOML_PREVIEW_FUNCTION": "aws backend: the preview Lambda's name, e.g. automl-preview",
-    "AUTOML_BOT_TOKEN_SECRET": "aws backend: the Secrets Manager secret holding the bot token, "
+    env.PREVIEW_FUNCTION: "aws backend: the preview Lambda's name, e.g. automl-preview",
+    env.BOT_TOKEN_SECRET: "aws backend: the Secrets Manager secret holding the bot token, "
     "e.g. automl/slack-bot-token",
-    "AUTOML_SIGNING_SECRET_SECRET": "aws backend: the Secrets Manager secret holding the "
+    env.SIGNING_SECRET_SECRET: "aws backend: the Secrets Manager secret holding the "
     "signing secret, e.g. automl/slack-signing-secret",
-    "AUTOML_RUN_EXPIRY_DAYS": "a whole number of days from 1 to 3650 before runs and job "
+    env.RUN_EXPIRY_DAYS: "a whole number of days from 1 to 3650 before runs and job "
     "records expire, e.g. 30",
 }
 
@@ -127,7 +128,7 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
 
     # Backend
-    backend: Backend = Field(default="local", alias="AUTOML_BACKEND")
+    backend: Backend = Field(default="local", alias=env.BACKEND)
     data_dir: Path = Field(default=Path("./automl-data"), alias="AUTOML_DATA_DIR")
     public_url: str = Field(default="http://localhost:3000", alias="AUTOML_PUBLIC_URL")
 
@@ -149,19 +150,19 @@ class Settings(BaseSettings):
     warm_worker: bool = Field(default=True, alias="AUTOML_WARM_WORKER")
 
     # The aws backend's resources (names the CDK stack sets; see infra/ and bot/backends/aws).
-    aws_bucket: str | None = Field(default=None, alias="AUTOML_BUCKET")
-    aws_table: str | None = Field(default=None, alias="AUTOML_TABLE")
-    aws_job_queue: str | None = Field(default=None, alias="AUTOML_JOB_QUEUE")
-    aws_job_definition: str | None = Field(default=None, alias="AUTOML_JOB_DEFINITION")
+    aws_bucket: str | None = Field(default=None, alias=env.BUCKET)
+    aws_table: str | None = Field(default=None, alias=env.TABLE)
+    aws_job_queue: str | None = Field(default=None, alias=env.JOB_QUEUE)
+    aws_job_definition: str | None = Field(default=None, alias=env.JOB_DEFINITION)
     # Fixed names from the deployment contract: set on every Lambda, needed only by some.
-    aws_preview_function: str = Field(default="automl-preview", alias="AUTOML_PREVIEW_FUNCTION")
+    aws_preview_function: str = Field(default=PREVIEW_FUNCTION_NAME, alias=env.PREVIEW_FUNCTION)
     bot_token_secret: str = Field(
-        default="automl/slack-bot-token", min_length=1, alias="AUTOML_BOT_TOKEN_SECRET"
+        default=BOT_TOKEN_SECRET_NAME, min_length=1, alias=env.BOT_TOKEN_SECRET
     )
     signing_secret_secret: str = Field(
-        default="automl/slack-signing-secret", min_length=1, alias="AUTOML_SIGNING_SECRET_SECRET"
+        default=SIGNING_SECRET_SECRET_NAME, min_length=1, alias=env.SIGNING_SECRET_SECRET
     )
-    run_expiry_days: int = Field(default=30, ge=1, le=3650, alias="AUTOML_RUN_EXPIRY_DAYS")
+    run_expiry_days: int = Field(default=30, ge=1, le=3650, alias=env.RUN_EXPIRY_DAYS)
 
     @field_validator("allowed_channels", "allowed_users", mode="before")
     @classmethod

@@ -12,14 +12,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import (
-    DATASETS_PREFIX,
-    EVENT_BUS,
-    REPO_ROOT,
-    RUNS_PREFIX,
-    TRAINING_DOCKERFILE,
-    DeployConfig,
-)
+from contract import environment as env
+from contract import exit_codes
+from contract.aws import DATASETS_PREFIX, RUNS_PREFIX
+from infra.config import EVENT_BUS, REPO_ROOT, TRAINING_DOCKERFILE, DeployConfig
 from infra.nag import acknowledge, arn_finding
 from infra.retention import retention
 
@@ -27,9 +23,9 @@ from infra.retention import retention
 DEFAULT_VCPU = 2
 DEFAULT_MEMORY = Size.gibibytes(4)
 
-# Exit codes of `python -m training run` (training/exit_codes.py).
-EXIT_BAD_INPUT = "2"
-EXIT_INTERRUPTED = "3"
+# Batch matches exit codes as strings.
+EXIT_BAD_INPUT = str(exit_codes.BAD_INPUT)
+EXIT_INTERRUPTED = str(exit_codes.INTERRUPTED)
 
 
 def training_image_asset_options() -> dict[str, object]:
@@ -164,7 +160,7 @@ class TrainingBatch(Construct):
             fargate_cpu_architecture=ecs.CpuArchitecture.X86_64,
             fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
             fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
-            environment={"AUTOML_BUCKET": bucket.bucket_name, "AUTOML_EVENT_BUS": EVENT_BUS},
+            environment={env.BUCKET: bucket.bucket_name, env.EVENT_BUS: EVENT_BUS},
             job_role=self.job_role,
             execution_role=self.execution_role,
             logging=ecs.LogDriver.aws_logs(stream_prefix="training", log_group=self.log_group),

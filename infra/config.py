@@ -11,6 +11,8 @@ from pathlib import Path
 
 from constructs import Node
 
+from contract import aws
+from contract import environment as env
 from infra.retention import SUPPORTED_DAYS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -21,31 +23,24 @@ PLACEHOLDER_BUNDLE = Path(__file__).resolve().parent / "placeholder_lambda"
 TRAINING_DOCKERFILE = "training/Dockerfile"  # relative to the build context, the repo root
 
 # Fixed function names: the bot Lambda can then be granted invoke on itself by ARN,
-# without the circular reference `fn.grant_invoke(fn)` would create.
+# without the circular reference `fn.grant_invoke(fn)` would create. The preview
+# function's is `contract.aws.PREVIEW_FUNCTION_NAME`: the bot's settings default to it.
 BOT_FUNCTION = "automl-bot"
 COMPLETION_FUNCTION = "automl-completion"
-PREVIEW_FUNCTION = "automl-preview"
 
 BOT_HANDLER = "bot.aws_lambda.bot_handler.handler"
 COMPLETION_HANDLER = "bot.aws_lambda.completion_handler.handler"
 PREVIEW_ENTRYPOINT = ["python", "-m", "awslambdaric"]
-PREVIEW_HANDLER = "training.aws_lambda.preview_handler"
+PREVIEW_HANDLER = "training.aws.preview_lambda.preview_handler"
 
-# The training container's events (training/contracts.py events, published to EventBridge).
-TRAINING_EVENT_SOURCE = "automl.training"
-TRAINING_EVENT_DETAIL_TYPE = "AutoML Training Event"
+# The bus the training job publishes its events to (contract.aws has their source and type).
 EVENT_BUS = "default"
 
-# S3 prefixes (the same layout as the local data folder).
-DATASETS_PREFIX = "datasets/"
-RUNS_PREFIX = "runs/"
-
-# Fargate on-demand prices (us-east-1 Linux/x86) and the Spot discount the completion
-# Lambda uses to say what a job cost.
+# The prices the completion Lambda uses to say what a job cost, as its environment.
 FARGATE_PRICES = {
-    "AUTOML_FARGATE_VCPU_HOUR_USD": "0.04048",
-    "AUTOML_FARGATE_GB_HOUR_USD": "0.004445",
-    "AUTOML_FARGATE_SPOT_FRACTION": "0.3",
+    env.FARGATE_VCPU_HOUR_USD: str(aws.FARGATE_VCPU_HOUR_USD),
+    env.FARGATE_GB_HOUR_USD: str(aws.FARGATE_GB_HOUR_USD),
+    env.FARGATE_SPOT_FRACTION: str(aws.FARGATE_SPOT_FRACTION),
 }
 
 
@@ -56,8 +51,8 @@ class DeployConfig:
     run_expiry_days: int = 30  # [automl:run_expiry_days] S3 objects and job records
     max_vcpus: int = 32  # [automl:max_vcpus] per compute environment (Spot, on demand)
     log_retention_days: int = 30  # [automl:log_retention_days] every log group
-    bot_token_secret: str = "automl/slack-bot-token"  # [automl:bot_token_secret]
-    signing_secret_secret: str = "automl/slack-signing-secret"  # [automl:signing_secret_secret]
+    bot_token_secret: str = aws.BOT_TOKEN_SECRET_NAME  # [automl:bot_token_secret]
+    signing_secret_secret: str = aws.SIGNING_SECRET_SECRET_NAME  # [automl:signing_secret_secret]
 
     def __post_init__(self) -> None:
         if self.run_expiry_days < 1:

@@ -10,11 +10,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.config import TRAINING_EVENT_DETAIL_TYPE, TRAINING_EVENT_SOURCE
+from contract.aws import (
+    BATCH_EVENT_DETAIL_TYPE,
+    BATCH_EVENT_SOURCE,
+    BATCH_FAILED,
+    BATCH_RUNNING,
+    BATCH_SUCCEEDED,
+    TRAINING_EVENT_DETAIL_TYPE,
+    TRAINING_EVENT_SOURCE,
+)
 
 # RUNNING says the job started (it may have waited for capacity); SUCCEEDED and FAILED end
 # it (FAILED is final: Batch has already retried what the retry strategy allows).
-BATCH_STATUSES = ["RUNNING", "SUCCEEDED", "FAILED"]
+BATCH_STATUSES = [BATCH_RUNNING, BATCH_SUCCEEDED, BATCH_FAILED]
 
 
 def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
@@ -52,8 +60,8 @@ class CompletionEvents(Construct):
             "BatchJobStateChange",
             description="AutoML training jobs started, succeeded or failed",
             event_pattern=events.EventPattern(
-                source=["aws.batch"],
-                detail_type=["Batch Job State Change"],
+                source=[BATCH_EVENT_SOURCE],
+                detail_type=[BATCH_EVENT_DETAIL_TYPE],
                 detail={"jobQueue": [job_queue.job_queue_arn], "status": BATCH_STATUSES},
             ),
             targets=[target],

@@ -13,6 +13,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from contract import environment as env
+from contract.aws import DATASETS_PREFIX, PREVIEW_FUNCTION_NAME, RUNS_PREFIX
 from infra.batch import training_image_asset_options
 from infra.config import (
     BOT_BUNDLE,
@@ -20,13 +22,10 @@ from infra.config import (
     BOT_HANDLER,
     COMPLETION_FUNCTION,
     COMPLETION_HANDLER,
-    DATASETS_PREFIX,
     FARGATE_PRICES,
     PLACEHOLDER_BUNDLE,
     PREVIEW_ENTRYPOINT,
-    PREVIEW_FUNCTION,
     PREVIEW_HANDLER,
-    RUNS_PREFIX,
     DeployConfig,
 )
 from infra.nag import acknowledge, arn_finding
@@ -94,18 +93,20 @@ class Functions(Construct):
             )
 
         shared_env = {
-            "AUTOML_BACKEND": "aws",
-            "AUTOML_BUCKET": bucket.bucket_name,
-            "AUTOML_TABLE": table.table_name,
-            "AUTOML_JOB_QUEUE": job_queue.job_queue_arn,
-            "AUTOML_JOB_DEFINITION": job_definition.job_definition_arn,
-            "AUTOML_BOT_TOKEN_SECRET": config.bot_token_secret,
-            "AUTOML_RUN_EXPIRY_DAYS": str(config.run_expiry_days),
+            env.BACKEND: "aws",
+            env.BUCKET: bucket.bucket_name,
+            env.TABLE: table.table_name,
+            env.JOB_QUEUE: job_queue.job_queue_arn,
+            env.JOB_DEFINITION: job_definition.job_definition_arn,
+            env.BOT_TOKEN_SECRET: config.bot_token_secret,
+            env.RUN_EXPIRY_DAYS: str(config.run_expiry_days),
         }
 
         # -- preview: the training image, reading a dataset enough to describe it ----------
         self.preview_role = self._role("PreviewRole", "Reads datasets to preview them")
-        self.preview_log_group = self._log_group("PreviewLogs", PREVIEW_FUNCTION, self.preview_role)
+        self.preview_log_group = self._log_group(
+            "PreviewLogs", PREVIEW_FUNCTION_NAME, self.preview_role
+        )
         self.preview_role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadDatasets",
@@ -123,7 +124,7 @@ class Functions(Construct):
         self.preview = lambda_.DockerImageFunction(
             self,
             "Preview",
-            function_name=PREVIEW_FUNCTION,
+            function_name=PREVIEW_FUNCTION_NAME,
             description="Previews a shared table (rows, column kinds, suggested target)",
             code=lambda_.DockerImageCode.from_image_asset(
                 **training_image_asset_options(),  # type: ignore[arg-type]
@@ -135,7 +136,7 @@ class Functions(Construct):
             timeout=PREVIEW_TIMEOUT,
             # The dataset is downloaded to /tmp; 1 GB holds the largest file the bot fetches.
             ephemeral_storage_size=Size.gibibytes(1),
-            environment={"AUTOML_BUCKET": bucket.bucket_name},
+            environment={env.BUCKET: bucket.bucket_name},
             role=self.preview_role,
             log_group=self.preview_log_group,
         )
@@ -199,8 +200,8 @@ class Functions(Construct):
             timeout=BOT_TIMEOUT,
             environment={
                 **shared_env,
-                "AUTOML_PREVIEW_FUNCTION": PREVIEW_FUNCTION,
-                "AUTOML_SIGNING_SECRET_SECRET": config.signing_secret_secret,
+                env.PREVIEW_FUNCTION: PREVIEW_FUNCTION_NAME,
+                env.SIGNING_SECRET_SECRET: config.signing_secret_secret,
             },
             role=self.bot_role,
             log_group=self.bot_log_group,
@@ -249,7 +250,7 @@ class Functions(Construct):
             environment={
                 **shared_env,
                 **FARGATE_PRICES,
-                "AUTOML_JOB_LOG_GROUP": job_log_group.log_group_name,
+                env.JOB_LOG_GROUP: job_log_group.log_group_name,
             },
             role=self.completion_role,
             log_group=self.completion_log_group,

@@ -9,7 +9,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import DATASETS_PREFIX, RUNS_PREFIX, DeployConfig
+from contract.aws import DATASETS_PREFIX, RUNS_PREFIX
+from infra.config import DeployConfig
 from infra.nag import acknowledge
 
 

@@ -1,17 +1,19 @@
 """Build the bot's Lambda package: `python scripts/bundle_bot.py --out dist/bot-lambda.zip`.
 
-What goes in: the `bot` package (without the console and the command line, which Lambda
-never runs), `training/__init__.py` and `training/contracts.py` (the contract both sides
-share), and the locked `bot` extra built for Lambda's platform (Linux x86_64, CPython 3.11),
-minus what Lambda does not use. boto3 comes from the Lambda runtime. Bytecode is compiled
-with unchecked hashes, so a cold start never re-checks or recompiles a source file; the
-libraries ship as bytecode only. The zip is reproducible: sorted entries, fixed timestamps.
+What goes in: the `bot` package (without the console, the command line and the local
+backend's process pool, which Lambda never runs), the `contract` package (what the bot shares
+with the training job and the stack; nothing of `training`), and the locked `bot` extra built
+for Lambda's platform (Linux x86_64, CPython 3.11), minus what Lambda does not use. boto3
+comes from the Lambda runtime. Bytecode is compiled with unchecked hashes, so a cold start
+never re-checks or recompiles a source file; the libraries ship as bytecode only. The zip
+is reproducible: sorted entries, fixed timestamps.
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import importlib
 import json
 import shutil
 import subprocess
@@ -26,7 +28,14 @@ REPO = Path(__file__).resolve().parent.parent
 LOCK = REPO / "requirements" / "bot.lock"
 # In the bot extra for `automl serve`, not needed behind API Gateway.
 NOT_ON_LAMBDA = ("uvicorn", "click", "h11")
-EXCLUDED_CODE = ("bot/console", "bot/cli.py")
+# Lambda runs the aws backend: of the local one it uses the stores' shared parts, never the
+# process pool (`check` imports both handlers from the bundle alone, so a wrong entry fails).
+EXCLUDED_CODE = (
+    "bot/console",
+    "bot/cli.py",
+    "bot/backends/local/launcher.py",
+    "bot/backends/local/warm_start.py",
+)
 # Parts of the libraries the bot never imports on Lambda (`check` below builds the app and
 # answers a request from the bundle alone, so a wrong entry here fails the build).
 UNUSED_PARTS = (
@@ -49,6 +58,7 @@ UNUSED_PARTS = (
 PRUNED_DIRS = ("tests", "test", "__pycache__")
 PRUNED_SUFFIXES = (".pyi", ".c", ".h", ".pyx", ".pxd", ".lock")
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
 
 
 def lambda_requirements(build: Path) -> Path:
@@ -88,9 +98,18 @@ def copy_code(target: Path) -> None:
         }
 
     shutil.copytree(REPO / "bot", target / "bot", ignore=ignore)
-    (target / "training").mkdir()
-    for name in ("__init__.py", "contracts.py"):
-        shutil.copy2(REPO / "training" / name, target / "training" / name)
+    copy_package("contract", target)
+
+
+def copy_package(name: str, target: Path) -> None:
+    """Every .py of an importable package, found by import rather than by a list of files."""
+    (root,) = (Path(p) for p in importlib.import_module(name).__path__)
+    for source in sorted(root.rglob("*.py")):
+        if "__pycache__" in source.parts:
+            continue
+        copy = target / name / source.relative_to(root)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, copy)
 
 
 # Slack's libraries ship an asyncio twin of every module; the bot is synchronous.
@@ -123,14 +142,17 @@ def compile_bytecode(target: Path) -> None:
 
     The libraries' sources would double the zip (the 5 MB goal), and a traceback through
     them still names the file and line; the bot's own sources stay for readable tracebacks.
+    The file names inside the bytecode are where Lambda unpacks the zip, not the build
+    folder: otherwise the zip's size and bytes depend on where it was built.
     """
-    ours = {target / "bot", target / "training"}
+    ours = {target / "bot", target / "contract"}
     for folder in sorted(p for p in target.iterdir() if p.is_dir()):
         legacy = folder not in ours  # `module.pyc` next to where `module.py` was: importable
         ok = compileall.compile_dir(
             folder,
             quiet=1,
             workers=0,
+            ddir=f"{LAMBDA_TASK_ROOT}/{folder.name}",
             legacy=legacy,
             invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,
         )
@@ -143,6 +165,7 @@ def compile_bytecode(target: Path) -> None:
         compileall.compile_file(
             module,
             quiet=1,
+            ddir=LAMBDA_TASK_ROOT,
             legacy=True,
             invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,
         )
@@ -169,7 +192,6 @@ started = time.perf_counter()
 import bot.aws_lambda.bot_handler as handler_module
 handler_module._asgi_handler()  # what the first request does: import the app and build it
 imported = time.perf_counter()
-heavy = [m for m in ("pandas", "numpy", "flaml", "plotly", "sklearn") if m in sys.modules]
 body = urllib.parse.urlencode({"command": "/automl", "text": "help", "user_id": "U1",
     "channel_id": "C1", "team_id": "T1", "response_url": "https://hooks.slack.com/x",
     "trigger_id": "1.2.3"})
@@ -190,6 +212,9 @@ class Context:
     def get_remaining_time_in_millis(self): return 30000
 answer = handler_module.handler(event, Context())
 done = time.perf_counter()
+import bot.aws_lambda.completion_handler as completion_module
+completion_module._completion()  # the other Lambda of this zip: its imports, its backend
+heavy = [m for m in ("pandas", "numpy", "flaml", "plotly", "sklearn") if m in sys.modules]
 print(json.dumps({"import_s": imported - started, "first_answer_s": done - started,
     "status": answer["statusCode"], "heavy": heavy}))
 """
@@ -239,13 +264,14 @@ def first_requests(package: Path, runs: int = 1) -> list[dict[str, Any]]:
         "SLACK_BOT_TOKEN": "xoxb-smoke",
         "SLACK_SIGNING_SECRET": "bench-secret",
     }
-    # -I ignores PYTHONPATH and the user's site: the path is set by hand, bundle first.
+    # -I ignores PYTHONPATH and the user's site, and -S the venv's .pth files (its editable
+    # install would import `training` from the repo): the path is set by hand, bundle first.
     script = f"import sys; sys.path[:0] = {[str(package), runtime_libs]!r}\n" + FIRST_REQUEST
     out = []
     try:
         for _ in range(runs):
             done = subprocess.run(
-                [sys.executable, "-I", "-c", script],
+                [sys.executable, "-I", "-S", "-c", script],
                 env=env, cwd=package, capture_output=True, text=True, check=False,
             )  # fmt: skip
             if done.returncode != 0:

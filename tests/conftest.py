@@ -17,7 +17,7 @@ SAMPLE_CHURN = REPO / "samples" / "churn.csv"
 
 @pytest.fixture
 def make_spec(tmp_path: Path) -> Callable[..., object]:
-    from training.contracts import JobSpec
+    from contract.jobs import JobSpec
 
     def build(data: Path, target: str, **overrides: object) -> JobSpec:
         values: dict[str, object] = {

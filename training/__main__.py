@@ -3,7 +3,7 @@
 Events go to stdout as JSON lines (the local runner reads them); logs go to stderr. With
 `AUTOML_EVENT_BUS` set (the Batch job definition sets it) they go to EventBridge too. When
 the spec's dataset or output URI is `s3://`, the job downloads the one and uploads the run
-folder to the other (training/staging.py).
+folder to the other (training/input/staging.py).
 
 `python -m training preview PATH [--name NAME]` prints a `DatasetPreview` as JSON on stdout
 (exit 0), or `{"error": {"code", "message", "hint"}}` for a file it cannot read (exit 2).
@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from training import exit_codes
-from training.contracts import JobSpec, Limits
+from contract import environment as env
+from contract import exit_codes
+from contract.jobs import JobSpec, Limits
 
 if TYPE_CHECKING:
-    from training.events import EventSink
+    from training.outputs.events import EventSink
 
-EVENT_BUS_ENV = "AUTOML_EVENT_BUS"
 # Set (to anything): say on stderr which heavy modules were imported before the job began;
 # the tests use it to tell a job forked by training.warm_worker from a cold start.
 LOG_PRELOADED_ENV = "AUTOML_LOG_PRELOADED"
@@ -85,7 +85,7 @@ def _read_spec(location: str) -> JobSpec | None:
 
 
 def _spec_bytes(location: str) -> bytes:
-    from training import storage
+    from training.aws import storage
 
     if storage.is_s3(location):
         return storage.read_bytes(location)
@@ -99,12 +99,12 @@ def _reason(error: Exception) -> str:
 
 
 def _event_sinks() -> list[EventSink]:
-    from training.events import JsonLinesSink
+    from training.outputs.events import JsonLinesSink
 
     sinks: list[EventSink] = [JsonLinesSink.to_stdout()]
-    bus = os.environ.get(EVENT_BUS_ENV, "").strip()
+    bus = os.environ.get(env.EVENT_BUS, "").strip()
     if bus:
-        from training.events_aws import EventBridgeSink
+        from training.aws.eventbridge import EventBridgeSink
 
         sinks.append(EventBridgeSink(bus))
     return sinks

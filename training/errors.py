@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training.contracts import ErrorInfo
+from contract.jobs import INTERNAL_ERROR_CODE, ErrorInfo
 
 
 class InputError(Exception):
@@ -27,7 +27,7 @@ INTERNAL_ERROR_HINT = (
 def internal_error(job_ref: str = "") -> ErrorInfo:
     suffix = f" (job {job_ref})" if job_ref else ""
     return ErrorInfo(
-        code="internal_error",
+        code=INTERNAL_ERROR_CODE,
         message=f"Something went wrong inside the training job{suffix}.",
         hint=INTERNAL_ERROR_HINT,
     )

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.contracts import ColumnKind, ColumnPreview, DatasetPreview, Limits, TaskName
+from contract.jobs import ColumnKind, ColumnPreview, DatasetPreview, Limits
+from contract.tasks import TaskName
 from training.errors import InputError
-from training.features import (
+from training.input.reading import read_table
+from training.pipeline.features import (
     NEAR_UNIQUE_SHARE,
     NUMBER_SHARE,
     PLAN_SAMPLE_ROWS,
@@ -23,8 +25,7 @@ from training.features import (
     _is_constant,
     _looks_like_row_id,
 )
-from training.reading import read_table
-from training.target import MIN_ROWS, infer_task, prepare_target
+from training.pipeline.target import MIN_ROWS, infer_task, prepare_target
 
 MAX_EXAMPLES = 3
 MAX_EXAMPLE_CHARS = 40
@@ -104,7 +105,7 @@ def _describe(name: str, sample: pd.Series, full: pd.Series) -> ColumnPreview:
 
 
 def column_kind(name: str, sample: pd.Series, full: pd.Series) -> ColumnKind:
-    """The kind of one column, decided as `training.features.plan_features` decides.
+    """The kind of one column, decided as `training.pipeline.features.plan_features` decides.
 
     `sample` holds the rows the decision is made on (all of them for small tables); checks a
     sample could get wrong (constant, row id) look at `full`.

@@ -8,7 +8,6 @@ the run's log, never to the person).
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -16,35 +15,43 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training.contracts import (
+from contract.jobs import (
     FinishedEvent,
     JobResult,
     JobSpec,
-    LeaderboardRow,
     ProgressEvent,
     StartedEvent,
     utc_now,
 )
+from contract.run_folder import (
+    CHARTS_DIR,
+    EVENTS_FILE,
+    LEADERBOARD_FILE,
+    MODEL_FILE,
+    REPORT_FILE,
+    RESULT_FILE,
+    RUN_LOG_FILE,
+    SEARCH_LOG_FILE,
+    SPEC_FILE,
+)
 from training.errors import InputError, internal_error
-from training.events import EVENTS_FILE, EventEmitter, EventSink, JsonLinesSink
-from training.staging import Staging
+from training.input.staging import open_staging
+from training.outputs.events import EventEmitter, EventSink, JsonLinesSink
+from training.outputs.run_log import run_log
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from training.search import ConvergencePolicy, Search, SearchOutcome, SearchSnapshot
+    from training.outputs.report import ReportJob
+    from training.pipeline.evaluation import Holdout
+    from training.pipeline.model import TrainedModel
+    from training.pipeline.prepare import PreparedData
+    from training.pipeline.search import ConvergencePolicy, Search, SearchOutcome, SearchSnapshot
 
 log = logging.getLogger(__name__)
 
-RESULT_FILE = "result.json"
-SPEC_FILE = "spec.json"
-LOG_FILE = "run.log"
-SEARCH_LOG_FILE = "search_log.jsonl"
-LEADERBOARD_FILE = "leaderboard.csv"
-REPORT_FILE = "report.html"
 PROGRESS_EVERY_S = 5.0  # the contract promises at least one progress event every 10 s
 # After SIGTERM, Fargate Spot kills the task 30 s later: cut the search off well before.
 INTERRUPT_GRACE_S = 8.0
@@ -86,7 +93,7 @@ class _Run:
         self.spec = spec
         self.options = options
         # s3:// URIs: the dataset is downloaded and the run folder uploaded at the end.
-        self.staging = Staging(spec)
+        self.staging = open_staging(spec)
         self.run_dir = self.staging.run_dir
         self.t0 = time.monotonic()
         self.deadline = self.t0 + spec.time_budget_s
@@ -112,42 +119,46 @@ class _Run:
             [JsonLinesSink.to_file(self.run_dir / EVENTS_FILE), *self.options.sinks]
         )
         self.result.artifacts.events_log = EVENTS_FILE
-        log_handler = _attach_log_file(self.run_dir / LOG_FILE)
-        previous = self._install_signal_handlers()
-        self.emitter.emit(
-            StartedEvent(
-                job_id=self.spec.job_id,
-                time_budget_s=self.spec.time_budget_s,
-                file_name=self.spec.file_name,
+        with run_log(self.run_dir / RUN_LOG_FILE):
+            previous = self._install_signal_handlers()
+            self.emitter.emit(
+                StartedEvent(
+                    job_id=self.spec.job_id,
+                    time_budget_s=self.spec.time_budget_s,
+                    file_name=self.spec.file_name,
+                )
             )
-        )
-        try:
-            self._stages()
-        except InputError as error:
-            log.info("bad input: %s (%s)", error.message, error.code)
-            self.result.status = "failed"
-            self.result.error = error.info()
-        except Exception:
-            log.exception("the run failed")
-            self.result.status = "failed"
-            self.result.error = internal_error(self.spec.job_id)
-        finally:
-            # The finished event goes out before the upload, so the uploaded events.jsonl
-            # holds it too; on AWS the end of a job is Batch's state change, after the upload.
-            # The signal handlers stay until the upload is done: a SIGTERM now must not kill
-            # the process halfway through it.
             try:
-                self._finish()
-                self._publish()
+                self._stages()
+            except InputError as error:
+                log.info("bad input: %s (%s)", error.message, error.code)
+                self.result.status = "failed"
+                self.result.error = error.info()
+            except Exception:
+                log.exception("the run failed")
+                self.result.status = "failed"
+                self.result.error = internal_error(self.spec.job_id)
             finally:
-                self.staging.close()
-                self._restore_signal_handlers(previous)
-                logging.getLogger().removeHandler(log_handler)
-                log_handler.close()
+                self._end(previous)
         return self.result
 
+    def _end(self, previous_handlers: dict[int, Any]) -> None:
+        """result.json, the finished event and the upload, whatever happened before.
+
+        The finished event goes out before the upload, so the uploaded events.jsonl holds it
+        too; on AWS the end of a job is Batch's state change, after the upload. The signal
+        handlers stay until the upload is done: a SIGTERM now must not kill the process
+        halfway through it.
+        """
+        try:
+            self._finish()
+            self._publish()
+        finally:
+            self.staging.close()
+            self._restore_signal_handlers(previous_handlers)
+
     def _stages(self) -> None:
-        from training.reading import read_table
+        from training.input.reading import read_table
 
         limits = self.spec.limits
         with self._stage("load"):
@@ -161,8 +172,10 @@ class _Run:
         from training.preload import wait_for_imports
 
         wait_for_imports()  # before anything forks (the report) or needs the libraries
+        from training.pipeline.prepare import prepare_data
+
         with self._stage("prepare"):
-            data = _prepare(frame, self.spec)
+            data = prepare_data(frame, self.spec)
         self.result.task = data.target.task
         self.result.target = data.target.name
         self.result.metric = data.metric
@@ -182,7 +195,7 @@ class _Run:
             if report_job is not None:
                 report_job.cancel()
 
-    def _search_and_finish(self, data: _Prepared, report_job: Any) -> None:
+    def _search_and_finish(self, data: PreparedData, report_job: ReportJob | None) -> None:
         outcome = self._search(data)
         if not outcome.has_model:
             if self.interrupted_by:
@@ -213,9 +226,10 @@ class _Run:
 
     # -- stages -------------------------------------------------------------------------------
 
-    def _search(self, data: _Prepared) -> SearchOutcome:
+    def _search(self, data: PreparedData) -> SearchOutcome:
+        from training.outputs.leaderboard import leaderboard_rows
+        from training.pipeline.search import ConvergencePolicy, Search
         from training.resources import available_cpus
-        from training.search import ConvergencePolicy, Search
 
         rows, cols = data.X_train.shape
         budget = self.deadline - time.monotonic() - post_search_reserve_s(rows, cols)
@@ -240,13 +254,13 @@ class _Run:
         self.result.trials = outcome.trials
         self.result.stopped_early = outcome.stop_reason == "converged"
         self.result.best_estimator = outcome.best_estimator
-        self.result.leaderboard = _leaderboard(outcome, data.metric)
+        self.result.leaderboard = leaderboard_rows(outcome, data.metric)
         return outcome
 
-    def _evaluate(self, outcome: SearchOutcome, data: _Prepared) -> tuple[Any, Any]:
-        from training.evaluation import class_metrics, evaluate
-        from training.model import TrainedModel
-        from training.threshold import choose_threshold
+    def _evaluate(self, outcome: SearchOutcome, data: PreparedData) -> tuple[TrainedModel, Holdout]:
+        from training.pipeline.evaluation import class_metrics, evaluate
+        from training.pipeline.model import TrainedModel, library_versions
+        from training.pipeline.threshold import choose_threshold
 
         assert outcome.predictor is not None
         threshold = None
@@ -266,7 +280,7 @@ class _Run:
             predictor=outcome.predictor,
             classes=outcome.classes,
             threshold=threshold,
-            versions=_versions(),
+            versions=library_versions(),
         )
         holdout = evaluate(model, data.test_frame, data.y_test)
         self.result.holdout_metrics = holdout.scores
@@ -276,16 +290,19 @@ class _Run:
         self.result.versions = model.versions
         return model, holdout
 
-    def _save(self, model: Any, outcome: SearchOutcome) -> None:
-        from training.model import MODEL_FILE
+    def _save(self, model: TrainedModel, outcome: SearchOutcome) -> None:
+        from training.outputs.leaderboard import write_leaderboard_csv
 
         model.save(self.run_dir / MODEL_FILE)
         self.result.artifacts.model = MODEL_FILE
-        _write_leaderboard_csv(self.run_dir / LEADERBOARD_FILE, self.result.leaderboard)
+        write_leaderboard_csv(self.run_dir / LEADERBOARD_FILE, self.result.leaderboard)
         self.result.artifacts.leaderboard_csv = LEADERBOARD_FILE
 
-    def _charts(self, outcome: SearchOutcome, model: Any, holdout: Any, data: _Prepared) -> None:
-        from training.charts import ChartInputs, plan_charts, render_charts
+    def _charts(
+        self, outcome: SearchOutcome, model: TrainedModel, holdout: Holdout, data: PreparedData
+    ) -> None:
+        from training.outputs.charts.figures import ChartInputs, plan_charts
+        from training.outputs.charts.rendering import render_charts
 
         inputs = ChartInputs(
             task=data.target.task,
@@ -298,13 +315,13 @@ class _Run:
             proba=holdout.proba,
             classes=model.classes,
         )
-        charts, notes = render_charts(plan_charts(inputs), self.run_dir / "charts")
+        charts, notes = render_charts(plan_charts(inputs), self.run_dir / CHARTS_DIR)
         self.result.artifacts.charts = charts
         self.result.notes += notes
 
-    def _importance(self, model: Any, data: _Prepared) -> list[tuple[str, float]]:
+    def _importance(self, model: TrainedModel, data: PreparedData) -> list[tuple[str, float]]:
         """Feature importance for its chart; a failure costs the chart, never the job."""
-        from training.evaluation import feature_importance
+        from training.pipeline.evaluation import feature_importance
 
         try:
             return feature_importance(model, data.test_frame, data.y_test)
@@ -316,20 +333,20 @@ class _Run:
         if not self.options.charts:
             return
         try:
-            from training.charts import warm_up_renderer
+            from training.outputs.charts.rendering import warm_up_renderer
 
             warm_up_renderer()
         except Exception:
             log.info("could not warm up the chart renderer", exc_info=True)
 
-    def _start_report(self, frame: pd.DataFrame, data: _Prepared) -> Any:
+    def _start_report(self, frame: pd.DataFrame, data: PreparedData) -> ReportJob | None:
         if not self.options.report or self.interrupted_by:
             return None
         columns = [*data.plan.input_columns, data.target.name]
         rows = frame.loc[data.target.values.index, columns].copy()
         rows[data.target.name] = data.target.values
         try:
-            from training.report import extra_wait_s, start_report
+            from training.outputs.report import extra_wait_s, start_report
 
             # It may take until the deadline and a little past it: what it covers is chosen to fit.
             seconds = self.deadline + extra_wait_s(self.spec.time_budget_s) - time.monotonic()
@@ -346,7 +363,7 @@ class _Run:
             self.result.notes.append("The EDA report could not be started.")
             return None
 
-    def _collect_report(self, report_job: Any) -> None:
+    def _collect_report(self, report_job: ReportJob) -> None:
         if self.interrupted_by:
             report_job.cancel()
             self.result.notes.append("The EDA report was skipped: the job was stopped.")
@@ -448,174 +465,3 @@ class _Run:
             log.exception("could not upload the run folder to %s", self.spec.output_uri)
             self.result.status = "failed"
             self.result.error = internal_error(self.spec.job_id)
-
-
-# -- data preparation ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Prepared:
-    target: Any
-    metric: str
-    plan: Any
-    excluded: list[Any]
-    train_index: Any
-    test_index: Any
-    X_train: pd.DataFrame
-    y_train: pd.Series
-    test_frame: pd.DataFrame
-    y_test: pd.Series
-    notes: list[str]
-    suspected_leaks: list[Any]
-
-
-def _prepare(frame: pd.DataFrame, spec: JobSpec) -> _Prepared:
-    from training.column_signal import suspected_leaks
-    from training.contracts import DroppedColumn
-    from training.evaluation import split_holdout
-    from training.features import plan_features
-    from training.metrics import choose_metric
-    from training.numbers import count_non_finite, non_finite_note
-    from training.target import prepare_target, resolve_column
-
-    columns = [str(c) for c in frame.columns]
-    target_name = resolve_column(columns, spec.target)
-    excluded = []
-    for name in spec.exclude_columns:
-        column = resolve_column(columns, name, what="column to exclude")
-        if column == target_name:
-            raise InputError(
-                "target_excluded",
-                f"“{column}” is the target, so it cannot be excluded too.",
-                "Remove it from exclude=.",
-            )
-        excluded.append(column)
-    kept = {resolve_column(columns, name, what="column to keep") for name in spec.keep_columns}
-    if kept & set(excluded):
-        both = ", ".join(f"“{c}”" for c in sorted(kept & set(excluded)))
-        raise InputError(
-            "keep_and_exclude",
-            f"{both} is asked to be both kept and excluded.",
-            "Name each column in keep= or in exclude=, not both.",
-        )
-    target = prepare_target(frame, target_name, spec.task)
-    metric = choose_metric(spec.metric, target.task, len(target.classes))
-    features = frame.loc[target.values.index].drop(columns=[target_name, *excluded])
-    train_index, test_index = split_holdout(
-        target.values, stratify=target.task == "classification", seed=spec.seed
-    )
-    training_rows = features.loc[train_index]  # taken once: a copy on a million rows
-    plan = plan_features(training_rows, target, keep=kept)
-    if not plan.input_columns:
-        reasons = "; ".join(f"“{d.name}”: {d.reason}" for d in plan.dropped[:5]) or "none left"
-        raise InputError(
-            "no_usable_features",
-            f"No column is left to learn “{target_name}” from ({reasons}).",
-            "Add columns that describe each row, or exclude fewer columns.",
-        )
-    notes = []
-    note = non_finite_note(count_non_finite(features))
-    if note is not None:
-        notes.append(note)
-    notes += plan.kept_identifiers.values()
-    leaks = suspected_leaks(training_rows[plan.input_columns], target, kept)
-    if target.rows_dropped_missing:
-        notes.append(f"{target.rows_dropped_missing} rows without a “{target_name}” were left out.")
-    if target.rare_classes_dropped:
-        shown = ", ".join(f"“{c}”" for c in target.rare_classes_dropped[:5])
-        notes.append(
-            f"{len(target.rare_classes_dropped)} class(es) with a single row were left out "
-            f"({shown}): one row cannot be both learned and tested."
-        )
-    return _Prepared(
-        target=target,
-        metric=metric,
-        plan=plan,
-        excluded=[DroppedColumn(name=c, reason="excluded on request") for c in excluded],
-        train_index=train_index,
-        test_index=test_index,
-        X_train=plan.transform(training_rows),
-        y_train=target.values.loc[train_index],
-        test_frame=features.loc[test_index],
-        y_test=target.values.loc[test_index],
-        notes=notes,
-        suspected_leaks=leaks,
-    )
-
-
-# -- small helpers -------------------------------------------------------------------------------
-
-
-def _leaderboard(outcome: SearchOutcome, metric: str) -> list[LeaderboardRow]:
-    from training.metrics import HIGHER_IS_BETTER
-
-    tried = [e for e in outcome.estimators if e.validation_score is not None]
-    higher = metric in HIGHER_IS_BETTER
-    tried.sort(key=lambda e: -(e.validation_score or 0) if higher else (e.validation_score or 0))
-    untried = [e for e in outcome.estimators if e.validation_score is None]
-    rows = []
-    for rank, e in enumerate([*tried, *untried], start=1):
-        rows.append(
-            LeaderboardRow(
-                rank=rank,
-                estimator=e.estimator,
-                validation_score=e.validation_score,
-                train_time_s=round(e.train_time_s, 3),
-                trials=e.trials,
-                config=_jsonable(e.config),
-                weights=e.weights,
-            )
-        )
-    return rows
-
-
-def _jsonable(config: dict[str, Any]) -> dict[str, Any]:
-    """numpy scalars -> plain numbers, so the config survives JSON."""
-    return json.loads(
-        json.dumps(config, default=lambda v: v.item() if hasattr(v, "item") else str(v))
-    )
-
-
-def _write_leaderboard_csv(path: Path, rows: list[LeaderboardRow]) -> None:
-    import csv
-
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["rank", "estimator", "validation_score", "train_time_s", "trials", "config"]
-        )
-        for row in rows:
-            writer.writerow(
-                [
-                    row.rank,
-                    row.estimator,
-                    row.validation_score,
-                    row.train_time_s,
-                    row.trials,
-                    json.dumps(row.config),
-                ]
-            )
-
-
-def _versions() -> dict[str, str]:
-    import platform
-    from importlib import metadata
-
-    versions = {"python": platform.python_version()}
-    for dist in ("flaml", "lightgbm", "xgboost-cpu", "scikit-learn", "pandas", "numpy"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def _attach_log_file(path: Path) -> logging.Handler:
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.setLevel(logging.INFO)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    if root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)
-    return handler

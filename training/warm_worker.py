@@ -20,8 +20,8 @@ for: SIGCHLD is ignored, so the kernel reaps them. The worker exits on SIGTERM a
 process that started it dies (PR_SET_PDEATHSIG). A job runs the code as it was when the worker
 started: restart the bot to pick up changes to the training code.
 
-This module imports only the standard library at the top: the bot imports `request_start` and
-`process_stat` from it.
+This module imports only the standard library (and `contract.exit_codes`, which does too) at
+the top: the bot imports `request_start` and `process_stat` from it.
 """
 
 from __future__ import annotations
@@ -44,13 +44,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from contract import exit_codes
+
 log = logging.getLogger(__name__)
 
 PARENT_PID_ENV = "AUTOML_WARM_PARENT_PID"
 REQUEST_TIMEOUT_S = 5.0
 MAX_LINE_BYTES = 16_384
 PR_SET_PDEATHSIG = 1
-NOT_STARTED = 70  # a child's exit code when the job never began (EX_SOFTWARE)
 
 # What a job imports on its way to the search. `training` comes first (it is the package of
 # this module): its __init__ sets OMP_WAIT_POLICY before any OpenMP library loads.
@@ -69,12 +70,13 @@ PRELOAD = (
     "joblib",
     "training.__main__",
     "training.run",
-    "training.search",
-    "training.learners",
-    "training.features",
-    "training.reading",
-    "training.charts",
-    "training.report",
+    "training.input.reading",
+    "training.pipeline.prepare",
+    "training.pipeline.search",
+    "training.pipeline.learners",
+    "training.outputs.charts.figures",
+    "training.outputs.charts.rendering",
+    "training.outputs.report",
 )
 # The EDA report's library: the report is forked from the job, so a job forked from this
 # worker starts its report without importing it. Not preloaded by a cold job (preload.py),
@@ -193,8 +195,8 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def _die_with_parent() -> None:
-    # training/report_worker.py does the same at its import, together with a nice(); here the
-    # worker must keep its priority: its children are the jobs.
+    # training/outputs/report_worker.py does the same at its import, together with a nice();
+    # here the worker must keep its priority: its children are the jobs.
     expected = os.environ.pop(PARENT_PID_ENV, None)  # the jobs have no use for it
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -210,9 +212,9 @@ def preload(names: tuple[str, ...] = PRELOAD + REPORT_MODULES) -> None:
             importlib.import_module(name)
         except Exception:  # the job imports it again and reports the failure as it would cold
             log.exception("could not import %s", name)
-    if "training.charts" in names:
+    if "training.outputs.charts.figures" in names:
         try:
-            importlib.import_module("training.charts").load_figure_code()
+            importlib.import_module("training.outputs.charts.figures").load_figure_code()
         except Exception:
             log.exception("could not load plotly's figure code")
     threads = len(os.listdir("/proc/self/task")) if Path("/proc/self/task").is_dir() else 0
@@ -329,7 +331,7 @@ def _become_job(
     request: _Request, listener: socket.socket, conn: socket.socket, status_fd: int
 ) -> NoReturn:
     """The forked child: become a job process, run the job, exit. Never returns."""
-    code = NOT_STARTED
+    code = exit_codes.NOT_STARTED
     try:
         listener.close()
         conn.close()

@@ -1,4 +1,4 @@
-"""AWS Batch "Batch Job State Change" events, read for what the notifier needs.
+"""AWS Batch "Batch Job State Change" events, read for how a job ended (`JobEnding`).
 
 The event's shape is AWS's (see the Batch user guide, "EventBridge"): `detail` holds the
 job as `DescribeJobs` would return it, with one entry in `attempts` per task that ran.
@@ -11,38 +11,19 @@ from typing import Any
 
 from bot.backends.aws.launcher import job_id_from_batch_name
 from bot.cost import Attempt, FargatePrices, job_cost
+from bot.messages.failure import AWS_NO_RESULT, AWS_REASONS, aws_exit_code
 from bot.ports import JobEnding
+from contract.aws import BATCH_FAILED
 
-# Batch's and ECS's status reasons, as a person would want them explained.
+# Batch's and ECS's status reasons, by kind; `AWS_REASONS` explains each kind to a person.
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(r"Job attempt duration exceeded timeout", re.I),
-        "The job ran past its time limit on AWS and was stopped.",
-    ),
-    (
-        re.compile(r"Spot.*interrupt|interrupt.*Spot", re.I),
-        "AWS reclaimed the Spot capacity the job ran on, on every attempt.",
-    ),
-    (
-        re.compile(r"CAPACITY:|INSUFFICIENT", re.I),
-        "AWS had no capacity to start the job in time.",
-    ),
-    (
-        re.compile(r"MISCONFIGURATION:", re.I),
-        "AWS could not start the job: the deployment's compute settings cannot run it.",
-    ),
-    (
-        re.compile(r"CannotPullContainer|ResourceInitializationError|CannotStart", re.I),
-        "AWS could not start the training container.",
-    ),
-    (
-        re.compile(r"OutOfMemory|OOM", re.I),
-        "The training ran out of memory.",
-    ),
-    (
-        re.compile(r"Cancel|Terminat", re.I),
-        "The job was stopped on AWS before it finished.",
-    ),
+    (re.compile(r"Job attempt duration exceeded timeout", re.I), "timeout"),
+    (re.compile(r"Spot.*interrupt|interrupt.*Spot", re.I), "spot"),
+    (re.compile(r"CAPACITY:|INSUFFICIENT", re.I), "capacity"),
+    (re.compile(r"MISCONFIGURATION:", re.I), "misconfiguration"),
+    (re.compile(r"CannotPullContainer|ResourceInitializationError|CannotStart", re.I), "container"),
+    (re.compile(r"OutOfMemory|OOM", re.I), "memory"),
+    (re.compile(r"Cancel|Terminat", re.I), "stopped"),
 )
 
 
@@ -102,20 +83,20 @@ def reason_sentence(detail: dict[str, Any]) -> str:
     """Why a job ended without a result, in words; Batch's own reason goes to the log."""
     reasons = [str(detail.get("statusReason") or "")]
     reasons += [str(a.get("statusReason") or "") for a in detail.get("attempts") or []]
-    for pattern, sentence in _REASONS:
+    for pattern, kind in _REASONS:
         if any(pattern.search(reason) for reason in reasons):
-            return sentence
+            return AWS_REASONS[kind]
     code = exit_code_of(detail)
     if code is not None and code != 0:
-        return f"The training process stopped with exit code {code} before writing its results."
-    return "The job ended on AWS without writing its results."
+        return aws_exit_code(code)
+    return AWS_NO_RESULT
 
 
 def ending_of(detail: dict[str, Any], *, prices: FargatePrices, log_tail: str = "") -> JobEnding:
     cost = job_cost(attempts_of(detail), prices)
     return JobEnding(
         exit_code=exit_code_of(detail),
-        detail=reason_sentence(detail) if detail.get("status") == "FAILED" else "",
+        detail=reason_sentence(detail) if detail.get("status") == BATCH_FAILED else "",
         log_tail=log_tail,
         cost=cost.sentence() if cost else "",
     )

@@ -2,9 +2,10 @@
 
 It is fed by two rules: Batch's own "Batch Job State Change" events for the job queue
 (RUNNING, SUCCEEDED, FAILED — FAILED is final, after the retries) and the training job's
-"AutoML Training Event"s (started, progress). It does what the local launcher's callbacks
-do, through the same `Notifier`: every event may come twice, late or out of order, and the
-job store's forward-only transitions make that harmless.
+"AutoML Training Event"s (started, progress). It reports them to the same `JobEvents` as
+the local launcher does, `bot.job_events.JobEventHandler`: the job lifecycle moves the job,
+the notifier tells Slack. Every event may come twice, late or out of order; the lifecycle's
+transitions, forward only, make that harmless.
 """
 
 from __future__ import annotations
@@ -18,22 +19,31 @@ from typing import Any
 
 from bot.aws_lambda.batch_events import ending_of, job_id_of, log_stream_of
 from bot.cost import FargatePrices
+from bot.job_events import JobEventHandler
+from bot.lifecycle import JobLifecycle
 from bot.notifier import Notifier
-from training.contracts import FinishedEvent, ProgressEvent, StartedEvent, parse_event
+from bot.ports import JobEvents
+from contract import environment as env
+from contract.aws import (
+    BATCH_EVENT_DETAIL_TYPE,
+    BATCH_EVENT_SOURCE,
+    BATCH_FAILED,
+    BATCH_RUNNING,
+    BATCH_SUCCEEDED,
+    TRAINING_EVENT_DETAIL_TYPE,
+    TRAINING_EVENT_SOURCE,
+)
+from contract.jobs import FinishedEvent, ProgressEvent, StartedEvent, parse_event
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
 
-TRAINING_SOURCE = "automl.training"
-TRAINING_DETAIL_TYPE = "AutoML Training Event"
-BATCH_SOURCE = "aws.batch"
-BATCH_DETAIL_TYPE = "Batch Job State Change"
 LOG_TAIL_LINES = 20
 
 
 @dataclass
 class Completion:
-    notifier: Notifier
+    events: JobEvents
     prices: FargatePrices
     logs: Any = None  # a boto3 CloudWatch Logs client, for the tail of a job that left no result
     log_group: str | None = None
@@ -42,9 +52,9 @@ class Completion:
         """Act on one EventBridge event; returns what was done, for the log and tests."""
         source, kind = event.get("source"), event.get("detail-type")
         detail = event.get("detail") or {}
-        if source == TRAINING_SOURCE and kind == TRAINING_DETAIL_TYPE:
+        if source == TRAINING_EVENT_SOURCE and kind == TRAINING_EVENT_DETAIL_TYPE:
             return self._training(detail)
-        if source == BATCH_SOURCE and kind == BATCH_DETAIL_TYPE:
+        if source == BATCH_EVENT_SOURCE and kind == BATCH_EVENT_DETAIL_TYPE:
             return self._batch(detail)
         return "ignored: not an event this function handles"
 
@@ -55,10 +65,10 @@ class Completion:
             log.warning("a training event that does not parse: %s", detail)
             return "ignored: unreadable training event"
         if isinstance(event, StartedEvent):
-            self.notifier.job_started(event.job_id)
+            self.events.job_started(event.job_id)
             return f"started {event.job_id}"
         if isinstance(event, ProgressEvent):
-            self.notifier.job_progress(event.job_id, event)
+            self.events.job_progress(event.job_id, event)
             return f"progress {event.job_id}"
         assert isinstance(event, FinishedEvent)
         # Batch may still retry an interrupted attempt: only Batch's final state ends a job.
@@ -69,12 +79,12 @@ class Completion:
         if job_id is None:
             return "ignored: not one of the bot's jobs"
         status = detail.get("status")
-        if status == "RUNNING":
-            self.notifier.job_started(job_id)
+        if status == BATCH_RUNNING:
+            self.events.job_started(job_id)
             return f"started {job_id}"
-        if status in ("SUCCEEDED", "FAILED"):
-            tail = self._log_tail(detail) if status == "FAILED" else ""
-            self.notifier.job_ended(job_id, ending_of(detail, prices=self.prices, log_tail=tail))
+        if status in (BATCH_SUCCEEDED, BATCH_FAILED):
+            tail = self._log_tail(detail) if status == BATCH_FAILED else ""
+            self.events.job_ended(job_id, ending_of(detail, prices=self.prices, log_tail=tail))
             return f"ended {job_id} ({status})"
         return f"ignored: {status}"
 
@@ -108,11 +118,14 @@ def _completion() -> Completion:
     assert settings.slack_bot_token is not None
     backend = load_backend(settings, link_key=b"completion-lambda-links-are-s3-presigned")
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    notifier = Notifier(client, backend.jobs, backend.artifacts)
     return Completion(
-        notifier=Notifier(client, backend.jobs, backend.artifacts),
+        events=JobEventHandler(
+            JobLifecycle(backend.jobs), backend.jobs, backend.artifacts, notifier
+        ),
         prices=FargatePrices(),
         logs=boto3.client("logs"),
-        log_group=os.environ.get("AUTOML_JOB_LOG_GROUP"),
+        log_group=os.environ.get(env.JOB_LOG_GROUP),
     )
 
 

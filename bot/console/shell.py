@@ -39,6 +39,7 @@ from bot.console.slack_standin import SlackStandIn
 from bot.preview_blocks import TARGET_SELECT_ACTION, TRAIN_BUTTON_ACTION
 from bot.runtime import Bot, build_bot
 from bot.settings import Settings
+from contract.run_folder import RUNS_DIR
 
 CHANNEL = "C0CONSOLE"
 PERSON = "U0YOU"
@@ -252,7 +253,7 @@ class Console:
         if not url.startswith(self.settings.public_url) or not parts.path.startswith(prefix):
             return url
         job_id, _, relative = unquote(parts.path[len(prefix) :]).partition("/")
-        return str(self.settings.data_dir.resolve() / "runs" / job_id / relative)
+        return str(self.settings.data_dir.resolve() / RUNS_DIR / job_id / relative)
 
     # ---- the loop ----------------------------------------------------------------------------
 

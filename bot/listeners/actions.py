@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
-from bot.commands import TrainCommand
-from bot.listeners.replies import answer_safely, response_url_reply
+from bot.command_parser import TrainCommand
+from bot.listeners.replies import ack_only, answer_safely, response_url_reply
+from bot.messages.answers import PICK_A_TARGET_FIRST
 from bot.preview_blocks import (
     TARGET_SELECT_ACTION,
     TRAIN_BUTTON_ACTION,
@@ -41,7 +42,7 @@ def make_train_button_listener(service: JobService) -> Any:
 
         def start() -> str | None:
             if not target:
-                return ":point_up: Pick the column to predict in the menu first."
+                return PICK_A_TARGET_FIRST
             if not user or not channel:
                 return None
             started = service.train(
@@ -60,10 +61,6 @@ def make_train_button_listener(service: JobService) -> Any:
     return on_train
 
 
-def _ack(ack: Ack) -> None:
-    ack()
-
-
 def register(app: App, service: JobService) -> None:
-    app.action(TARGET_SELECT_ACTION)(_ack)  # the choice is read from the state on Train
-    app.action(TRAIN_BUTTON_ACTION)(ack=_ack, lazy=[make_train_button_listener(service)])
+    app.action(TARGET_SELECT_ACTION)(ack_only)  # the choice is read from the state on Train
+    app.action(TRAIN_BUTTON_ACTION)(ack=ack_only, lazy=[make_train_button_listener(service)])

@@ -6,55 +6,14 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.commands import (
-    CancelCommand,
-    Command,
-    CommandError,
-    HelpCommand,
-    ListCommand,
-    StatusCommand,
-    TrainCommand,
-    parse_command,
-)
-from bot.errors import UserFacingError
+from bot.command_dispatcher import run_command
+from bot.command_parser import CommandError, HelpCommand, TrainCommand, parse_command
 from bot.listeners.replies import answer_safely, response_url_reply
 from bot.messages import usage_message
-from bot.service import JobService, TrainRequest
+from bot.messages.answers import LOOKING_FOR_THE_FILE
+from bot.service import JobService
 
 SLASH_COMMAND = "/automl"
-
-
-def run_command(
-    service: JobService,
-    command: Command,
-    *,
-    user_id: str,
-    channel_id: str,
-    thread_ts: str | None = None,
-    dedupe_key: str | None = None,
-) -> str | None:
-    """Do what a parsed command asks; the sentence to tell the person (privately)."""
-    if isinstance(command, TrainCommand):
-        started = service.train(
-            TrainRequest(
-                user_id=user_id,
-                channel_id=channel_id,
-                command=command,
-                thread_ts=thread_ts,
-                dedupe_key=dedupe_key,
-            )
-        )
-        return started.sentence()
-    service.check_allowed(user_id, channel_id)
-    if isinstance(command, StatusCommand):
-        return service.status(user_id, channel_id, command.job_id)
-    if isinstance(command, ListCommand):
-        return service.list_jobs(channel_id)
-    if isinstance(command, CancelCommand):
-        return service.cancel(user_id, command.job_id)
-    if isinstance(command, HelpCommand):
-        return None  # answered by the ack
-    raise UserFacingError("I did not understand that.")
 
 
 def make_listeners(service: JobService) -> tuple[Any, Any]:
@@ -70,7 +29,7 @@ def make_listeners(service: JobService) -> tuple[Any, Any]:
         if isinstance(parsed, HelpCommand):
             ack(response_type="ephemeral", **usage_message())
         elif isinstance(parsed, TrainCommand):
-            ack(response_type="ephemeral", text=":hourglass_flowing_sand: Looking for the file…")
+            ack(response_type="ephemeral", text=LOOKING_FOR_THE_FILE)
         else:
             ack()
 

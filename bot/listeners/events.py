@@ -9,21 +9,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.commands import CommandError, HelpCommand, TrainCommand, parse_command
-from bot.listeners.commands import run_command
-from bot.listeners.replies import answer_safely, ephemeral_reply
+from bot.command_dispatcher import run_command
+from bot.command_parser import CommandError, HelpCommand, TrainCommand, parse_command
+from bot.listeners.replies import ack_only, answer_safely, ephemeral_reply
 from bot.messages import usage_message
 from bot.service import JobService
 from bot.slack_files import is_table_file
 
 log = logging.getLogger(__name__)
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def _bot_user_id(body: dict[str, Any]) -> str | None:
@@ -98,7 +94,7 @@ def make_message_listener(service: JobService) -> Any:
 
 
 def register(app: App, service: JobService) -> None:
-    app.event("app_mention")(ack=_ack, lazy=[make_mention_listener(service)])
-    app.event("message")(ack=_ack, lazy=[make_message_listener(service)])
+    app.event("app_mention")(ack=ack_only, lazy=[make_mention_listener(service)])
+    app.event("message")(ack=ack_only, lazy=[make_message_listener(service)])
     # Subscribed for the scope it proves; the file_share message carries what a preview needs.
-    app.event("file_shared")(_ack)
+    app.event("file_shared")(ack_only)

@@ -1,31 +1,27 @@
-"""How listeners answer a person: privately, in words, never with a traceback."""
+"""How listeners answer Slack: an empty ack, and privately, in words, never a traceback.
+
+The words themselves are in `bot.messages.answers`.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.errors import UserFacingError
-from bot.messages import escape
+from bot.messages.answers import SORRY, problem_text
 
 log = logging.getLogger(__name__)
 
 Reply = Callable[[str], object]
 
-SORRY = (
-    ":x: Something went wrong on the bot's side and it could not do that. "
-    "Try again in a minute; if it keeps happening, tell whoever runs this bot."
-)
 
-
-def problem_text(error: UserFacingError) -> str:
-    """A user-facing error as one short message: what went wrong, then what to do."""
-    text = f":warning: {error.message}"
-    if error.hint:
-        text += f"\n*What to do:* {error.hint}"
-    return text
+def ack_only(ack: Ack) -> None:
+    """Acknowledge within Slack's 3 seconds, saying nothing (the work, if any, is lazy)."""
+    ack()
 
 
 def answer_safely(reply: Reply, work: Callable[[], str | None]) -> None:
@@ -64,4 +60,4 @@ def response_url_reply(respond: Callable[..., object]) -> Reply:
     return send
 
 
-__all__ = ["SORRY", "Reply", "answer_safely", "ephemeral_reply", "escape", "problem_text"]
+__all__ = ["Reply", "ack_only", "answer_safely", "ephemeral_reply", "response_url_reply"]

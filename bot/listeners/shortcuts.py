@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.commands import (
+from bot.command_parser import (
     TASKS,
     CommandError,
     TrainCommand,
@@ -18,7 +18,13 @@ from bot.commands import (
     split_columns,
 )
 from bot.errors import UserFacingError
-from bot.listeners.replies import answer_safely, ephemeral_reply, problem_text
+from bot.listeners.replies import answer_safely, ephemeral_reply
+from bot.messages.answers import (
+    FORM_TARGET_MISSING,
+    FORM_TASK_UNKNOWN,
+    NO_TABLE_IN_MESSAGE,
+    problem_text,
+)
 from bot.preview_blocks import (
     SHORTCUT_CALLBACK_ID,
     TRAIN_MODAL_CALLBACK_ID,
@@ -45,11 +51,7 @@ def make_shortcut_listener(service: JobService) -> Any:
             return
         files = [f for f in message.get("files") or [] if f.get("id") and is_table_file(f)]
         if not files or not channel:
-            respond(
-                text=":point_up: This message has no CSV, TSV, Excel or Parquet file. Use "
-                "*Train a model* on the message that carries the table.",
-                response_type="ephemeral",
-            )
+            respond(text=NO_TABLE_IN_MESSAGE, response_type="ephemeral")
             return
         file = files[0]
         view = train_modal(
@@ -69,7 +71,7 @@ def _command_from_form(values: dict[str, str]) -> tuple[TrainCommand | None, dic
     errors: dict[str, str] = {}
     target = (values.get("target") or "").strip()
     if not target:
-        errors["target"] = "Name the column to predict."
+        errors["target"] = FORM_TARGET_MISSING
     budget = None
     if (values.get("time") or "").strip():
         try:
@@ -78,7 +80,7 @@ def _command_from_form(values: dict[str, str]) -> tuple[TrainCommand | None, dic
             errors["time"] = error.problem
     task = (values.get("task") or "auto").strip().lower() or "auto"
     if task not in TASKS:
-        errors["task"] = "Choose classification, regression or auto."
+        errors["task"] = FORM_TASK_UNKNOWN
     exclude = split_columns(values.get("exclude") or "")
     keep = split_columns(values.get("keep") or "")
     if target and (found := column_choice_problem(target, exclude, keep)):

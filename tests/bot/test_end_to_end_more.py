@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.listeners.replies import SORRY
+from bot.messages.answers import SORRY
 from bot.preview_blocks import SHORTCUT_CALLBACK_ID, TRAIN_MODAL_CALLBACK_ID
 from tests.bot.harness import BotUnderTest, Response, wait_for
 from tests.conftest import SAMPLE_CHURN

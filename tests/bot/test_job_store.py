@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.backends.local.job_store import SqliteJobStore
-from bot.jobs import Job, can_transition, new_job_id
+from bot.jobs import Job, new_job_id
 
 
 def make_job(**overrides: object) -> Job:
@@ -42,14 +42,6 @@ def store(tmp_path: Path) -> Iterator[SqliteJobStore]:
 def test_wal_mode(store: SqliteJobStore) -> None:
     (mode,) = store._conn().execute("PRAGMA journal_mode").fetchone()
     assert mode == "wal"
-
-
-def test_transition_table() -> None:
-    assert can_transition("queued", "running")
-    assert can_transition("running", "interrupted")
-    assert not can_transition("succeeded", "running")
-    assert not can_transition("running", "queued")
-    assert not can_transition("failed", "failed")
 
 
 def test_reopening_the_file_keeps_everything(tmp_path: Path) -> None:

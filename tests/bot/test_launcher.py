@@ -20,18 +20,13 @@ from pathlib import Path
 import pytest
 
 from bot.backends.local.job_store import SqliteJobStore
-from bot.backends.local.launcher import (
-    RESTARTED_BEFORE_STORED,
-    RESTARTED_WHILE_RUNNING,
-    LocalLauncher,
-    _EventsTail,
-    _process_alive,
-)
+from bot.backends.local.launcher import LocalLauncher, _EventsTail, _process_alive
 from bot.backends.local.warm_start import WarmWorker
 from bot.jobs import Job, new_job_id
+from bot.messages.failure import RESTARTED_BEFORE_STORED, RESTARTED_WHILE_RUNNING
 from bot.ports import JobEnding, JobEvents, Launcher
+from contract.jobs import FinishedEvent, JobSpec, ProgressEvent, StartedEvent
 from training.__main__ import LOG_PRELOADED_ENV
-from training.contracts import FinishedEvent, JobSpec, ProgressEvent, StartedEvent
 from training.warm_worker import process_stat
 
 # The fake job: writes `started` and one `progress` event, then waits for `<run>/go`:
@@ -42,7 +37,7 @@ from training.warm_worker import process_stat
 FAKE_JOB = """
 import os, signal, subprocess, sys, time
 from pathlib import Path
-from training.contracts import FinishedEvent, JobResult, JobSpec, ProgressEvent, StartedEvent
+from contract.jobs import FinishedEvent, JobResult, JobSpec, ProgressEvent, StartedEvent
 
 spec = JobSpec.model_validate_json(Path(sys.argv[1]).read_bytes())
 run = Path(spec.output_uri)
@@ -223,8 +218,14 @@ def world(tmp_path: Path) -> Iterator[World]:
     w.close()
 
 
-def test_implements_the_port(world: World) -> None:
-    assert isinstance(world.launcher(Recorder()), Launcher)
+def test_a_job_it_never_saw_is_nothing_to_do(world: World) -> None:
+    launcher: Launcher = world.launcher(Recorder())
+    job, _ = world.job()
+
+    launcher.cancel(job)  # neither queued nor running here: nothing to stop, nothing raised
+
+    assert launcher.queue_position(job.job_id) is None
+    assert world.status(job.job_id) == "queued"  # the launcher moves no job on its own
 
 
 def test_runs_a_job_and_reports_it(world: World) -> None:
@@ -246,7 +247,7 @@ def test_runs_a_job_and_reports_it(world: World) -> None:
     assert ending.finished is not None and ending.finished.status == "succeeded"
     assert ending.exit_code == 0
     assert ending.detail == "" and ending.log_tail == ""
-    # The launcher never ends a job itself: that is the notifier's call.
+    # The launcher never ends a job itself: whoever receives job_ended has the lifecycle do it.
     assert world.status(job.job_id) == "running"
     assert "fake job running" in (world.run_dir(job.job_id) / "job.log").read_text()
 

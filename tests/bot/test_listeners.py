@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from bot.commands import TrainCommand
+from bot.command_parser import TrainCommand
 from bot.errors import LimitReached
 from bot.listeners import actions, commands, events, shortcuts
-from bot.listeners.replies import SORRY, answer_safely
+from bot.listeners.replies import answer_safely
+from bot.messages.answers import SORRY
 from bot.preview_blocks import (
     PREVIEW_ACTIONS_BLOCK,
     TARGET_SELECT_ACTION,

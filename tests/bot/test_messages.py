@@ -22,7 +22,7 @@ from bot.messages import (
     truncate,
     usage_message,
 )
-from training.contracts import (
+from contract.jobs import (
     ClassMetrics,
     DecisionThreshold,
     DroppedColumn,

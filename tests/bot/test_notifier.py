@@ -1,4 +1,8 @@
-"""Notifier: a job's status message and outcome, through the real WebClient to fake Slack."""
+"""A job's status message and outcome in Slack, through the real WebClient to fake Slack.
+
+The launcher's reports go to the `JobEventHandler`, as in the bot: the lifecycle moves the
+job, the notifier draws it.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,15 @@ import pytest
 
 from bot.backends.local.artifacts import LocalArtifactStore
 from bot.backends.local.job_store import SqliteJobStore
+from bot.job_events import JobEventHandler
 from bot.jobs import Job, new_job_id
+from bot.lifecycle import JobLifecycle
 from bot.links import LinkSigner
-from bot.notifier import NO_RESULT_MESSAGE, Notifier
-from bot.ports import JobEnding, JobEvents
+from bot.messages.failure import NO_RESULT_MESSAGE
+from bot.notifier import Notifier
+from bot.ports import JobEnding
 from bot.slack_client import make_client
-from tests.fakes.slack_api import FakeSlack
-from training.contracts import (
+from contract.jobs import (
     Artifacts,
     Chart,
     ErrorInfo,
@@ -34,6 +40,7 @@ from training.contracts import (
     ProgressEvent,
     utc_now,
 )
+from tests.fakes.slack_api import FakeSlack
 
 PUBLIC_URL = "https://automl.example"
 
@@ -75,7 +82,16 @@ class World:
     artifacts: LocalArtifactStore
     clock: Clock
     notifier: Notifier
+    events: JobEventHandler
+    lifecycle: JobLifecycle
     job: Job
+
+    def another_bot(self) -> JobEventHandler:
+        """The event handler of another process (another Lambda invocation, say)."""
+        notifier = Notifier(
+            make_client(self.fake.bot_token, self.fake.url), self.store, self.artifacts
+        )
+        return JobEventHandler(JobLifecycle(self.store), self.store, self.artifacts, notifier)
 
     def write_result(self, result: JobResult, charts: dict[str, bytes] | None = None) -> None:
         run = self.artifacts.run_dir(result.job_id)
@@ -129,6 +145,8 @@ def w(tmp_path: Path) -> Iterator[World]:
         clock = Clock()
         client = make_client(fake.bot_token, fake.url)
         notifier = Notifier(client, store, artifacts, min_update_interval_s=10.0, clock=clock)
+        lifecycle = JobLifecycle(store)
+        events = JobEventHandler(lifecycle, store, artifacts, notifier)
         file = fake.add_file("churn.csv", b"a,churned\n1,0\n", channel=fake.channel)
         job, _ = store.create(
             Job(
@@ -140,7 +158,7 @@ def w(tmp_path: Path) -> Iterator[World]:
                 target="churned",
             )
         )
-        yield World(fake, store, artifacts, clock, notifier, job)
+        yield World(fake, store, artifacts, clock, notifier, events, lifecycle, job)
 
 
 def progress(trials: int, seconds_later: int = 0) -> ProgressEvent:
@@ -202,14 +220,30 @@ def finished(job: Job, status: JobStatus = "succeeded") -> JobEnding:
 
 def start(w: World) -> None:
     w.notifier.announce(w.job)
-    w.notifier.job_started(w.job.job_id)
+    w.events.job_started(w.job.job_id)
 
 
 # ---- the status message --------------------------------------------------------------------
 
 
-def test_implements_job_events(w: World) -> None:
-    assert isinstance(w.notifier, JobEvents)
+def test_a_reported_start_moves_the_job_and_shows_it(w: World) -> None:
+    w.notifier.announce(w.job)
+    assert "queued" in w.status_text()
+
+    w.events.job_started(w.job.job_id)  # as the AWS Lambda reports it: nothing moved it yet
+
+    assert w.current().status == "running"
+    assert "running" in w.status_text()
+
+
+def test_the_notifier_alone_moves_no_job(w: World) -> None:
+    """It only draws: a start shown for a job nobody moved leaves it queued, unshown."""
+    w.notifier.announce(w.job)
+
+    w.notifier.show_started(w.job.job_id)
+
+    assert w.current().status == "queued"
+    assert w.updates() == 0
 
 
 def test_announce_posts_the_status_message_in_the_thread(w: World) -> None:
@@ -234,7 +268,7 @@ def test_announce_refused_by_slack_returns_none(w: World) -> None:
 
 def test_started_shows_running_once(w: World) -> None:
     start(w)
-    w.notifier.job_started(w.job.job_id)  # a repeated event
+    w.events.job_started(w.job.job_id)  # a repeated event
 
     assert w.current().status == "running"
     assert w.updates() == 1
@@ -244,26 +278,26 @@ def test_started_shows_running_once(w: World) -> None:
 
 def test_progress_is_throttled_and_the_latest_is_shown_next(w: World) -> None:
     w.notifier.announce(w.job)
-    w.store.transition(w.job.job_id, "running")  # moved by the launcher
+    w.lifecycle.start(w.job.job_id)  # moved by the launcher
 
     for trials, at in [(1, 0.0), (2, 3.0), (3, 6.0)]:
         w.clock.now = 1000.0 + at
-        w.notifier.job_progress(w.job.job_id, progress(trials, seconds_later=trials))
+        w.events.job_progress(w.job.job_id, progress(trials, seconds_later=trials))
     assert w.updates() == 1
     assert "1 trials" in w.status_text()
 
     w.clock.now = 1010.5  # the interval has passed
-    w.notifier.job_progress(w.job.job_id, progress(4, seconds_later=4))
+    w.events.job_progress(w.job.job_id, progress(4, seconds_later=4))
     assert w.updates() == 2
     assert "4 trials" in w.status_text()
 
     w.clock.now = 1012.0
-    w.notifier.job_progress(w.job.job_id, progress(5, seconds_later=5))
-    w.notifier.job_progress(w.job.job_id, progress(2, seconds_later=2))  # older, late
+    w.events.job_progress(w.job.job_id, progress(5, seconds_later=5))
+    w.events.job_progress(w.job.job_id, progress(2, seconds_later=2))  # older, late
     assert w.updates() == 2
 
     # The final update is always sent, and shows the newest event even though it was dropped.
-    w.notifier.job_ended(w.job.job_id, JobEnding(detail="The worker was stopped."))
+    w.events.job_ended(w.job.job_id, JobEnding(detail="The worker was stopped."))
     assert w.updates() == 3
     final = w.status_text()
     assert "failed" in final
@@ -274,22 +308,22 @@ def test_progress_is_throttled_and_the_latest_is_shown_next(w: World) -> None:
 def test_started_counts_as_an_update_for_the_throttle(w: World) -> None:
     start(w)
     w.clock.now += 5
-    w.notifier.job_progress(w.job.job_id, progress(1))
+    w.events.job_progress(w.job.job_id, progress(1))
     assert w.updates() == 1
     w.clock.now += 5
-    w.notifier.job_progress(w.job.job_id, progress(2, seconds_later=1))
+    w.events.job_progress(w.job.job_id, progress(2, seconds_later=1))
     assert w.updates() == 2
 
 
 def test_late_events_after_the_end_change_nothing(w: World) -> None:
     start(w)
     w.write_result(result_for(w.job))
-    w.notifier.job_ended(w.job.job_id, finished(w.job))
+    w.events.job_ended(w.job.job_id, finished(w.job))
     updates, before = w.updates(), w.status_text()
 
     w.clock.now += 60
-    w.notifier.job_progress(w.job.job_id, progress(99, seconds_later=60))
-    w.notifier.job_started(w.job.job_id)
+    w.events.job_progress(w.job.job_id, progress(99, seconds_later=60))
+    w.events.job_started(w.job.job_id)
 
     assert w.updates() == updates
     assert w.status_text() == before
@@ -300,7 +334,7 @@ def test_rate_limited_update_is_retried(w: World) -> None:
     w.notifier.announce(w.job)
     w.fake.rate_limit("chat.update", times=1, retry_after=0)
 
-    w.notifier.job_started(w.job.job_id)
+    w.events.job_started(w.job.job_id)
 
     assert [c.status for c in w.fake.calls("chat.update")] == [429, 200]
     assert "running" in w.status_text()
@@ -310,7 +344,7 @@ def test_deleted_status_message_is_posted_again(w: World) -> None:
     w.notifier.announce(w.job)
     w.fake.fail_next("chat.update", "message_not_found")
 
-    w.notifier.job_started(w.job.job_id)
+    w.events.job_started(w.job.job_id)
 
     assert w.posts() == 2
     assert "running" in w.status_text()  # the new message is the one remembered
@@ -323,7 +357,7 @@ def test_success_posts_results_and_all_charts_in_one_message(w: World) -> None:
     start(w)
     w.write_result(result_for(w.job))
 
-    w.notifier.job_ended(w.job.job_id, finished(w.job))
+    w.events.job_ended(w.job.job_id, finished(w.job))
 
     job = w.current()
     assert (job.status, job.result_path, job.error_code) == (
@@ -361,7 +395,7 @@ def test_failure_with_a_result_says_what_went_wrong(w: World) -> None:
         result_for(w.job, status="failed", error=error, leaderboard=[], artifacts=Artifacts())
     )
 
-    w.notifier.job_ended(w.job.job_id, finished(w.job, "failed"))
+    w.events.job_ended(w.job.job_id, finished(w.job, "failed"))
 
     job = w.current()
     assert (job.status, job.error_code, job.error_message) == (
@@ -384,8 +418,8 @@ def test_no_result_tells_the_detail_and_logs_the_tail(
     start(w)
     tail = 'Traceback (most recent call last):\n  File "run.py", line 1\nMemoryError'
 
-    with caplog.at_level(logging.WARNING, logger="bot.notifier"):
-        w.notifier.job_ended(w.job.job_id, JobEnding(exit_code=137, detail=detail, log_tail=tail))
+    with caplog.at_level(logging.WARNING, logger="bot.outcome"):
+        w.events.job_ended(w.job.job_id, JobEnding(exit_code=137, detail=detail, log_tail=tail))
 
     job = w.current()
     assert (job.status, job.error_code, job.result_path) == ("failed", "no_result", None)
@@ -403,7 +437,7 @@ def test_unreadable_result_is_a_failure_not_a_crash(w: World) -> None:
     run.mkdir(parents=True)
     (run / "result.json").write_text('{"status": "succ')
 
-    w.notifier.job_ended(w.job.job_id, JobEnding(exit_code=0))
+    w.events.job_ended(w.job.job_id, JobEnding(exit_code=0))
 
     assert w.current().error_code == "no_result"
     assert len(w.replies()) == 1
@@ -420,7 +454,7 @@ def test_interrupted(w: World, with_leaderboard: bool) -> None:
             result_for(w.job, status="interrupted", leaderboard=[], artifacts=Artifacts())
         )
 
-    w.notifier.job_ended(w.job.job_id, finished(w.job, "interrupted"))
+    w.events.job_ended(w.job.job_id, finished(w.job, "interrupted"))
 
     assert w.current().status == "interrupted"
     assert "interrupted" in w.status_text()
@@ -438,10 +472,10 @@ def test_interrupted(w: World, with_leaderboard: bool) -> None:
 
 def test_cancelled_only_updates_the_status_message(w: World) -> None:
     start(w)
-    assert w.store.transition(w.job.job_id, "cancelled")
+    assert w.lifecycle.cancel(w.job.job_id)
     w.write_result(result_for(w.job, status="interrupted"))
 
-    w.notifier.job_ended(w.job.job_id, finished(w.job, "interrupted"))
+    w.events.job_ended(w.job.job_id, finished(w.job, "interrupted"))
 
     assert w.current().status == "cancelled"
     assert "cancelled" in w.status_text()
@@ -454,9 +488,9 @@ def test_repeated_endings_post_once(w: World) -> None:
     start(w)
     w.write_result(result_for(w.job))
 
-    w.notifier.job_ended(w.job.job_id, finished(w.job))
-    w.notifier.job_ended(w.job.job_id, finished(w.job))
-    w.notifier.job_ended(w.job.job_id, JobEnding(detail="lost"))
+    w.events.job_ended(w.job.job_id, finished(w.job))
+    w.events.job_ended(w.job.job_id, finished(w.job))
+    w.events.job_ended(w.job.job_id, JobEnding(detail="lost"))
 
     assert w.posts() == 2  # the announcement and the results
     assert w.uploads() == 1
@@ -464,12 +498,12 @@ def test_repeated_endings_post_once(w: World) -> None:
 
 
 def test_a_second_notifier_does_not_post_again(w: World) -> None:
-    """Like two Lambda invocations for one event: the store's transition decides."""
-    other = Notifier(make_client(w.fake.bot_token, w.fake.url), w.store, w.artifacts)
+    """Like two Lambda invocations for one event: the lifecycle's atomic move decides."""
+    other = w.another_bot()
     start(w)
     w.write_result(result_for(w.job))
 
-    w.notifier.job_ended(w.job.job_id, finished(w.job))
+    w.events.job_ended(w.job.job_id, finished(w.job))
     other.job_ended(w.job.job_id, finished(w.job))
 
     assert w.posts() == 2
@@ -480,17 +514,17 @@ def test_ending_without_a_reported_start_still_succeeds(w: World) -> None:
     w.notifier.announce(w.job)
     w.write_result(result_for(w.job))
 
-    w.notifier.job_ended(w.job.job_id, finished(w.job))  # the started event was lost
+    w.events.job_ended(w.job.job_id, finished(w.job))  # the started event was lost
 
     assert w.current().status == "succeeded"
     assert len(w.replies()) == 2
 
 
 def test_no_status_message_posts_a_new_one(w: World) -> None:
-    w.store.transition(w.job.job_id, "running")
+    w.lifecycle.start(w.job.job_id)
     w.write_result(result_for(w.job))
 
-    w.notifier.job_ended(w.job.job_id, finished(w.job))
+    w.events.job_ended(w.job.job_id, finished(w.job))
 
     assert "succeeded" in w.status_text()
     assert w.posts() == 2  # the status message, then the results
@@ -512,7 +546,7 @@ def test_job_outside_a_thread_gets_replies_under_its_status_message(w: World) ->
     assert status_ts is not None
     w.write_result(result_for(job))
 
-    w.notifier.job_ended(job.job_id, finished(job))
+    w.events.job_ended(job.job_id, finished(job))
 
     thread = w.fake.thread(job.channel_id, status_ts)
     assert len(thread) == 3  # the status message, the results, the charts
@@ -529,7 +563,7 @@ def test_slack_errors_while_posting_do_not_raise(
     w.fake.fail_next("files.completeUploadExternal", "not_in_channel")
 
     with caplog.at_level(logging.WARNING, logger="bot.notifier"):
-        w.notifier.job_ended(w.job.job_id, finished(w.job))
+        w.events.job_ended(w.job.job_id, finished(w.job))
 
     assert w.current().status == "succeeded"
     for error in ("internal_error", "channel_is_archived", "not_in_channel"):
@@ -541,7 +575,7 @@ def test_a_missing_chart_and_a_broken_link_are_left_out(w: World) -> None:
     w.write_result(result_for(w.job), charts={"charts/roc.png": png()})
     w.artifacts.signer = None  # link() now raises
 
-    w.notifier.job_ended(w.job.job_id, finished(w.job))
+    w.events.job_ended(w.job.job_id, finished(w.job))
 
     results, charts = w.replies()
     assert "Open the data report" not in json.dumps(results["blocks"])
@@ -550,20 +584,18 @@ def test_a_missing_chart_and_a_broken_link_are_left_out(w: World) -> None:
 
 
 def test_concurrent_endings_post_once(w: World) -> None:
-    """Several threads and notifiers report the same end at once: one notification."""
-    others = [
-        Notifier(make_client(w.fake.bot_token, w.fake.url), w.store, w.artifacts) for _ in range(3)
-    ]
+    """Several threads and processes report the same end at once: one notification."""
+    others = [w.another_bot() for _ in range(3)]
     start(w)
     w.write_result(result_for(w.job))
-    notifiers = [w.notifier, w.notifier, *others]
-    barrier = threading.Barrier(len(notifiers))
+    handlers = [w.events, w.events, *others]
+    barrier = threading.Barrier(len(handlers))
 
-    def end(notifier: Notifier) -> None:
+    def end(handler: JobEventHandler) -> None:
         barrier.wait()
-        notifier.job_ended(w.job.job_id, finished(w.job))
+        handler.job_ended(w.job.job_id, finished(w.job))
 
-    threads = [threading.Thread(target=end, args=(n,)) for n in notifiers]
+    threads = [threading.Thread(target=end, args=(h,)) for h in handlers]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -574,7 +606,7 @@ def test_concurrent_endings_post_once(w: World) -> None:
 
 
 def test_a_log_excerpt_keeps_what_a_person_can_read() -> None:
-    from bot.notifier import log_excerpt
+    from bot.messages.failure import log_excerpt
 
     tail = "\n".join(
         [

@@ -29,9 +29,9 @@ from bot.preview_blocks import (
     train_modal,
     train_modal_context,
 )
+from contract.jobs import ColumnPreview, DatasetPreview
 from tests.bot.test_messages import all_text, validate
 from tests.fakes.slack_api import FakeSlack, fake_slack
-from training.contracts import ColumnPreview, DatasetPreview
 
 __all__ = ["fake_slack"]
 

@@ -11,7 +11,6 @@ import pytest
 
 from bot.backends.local.previewer import SubprocessPreviewer, local_path
 from bot.errors import PreviewFailed
-from bot.ports import Previewer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,8 +30,11 @@ def csv(tmp_path: Path) -> Path:
     return path
 
 
-def test_is_the_previewer_port() -> None:
-    assert isinstance(SubprocessPreviewer(), Previewer)
+def test_a_missing_copy_is_a_sentence_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(PreviewFailed) as caught:
+        SubprocessPreviewer().preview(str(tmp_path / "gone.csv"), "gone.csv")
+    assert caught.value.code == "unreadable_file"
+    assert "`gone.csv`" in caught.value.message and caught.value.hint
 
 
 def test_previews_a_real_table(csv: Path) -> None:

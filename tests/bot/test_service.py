@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.commands import TrainCommand
+from bot.command_parser import TrainCommand
 from bot.errors import UserFacingError
 from bot.jobs import Job
 from bot.runtime import Bot, build_bot

@@ -35,6 +35,9 @@ from infra.config import DeployConfig
 from infra.stack import AutomlStack
 from infra.storage import JOB_TABLE
 
+# Synthesizes the CDK stack (seconds): not for the fast loop.
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_ENV = {
     "AUTOML_BACKEND",
@@ -450,7 +453,7 @@ def test_preview_lambda_runs_the_training_image(synth: Synth) -> None:
     assert preview["PackageType"] == "Image"
     assert preview["ImageConfig"] == {
         "EntryPoint": ["python", "-m", "awslambdaric"],
-        "Command": ["training.aws_lambda.preview_handler"],
+        "Command": ["training.aws.preview_lambda.preview_handler"],
     }
     assert preview["MemorySize"] >= 3008
     assert preview["Timeout"] == 120

@@ -28,10 +28,11 @@ def test_the_bundle_answers_slack_from_its_own_contents(tmp_path: Path) -> None:
     with zipfile.ZipFile(out) as archive:
         names = set(archive.namelist())
     assert "bot/aws_lambda/bot_handler.py" in names
-    assert "training/contracts.py" in names
+    assert {"contract/jobs.py", "contract/run_folder.py", "contract/aws.py"} <= names
     assert not any(
         n.startswith(("pandas/", "numpy/", "flaml/", "plotly/", "boto3/")) for n in names
     )
     assert not any(n.startswith(("bot/console/", "uvicorn/")) for n in names)
-    assert "training/run.py" not in names  # only the contract crosses over
+    assert "bot/backends/local/launcher.py" not in names  # Lambda runs no local jobs
+    assert not any(n.startswith("training/") for n in names)  # only the contract crosses over
     assert out.stat().st_size < 5 * MB

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from training.contracts import parse_event
+from contract.jobs import parse_event
 
 
 def wait_for_trials(process: subprocess.Popen[str], minimum: int) -> None:

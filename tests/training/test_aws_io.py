@@ -16,13 +16,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from contract import exit_codes
+from contract.jobs import JobResult, JobSpec, parse_event
+from contract.run_folder import MODEL_FILE
 from tests.conftest import SAMPLE_CHURN
 from tests.training import tables
 from tests.training.conftest import FakeAws
 from tests.training.processes import wait_for_trials
-from training import exit_codes
-from training.contracts import JobResult, JobSpec, parse_event
-from training.model import MODEL_FILE, TrainedModel
+from training.pipeline.model import TrainedModel
 
 
 def _put_spec(aws: FakeAws, bucket: str, job_id: str, **overrides: Any) -> str:
@@ -140,6 +141,7 @@ def test_a_job_reads_s3_writes_its_run_folder_back_and_sends_events(
     assert len(progress) < sum(1 for e in printed if e.type == "progress")
 
 
+@pytest.mark.slow
 def test_bad_input_over_s3_exits_2_with_a_failed_result_in_s3(fake_aws: FakeAws) -> None:
     bucket, job_id = fake_aws.new_bucket(), "s3-bad-target"
     fake_aws.client("s3").upload_file(str(SAMPLE_CHURN), bucket, f"datasets/{job_id}/churn.csv")
@@ -158,6 +160,7 @@ def test_bad_input_over_s3_exits_2_with_a_failed_result_in_s3(fake_aws: FakeAws)
     )
 
 
+@pytest.mark.slow
 def test_a_missing_dataset_object_is_bad_input(fake_aws: FakeAws) -> None:
     bucket, job_id = fake_aws.new_bucket(), "s3-no-dataset"
     spec_uri = _put_spec(fake_aws, bucket, job_id)  # nothing uploaded under datasets/
@@ -173,6 +176,7 @@ def test_a_missing_dataset_object_is_bad_input(fake_aws: FakeAws) -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_missing_or_invalid_spec_exits_2_with_a_message(fake_aws: FakeAws) -> None:
     bucket = fake_aws.new_bucket()
     missing = f"s3://{bucket}/runs/nobody/spec.json"

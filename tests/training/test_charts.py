@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.charts import ChartInputs, plan_charts, render_charts, stop_renderer
+from training.outputs.charts.figures import ChartInputs, plan_charts
+from training.outputs.charts.rendering import render_charts, stop_renderer
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = re.compile(r"\d\.\d+|\d{2,}")
@@ -78,10 +79,16 @@ def test_binary_plan_has_all_charts_with_numbers_in_alt_text() -> None:
 
 
 def test_binary_roc_legend_shows_auc() -> None:
-    roc = next(c for c in plan_charts(_classification(500, ["no", "yes"])) if c.name == "roc_curve")
-    assert roc.figure.data[0].name.startswith("AUC 0.")
+    from sklearn.metrics import roc_auc_score
+
+    inputs = _classification(500, ["no", "yes"])
+    roc = next(c for c in plan_charts(inputs) if c.name == "roc_curve")
+    assert inputs.proba is not None
+    auc = roc_auc_score(np.asarray(inputs.y_true) == "yes", inputs.proba[:, 1])
+    assert roc.figure.data[0].name == f"AUC {auc:.3f}"
 
 
+@pytest.mark.slow
 def test_multiclass_plan_limits_classes_and_points() -> None:
     classes = [f"c{i}" for i in range(25)]
     charts = {c.name: c for c in plan_charts(_classification(200_000, classes))}
@@ -158,12 +165,14 @@ def test_render_writes_pngs(tmp_path: Path) -> None:
         assert 600 <= height <= 1000
 
 
+@pytest.mark.slow
 def test_no_browser_gives_a_note_not_an_error(tmp_path: Path) -> None:
     # A fresh process: the browser session is per process, and PATH must lack chromium.
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from training.charts import ChartInputs, plan_charts, render_charts, warm_up_renderer
+        from training.outputs.charts.figures import ChartInputs, plan_charts
+        from training.outputs.charts.rendering import render_charts, warm_up_renderer
         warm_up_renderer()
         inputs = ChartInputs("regression", "r2", [("lgbm", 0.8)], [(1.0, 0.8)], [("a", 1.0)])
         charts, notes = render_charts(plan_charts(inputs), Path({str(tmp_path / "charts")!r}))

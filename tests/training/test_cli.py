@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from bot import cli
+from contract import exit_codes
+from contract.jobs import JobResult, JobSpec
 from tests.training import tables
-from training import exit_codes
-from training.contracts import JobResult, JobSpec
 
 
 def automl(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -57,6 +57,7 @@ def test_train_then_predict(tmp_path: Path) -> None:
     assert "Traceback" not in refused.stderr
 
 
+@pytest.mark.slow
 def test_bad_input_exits_2_with_the_message(tmp_path: Path) -> None:
     data = tables.iris(tmp_path / "iris.csv")
     result = automl(
@@ -67,6 +68,7 @@ def test_bad_input_exits_2_with_the_message(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_missing_file_and_bad_duration(tmp_path: Path) -> None:
     missing = automl("train", "nope.csv", "--target", "y", cwd=tmp_path)
     assert missing.returncode == exit_codes.BAD_INPUT
@@ -76,11 +78,32 @@ def test_missing_file_and_bad_duration(tmp_path: Path) -> None:
     assert "not a duration" in bad.stderr
 
 
+@pytest.mark.slow
 def test_predict_without_a_model(tmp_path: Path) -> None:
     data = tables.iris(tmp_path / "iris.csv")
     result = automl("predict", str(tmp_path), str(data), cwd=tmp_path)
     assert result.returncode == exit_codes.BAD_INPUT
     assert "no model" in result.stderr
+
+
+@pytest.mark.slow
+def test_predict_with_a_model_it_cannot_rebuild(tmp_path: Path) -> None:
+    """A pickle naming a module this version lacks (an older layout), or a damaged file."""
+    import pickle
+
+    data = tables.iris(tmp_path / "iris.csv")
+    for name, payload in {
+        "old": b"\x80\x04\x95\x1d\x00\x00\x00\x00\x00\x00\x00\x8c\x0etraining.model"
+        b"\x94\x8c\x0cTrainedModel\x94\x93\x94.",
+        "damaged": pickle.dumps({"a": 1})[:5],
+    }.items():
+        run = tmp_path / name
+        run.mkdir()
+        (run / "model.joblib").write_bytes(payload)
+        result = automl("predict", str(run), str(data), cwd=tmp_path)
+        assert result.returncode == exit_codes.BAD_INPUT, result.stderr
+        assert "could not be loaded" in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def train_in_process(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.column_signal import column_signal, suspected_leaks
-from training.target import prepare_target
+from training.pipeline.column_signal import column_signal, suspected_leaks
+from training.pipeline.target import prepare_target
 
 
 def _binary_target(y: np.ndarray):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.ensemble import ensemble_beats_best, greedy_selection
-from training.metrics import validation_loss
+from training.pipeline.ensemble import ensemble_beats_best, greedy_selection
+from training.pipeline.metrics import validation_loss
 
 
 def _mse(y: np.ndarray, p: np.ndarray) -> float:

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from training.evaluation import feature_importance, split_holdout
+from training.pipeline.evaluation import feature_importance, split_holdout
 
 
 def _model(importances: dict[str, float]):
@@ -23,7 +23,7 @@ def test_no_importances_give_no_chart() -> None:
 
 
 def test_an_ensemble_weighs_its_members_importances() -> None:
-    from training.ensemble import BlendedPredictor, Member
+    from training.pipeline.ensemble import BlendedPredictor, Member
 
     class Fixed:
         def __init__(self, values: dict[str, float]) -> None:
@@ -54,10 +54,10 @@ def test_a_model_without_importances_is_measured_by_permutation() -> None:
 
     import numpy as np
 
-    from training.ensemble import BlendedPredictor, Member
-    from training.features import FeaturePlan
-    from training.learners import FitContext, Fold, fit_hgb
-    from training.model import TrainedModel
+    from training.pipeline.ensemble import BlendedPredictor, Member
+    from training.pipeline.features import FeaturePlan
+    from training.pipeline.learners import FitContext, Fold, fit_hgb
+    from training.pipeline.model import TrainedModel
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"signal": rng.normal(size=600), "noise": rng.normal(size=600)})
@@ -83,10 +83,10 @@ def test_permutation_keeps_a_category_column_a_category() -> None:
 
     import numpy as np
 
-    from training.ensemble import BlendedPredictor, Member
-    from training.features import FeaturePlan
-    from training.learners import FitContext, Fold, fit_hgb
-    from training.model import TrainedModel
+    from training.pipeline.ensemble import BlendedPredictor, Member
+    from training.pipeline.features import FeaturePlan
+    from training.pipeline.learners import FitContext, Fold, fit_hgb
+    from training.pipeline.model import TrainedModel
 
     rng = np.random.default_rng(1)
     levels = ["north", "south", "east"]

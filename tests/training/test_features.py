@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from training.errors import InputError
-from training.features import OTHER, plan_features
-from training.target import prepare_target
+from training.pipeline.features import OTHER, plan_features
+from training.pipeline.target import prepare_target
 
 
 def _plan(frame: pd.DataFrame, target: str = "y"):

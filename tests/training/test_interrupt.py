@@ -12,11 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from contract import exit_codes
+from contract.jobs import JobResult, JobSpec, parse_event
+from contract.run_folder import MODEL_FILE
 from tests.training import tables
 from tests.training.processes import wait_for_trials
-from training import exit_codes
-from training.contracts import JobResult, JobSpec, parse_event
-from training.model import MODEL_FILE, TrainedModel
+from training.pipeline.model import TrainedModel
 from training.run import INTERRUPT_GRACE_S
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.learners import TRAINERS, FitContext, Fold
+from training.pipeline.learners import TRAINERS, FitContext, Fold
 
 
 def _frame(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -52,6 +52,7 @@ def test_regression_learns_the_signal(family: str) -> None:
     assert np.corrcoef(predicted, valid.y)[0, 1] > 0.8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["lgbm", "xgboost"])
 def test_boosters_stop_at_the_deadline_with_the_rounds_they_have(family: str) -> None:
     X = _frame(20_000, seed=2)

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from training.errors import InputError
-from training.metrics import choose_metric, holdout_scores, score_from_loss
+from training.pipeline.metrics import choose_metric, holdout_scores, score_from_loss
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_search_losses_equal_scikit_learn(seed: int) -> None:
     """The search computes AUC and log loss itself for speed: they must be scikit-learn's."""
     from sklearn import metrics as m
 
-    from training.metrics import validation_loss
+    from training.pipeline.metrics import validation_loss
 
     rng = np.random.default_rng(seed)
     y2 = rng.integers(0, 2, 300)
@@ -71,3 +71,50 @@ def test_search_losses_equal_scikit_learn(seed: int) -> None:
     assert validation_loss("log_loss", y3, proba) == pytest.approx(
         m.log_loss(y3, proba, labels=[0, 1, 2]), abs=1e-12
     )
+
+
+# ---- metrics computed by hand for speed, checked against scikit-learn -------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_binary_auc_equals_scikit_learn(seed: int) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from training.pipeline.metrics import binary_auc
+
+    rng = np.random.default_rng(seed)
+    positive = rng.random(500) < 0.3
+    score = np.round(rng.random(500) + 0.3 * positive, 1)  # ties, which count half
+    assert binary_auc(positive, score) == pytest.approx(roc_auc_score(positive, score), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_column_signal_r_squared_equals_scikit_learn(seed: int) -> None:
+    from sklearn.metrics import r2_score
+
+    from training.pipeline.column_signal import r_squared
+
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=300)
+    predicted = y + rng.normal(scale=0.7, size=300)
+    assert r_squared(y, predicted) == pytest.approx(r2_score(y, predicted), abs=1e-12)
+
+
+def test_confusion_counts_equal_scikit_learn() -> None:
+    from sklearn.metrics import confusion_matrix
+
+    from training.outputs.charts.figures import OTHER_LABEL, confusion_counts
+
+    rng = np.random.default_rng(0)
+    labels = ["a", "b", "c", "d"]
+    truth = pd.Series(rng.choice(labels, 1_000))
+    pred = pd.Series(np.where(rng.random(1_000) < 0.6, truth, rng.choice(labels, 1_000)))
+    counts, shown = confusion_counts(truth, pred, labels)
+    assert shown == labels
+    assert (counts == confusion_matrix(truth, pred, labels=labels)).all()
+    # Classes left out of the chart are pooled into one row and column, the rest unchanged.
+    counts, shown = confusion_counts(truth, pred, ["b", "c"])
+    assert shown == ["b", "c", OTHER_LABEL]
+    pooled = np.where(truth.isin(["b", "c"]), truth, OTHER_LABEL)
+    pooled_pred = np.where(pred.isin(["b", "c"]), pred, OTHER_LABEL)
+    assert (counts == confusion_matrix(pooled, pooled_pred, labels=shown)).all()

@@ -1,5 +1,5 @@
 """Numbers written the way people in different countries write them, and infinite values:
-parsed by training.numbers, planned by training.features, read from real files."""
+parsed by training.input.numbers, planned by training.pipeline.features, read from real files."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.features import plan_features
-from training.numbers import (
+from training.input.numbers import (
     COMMA,
     DOT,
     count_non_finite,
@@ -20,9 +19,10 @@ from training.numbers import (
     number_format_of,
     parse_numbers,
 )
-from training.reading import read_table
+from training.input.reading import read_table
+from training.pipeline.features import plan_features
+from training.pipeline.target import prepare_target
 from training.run import RunOptions, run_job
-from training.target import prepare_target
 
 
 def parsed(values: list[str | None]) -> list[float]:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+# Starts fresh interpreters that import the training stack: not for the fast loop.
+pytestmark = pytest.mark.slow
+
 
 def test_background_imports_finish_before_the_job_needs_them() -> None:
     code = (

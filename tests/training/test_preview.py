@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contract import exit_codes
+from contract.jobs import DatasetPreview
 from tests.training import tables
-from training import exit_codes
-from training.contracts import DatasetPreview
 from training.errors import InputError
-from training.features import PLAN_SAMPLE_ROWS
+from training.pipeline.features import PLAN_SAMPLE_ROWS
 from training.preview import label_rank, preview_table
 
 REPO = Path(__file__).resolve().parents[2]
@@ -234,6 +234,7 @@ def test_not_a_table(tmp_path: Path, content: bytes, code: str) -> None:
     assert caught.value.hint
 
 
+@pytest.mark.slow
 def test_cli(tmp_path: Path) -> None:
     def preview(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -1,4 +1,4 @@
-"""Tests for training.reading: real files written to tmp_path, every format and error code."""
+"""Tests for training.input.reading: real files written to tmp_path, every format and error code."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from training.errors import InputError
-from training.reading import read_table
+from training.input.reading import read_table
 
 
 def write(tmp_path: Path, data: bytes | str, name: str = "dataset") -> Path:
@@ -541,6 +541,7 @@ def test_gzip_tsv_name_still_breaks_a_delimiter_tie(tmp_path: Path) -> None:
     assert list(read_table(path, "x.tsv.gz").columns) == ["a,b", "c"]
 
 
+@pytest.mark.slow
 def test_gzip_bomb_is_refused_at_the_limit(tmp_path: Path) -> None:
     path = write(tmp_path, zeros_gzip(200))  # 200 MB unpacked, about 200 KB packed
     assert path.stat().st_size < MB
@@ -549,6 +550,7 @@ def test_gzip_bomb_is_refused_at_the_limit(tmp_path: Path) -> None:
     no_scratch_left(tmp_path, "dataset")
 
 
+@pytest.mark.slow
 def test_gzip_limit_counts_the_uncompressed_size(tmp_path: Path) -> None:
     rows = "".join(f"{i},row {i % 10},{i % 7}.5\n" for i in range(120_000))  # about 2.5 MB
     path = write(tmp_path, gzip.compress(("id,label,x\n" + rows).encode()))
@@ -601,6 +603,7 @@ def test_zip_without_a_table_is_refused(
     assert word in text
 
 
+@pytest.mark.slow
 def test_zip_bomb_is_refused_by_its_declared_size(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with (

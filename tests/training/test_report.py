@@ -1,5 +1,5 @@
 """The Sweetviz report in its own process: real reports on small frames, timeouts, failures,
-what a short budget covers, and the speed-ups (training/report_speed.py).
+what a short budget covers, and the speed-ups (training/outputs/report_speed.py).
 
 The reports are real and made by niced children on a machine that may be busy: the tests wait
 generously and never assert how long anything took.
@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
-from training import report_speed
-from training.report import (
+from training.outputs import report_speed
+from training.outputs.report import (
     CPU_SHARE,
     FAILURE_PREFIX,
     HISTOGRAMS_ALL,
@@ -300,7 +300,7 @@ def test_speed_patch_draws_the_same_pixels(monkeypatch: pytest.MonkeyPatch) -> N
     import sweetviz as sv
 
     # Sweetviz's progress bars start tqdm's monitor thread, which would stop the later tests
-    # here from forking (training.report forks only while no other thread runs).
+    # here from forking (training.outputs.report forks only while no other thread runs).
     monkeypatch.setattr(tqdm.std.tqdm, "monitor_interval", 0)
 
     frame = _wide(rows=120, columns=2)
@@ -372,7 +372,7 @@ def _script(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
         import os, sys, time
         from pathlib import Path
         from sklearn.datasets import load_iris
-        from training.report import start_report
+        from training.outputs.report import start_report
         frame = load_iris(as_frame=True).frame.rename(columns={"target": "label"})
         out = Path(sys.argv[1])
     """

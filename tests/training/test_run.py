@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from contract.jobs import JobResult, parse_event
+from contract.run_folder import MODEL_FILE
 from tests.training import tables
-from training.contracts import JobResult, parse_event
-from training.model import MODEL_FILE, TrainedModel
+from training.pipeline.model import TrainedModel
 from training.run import RunOptions, run_job
 
 
@@ -110,12 +111,13 @@ def test_saved_model_predicts_from_raw_columns(tmp_path: Path, make_spec) -> Non
     assert table.filter(like="probability_").sum(axis=1).round(6).eq(1).all()
 
 
+@pytest.mark.slow
 def test_progress_events_come_at_least_every_ten_seconds(tmp_path: Path, make_spec) -> None:
     data = tables.breast_cancer(tmp_path / "cancer.csv")
     spec = make_spec(data, "diagnosis", time_budget_s=25)
     options = RunOptions(report=False, charts=False, handle_signals=False)
     # Never stop early here: the point is the cadence over a long search.
-    from training.search import ConvergencePolicy
+    from training.pipeline.search import ConvergencePolicy
 
     options.convergence = ConvergencePolicy(enabled=False)
     run_job(spec, options)

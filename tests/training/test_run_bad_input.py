@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contract.jobs import JobResult, Limits
 from tests.training import tables
-from training.contracts import JobResult, Limits
 from training.run import RunOptions, run_job
 
 NO_EXTRAS = RunOptions(charts=False, report=False, handle_signals=False)
@@ -104,12 +104,12 @@ def test_target_not_found_suggests_the_closest_column(tmp_path: Path, make_spec)
 def test_a_bug_is_an_internal_error_without_traceback(
     tmp_path: Path, make_spec, monkeypatch
 ) -> None:
-    import training.run
+    from training.pipeline import prepare
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(training.run, "_prepare", broken)
+    monkeypatch.setattr(prepare, "prepare_data", broken)
     spec = make_spec(tables.iris(tmp_path / "iris.csv"), "species")
     result = run_job(spec, NO_EXTRAS)
     assert result.error is not None

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.model import MODEL_FILE, TrainedModel
+from contract.run_folder import MODEL_FILE
+from training.pipeline.model import TrainedModel
 from training.run import RunOptions, run_job
 
 OPTIONS = RunOptions(charts=False, report=False, handle_signals=False)
@@ -120,8 +121,8 @@ def test_an_imbalanced_target_uses_a_threshold_everywhere(tmp_path: Path, make_s
 
 
 def test_a_category_with_thousands_of_repeated_levels_keeps_them() -> None:
-    from training.features import plan_features
-    from training.target import prepare_target
+    from training.pipeline.features import plan_features
+    from training.pipeline.target import prepare_target
 
     rng = np.random.default_rng(3)
     stores = [f"Store {i:04d}" for i in range(1500)]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.search import CV_FOLDS, ConvergencePolicy, Search, _Progress
+from training.pipeline.search import CV_FOLDS, ConvergencePolicy, Search, _Progress
 
 
 def _data(rows: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -117,10 +117,10 @@ def test_a_slow_first_fold_switches_to_one_holdout_fold(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Any first fold is "slow" when five fits per trial must leave room for 10,000 trials.
-    monkeypatch.setattr("training.search.CV_MIN_TRIALS", 10_000)
+    monkeypatch.setattr("training.pipeline.search.CV_MIN_TRIALS", 10_000)
     X, y = _data(rows=5000)
     search = _search(tmp_path, 10)
-    with caplog.at_level("INFO", logger="training.search"):
+    with caplog.at_level("INFO", logger="training.pipeline.search"):
         outcome = search.run(X, y)
     assert outcome.has_model
     assert outcome.validation.startswith("a holdout of 1,000 rows")
@@ -167,11 +167,12 @@ def test_an_ensemble_is_returned_only_when_it_beats_the_best_single_model(
     assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_search_cut_off_in_its_first_trial_keeps_the_folds_it_finished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A slow machine or a tiny budget: a model on part of the folds beats no model."""
-    from training import learners
+    from training.pipeline import learners
 
     fast = learners.TRAINERS["lgbm"]
 

@@ -1,4 +1,4 @@
-"""S3 in and out (training/storage.py) and staging a run's files (training/staging.py)."""
+"""S3 in and out (training/aws/storage.py) and staging a run's files (training/input/staging.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
+from contract import environment as env
+from contract.jobs import JobSpec, Limits
 from tests.conftest import SAMPLE_CHURN
-from training import storage
-from training.contracts import JobSpec, Limits
+from training.aws import storage
 from training.errors import InputError
-from training.staging import Staging, fetch_dataset
+from training.input.staging import LocalStaging, S3Staging, fetch_dataset, open_staging
 
 
 class RecordingS3:
@@ -36,7 +37,7 @@ def _run_folder(root: Path) -> Path:
 def test_upload_folder_sends_every_file_with_result_json_last(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(storage.KMS_KEY_ENV, raising=False)
+    monkeypatch.delenv(env.S3_KMS_KEY_ID, raising=False)
     s3 = RecordingS3()
     keys = storage.upload_folder(
         _run_folder(tmp_path), "s3://bkt/runs/j1/", last="result.json", s3=s3
@@ -60,7 +61,7 @@ def test_upload_folder_sends_every_file_with_result_json_last(
 def test_upload_folder_uses_the_kms_key_when_one_is_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(storage.KMS_KEY_ENV, "alias/automl")
+    monkeypatch.setenv(env.S3_KMS_KEY_ID, "alias/automl")
     s3 = RecordingS3()
     storage.upload_folder(_run_folder(tmp_path), "s3://bkt/runs/j1", last="result.json", s3=s3)
     for _, _, args in s3.uploads:
@@ -92,7 +93,8 @@ def _spec(**overrides: str) -> JobSpec:
 
 
 def test_local_uris_are_used_as_they_are() -> None:
-    staging = Staging(_spec(dataset_uri="file:///data/churn.csv"))
+    staging = open_staging(_spec(dataset_uri="file:///data/churn.csv"))
+    assert isinstance(staging, LocalStaging)
     assert staging.run_dir == Path("/runs/j1")
     assert staging.dataset_path() == Path("/data/churn.csv")
     assert staging.location("result.json") == "/runs/j1/result.json"
@@ -101,8 +103,10 @@ def test_local_uris_are_used_as_they_are() -> None:
 
 
 def test_an_s3_output_runs_in_a_scratch_folder_that_close_removes() -> None:
-    staging = Staging(_spec(output_uri="s3://bkt/runs/j1"))
+    staging = open_staging(_spec(output_uri="s3://bkt/runs/j1"))
+    assert isinstance(staging, S3Staging)
     assert staging.run_dir.name == "run"
+    assert staging.dataset_path() == Path("/data/churn.csv")  # a local dataset stays local
     staging.run_dir.mkdir(parents=True)
     assert staging.location("result.json") == "s3://bkt/runs/j1/result.json"
     staging.close()

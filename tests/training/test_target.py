@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from training.errors import InputError
-from training.target import infer_task, prepare_target, resolve_column
+from training.pipeline.target import infer_task, prepare_target, resolve_column
 
 
 def test_resolve_column_forgives_case_and_spaces() -> None:

@@ -6,9 +6,10 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from training.learners import FitContext, Fold, train
-from training.target_encoding import TargetEncoder, high_cardinality_columns
+from training.pipeline.learners import FitContext, Fold, train
+from training.pipeline.target_encoding import TargetEncoder, high_cardinality_columns
 
 
 def _reps(rows: int = 6000, reps: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -54,6 +55,7 @@ def test_unseen_and_missing_levels_get_the_overall_mean() -> None:
     assert abs(values[0] - y.mean()) < 1e-6
 
 
+@pytest.mark.slow
 def test_a_learner_with_target_encoding_finds_the_entity_signal() -> None:
     frame, y = _reps()
     ctx = FitContext("regression", 0, 1, 0, time.monotonic() + 60)

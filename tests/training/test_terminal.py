@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.contracts import (
+from contract.jobs import (
     Artifacts,
     ClassMetrics,
     DecisionThreshold,
@@ -13,7 +13,7 @@ from training.contracts import (
     LeaderboardRow,
     SuspectedLeak,
 )
-from training.terminal import summary
+from training.outputs.terminal import summary
 
 RUN = "/runs/j1"
 

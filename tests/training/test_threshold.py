@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.threshold import choose_threshold
+from training.pipeline.threshold import choose_threshold
 
 
 def _imbalanced(rows: int = 4000, share: float = 0.05, seed: int = 0):

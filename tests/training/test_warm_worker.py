@@ -19,15 +19,18 @@ from pathlib import Path
 
 import pytest
 
+from contract.jobs import JobSpec
 from tests.training.tables import breast_cancer
 from training.__main__ import LOG_PRELOADED_ENV
-from training.contracts import JobSpec
 from training.warm_worker import (
     PARENT_PID_ENV,
     WorkerRefused,
     process_stat,
     request_start,
 )
+
+# Starts worker processes that import the training stack: not for the fast loop.
+pytestmark = pytest.mark.slow
 
 READY_TIMEOUT_S = 180.0  # the worker's imports on a busy machine
 JOB_TIMEOUT_S = 180.0
@@ -184,6 +187,7 @@ def test_malformed_requests_do_not_stop_the_worker(worker: Worker, tmp_path: Pat
 
 INTERMEDIATE = """
 import os, subprocess, sys, time
+
 env = {**os.environ, sys.argv[2]: str(os.getpid())}
 worker = subprocess.Popen(
     [sys.executable, "-m", "training.warm_worker", "--socket", sys.argv[1]], env=env,

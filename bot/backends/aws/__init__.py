@@ -51,7 +51,7 @@ def build_aws_backend(settings: Settings, *, link_key: bytes) -> Backend:
     from bot.backends.aws.previewer import LambdaPreviewer
     from bot.ports import Backend
     from bot.settings import AWS_REQUIRED, SettingsError, missing_problems
-    from training.contracts import Limits
+    from contract.jobs import Limits
 
     problems = missing_problems(settings, AWS_REQUIRED)
     if problems:

@@ -25,15 +25,15 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from bot.backends.local.artifacts import (
-    RESULT_FILE,
-    SPEC_FILE,
     ArtifactNotFound,
     TooLarge,
     UnsafeArtifactPath,
     safe_file_name,
 )
 from bot.links import MAX_EXPIRES_IN_S, UnsafePath, check_job_id, normalize_artifact_path
-from training.contracts import JobResult, JobSpec
+from contract.aws import DATASETS_PREFIX, RUNS_PREFIX
+from contract.jobs import JobResult, JobSpec
+from contract.run_folder import RESULT_FILE, SPEC_FILE
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class S3ArtifactStore:
         return self._uri(key)
 
     def discard_dataset(self, job_id: str) -> None:
-        prefix = f"datasets/{check_job_id(job_id)}/"
+        prefix = f"{DATASETS_PREFIX}{check_job_id(job_id)}/"
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
@@ -153,11 +153,11 @@ class S3ArtifactStore:
     # ---- layout and plain S3 access (the launcher uses these too) -------------------------
 
     def dataset_key(self, job_id: str, file_name: str) -> str:
-        return f"datasets/{check_job_id(job_id)}/{safe_file_name(file_name)}"
+        return f"{DATASETS_PREFIX}{check_job_id(job_id)}/{safe_file_name(file_name)}"
 
     def run_prefix(self, job_id: str) -> str:
         """`runs/<job_id>`, without a trailing slash."""
-        return f"runs/{check_job_id(job_id)}"
+        return f"{RUNS_PREFIX}{check_job_id(job_id)}"
 
     def artifact_key(self, job_id: str, relative_path: str) -> str:
         """The key of one file of a run; `UnsafeArtifactPath` for paths that leave it."""

@@ -40,7 +40,8 @@ from bot.backends.aws.table import (
     TTL_ATTRIBUTE,
 )
 from bot.backends.local.job_store import DuplicateJobId
-from bot.jobs import ACTIVE, Job, Status, check_statuses, transition_sources, utc_now
+from bot.jobs import ACTIVE, Job, Status, check_statuses, utc_now
+from bot.lifecycle import transition_sources
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,13 @@ from bot.backends.aws.artifacts import S3ArtifactStore
 from bot.backends.aws.sizing import TaskSize, task_size
 from bot.jobs import Job
 from bot.links import check_job_id
-from training.contracts import JobSpec
+from contract import environment as env
+from contract.aws import BATCH_FAILED, BATCH_SUCCEEDED
+from contract.jobs import JobSpec
 
 log = logging.getLogger(__name__)
 
 JOB_NAME_PREFIX: Final = "automl-"
-JOB_ID_ENV: Final = "AUTOML_JOB_ID"
 CANCEL_REASON: Final = "Cancelled in Slack"
 
 MIN_ATTEMPT_S: Final = 60  # Batch's minimum attemptDurationSeconds
@@ -35,7 +36,7 @@ START_AND_UPLOAD_MARGIN_S: Final = 600
 MARGIN_FRACTION: Final = 0.1
 
 # Statuses a Batch job never leaves: nothing to terminate.
-_FINAL: Final = frozenset({"SUCCEEDED", "FAILED"})
+_FINAL: Final = frozenset({BATCH_SUCCEEDED, BATCH_FAILED})
 # Batch job names: letters, digits, hyphens and underscores, 128 at most.
 _BATCH_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 
@@ -105,7 +106,7 @@ class BatchLauncher:
             containerOverrides={
                 "command": training_command(spec_uri),
                 "resourceRequirements": size.resource_requirements(),
-                "environment": [{"name": JOB_ID_ENV, "value": job.job_id}],
+                "environment": [{"name": env.JOB_ID, "value": job.job_id}],
             },
             timeout={"attemptDurationSeconds": attempt_timeout_s(spec.time_budget_s)},
         )

@@ -1,7 +1,7 @@
 """`LambdaPreviewer`: the `Previewer` port on the preview Lambda (the training image).
 
 Reading a table needs pandas, which the bot's Lambda does not carry, so the bot invokes the
-preview function synchronously with a `training.contracts.PreviewRequest`
+preview function synchronously with a `contract.jobs.PreviewRequest`
 (`{"dataset_uri", "file_name", "limits"}`). It answers with what
 `python -m training preview` prints: a `DatasetPreview`, or `{"error": {code, message, hint}}`
 for a file it cannot read. Those words are for the person; anything else (the function
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from bot.backends.local.previewer import TRAIN_ANYWAY_HINT
 from bot.errors import PreviewFailed
-from training.contracts import DatasetPreview, Limits
+from contract.jobs import DatasetPreview, Limits
 
 log = logging.getLogger(__name__)
 

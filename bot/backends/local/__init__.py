@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from bot.backends.local.artifacts import LocalArtifactStore
 from bot.backends.local.job_store import SqliteJobStore
-from bot.backends.local.launcher import LocalLauncher
 from bot.backends.local.previewer import SubprocessPreviewer
-from bot.backends.local.warm_start import WarmWorker, warm_start_supported
 from bot.links import LinkSigner
 from bot.ports import Backend
 from bot.settings import Settings
 
 
 def build_local_backend(settings: Settings, *, link_key: bytes) -> Backend:
+    # Imported here, not above: the aws backend uses this package's artifact and job stores
+    # on Lambda, whose bundle has no `training` package (the launcher's warm worker is there).
+    from bot.backends.local.launcher import LocalLauncher
+    from bot.backends.local.warm_start import WarmWorker, warm_start_supported
+
     root = settings.data_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
     jobs = SqliteJobStore(settings.db_path)

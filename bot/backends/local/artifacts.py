@@ -5,7 +5,7 @@ Layout under `root`::
     datasets/<job_id>/<safe file name>   the uploaded table, as fetched from Slack
     runs/<job_id>/...                    everything the training job writes
 
-- Job ids are checked against `training.contracts.JOB_ID_PATTERN` before they touch a path.
+- Job ids are checked against `contract.jobs.JOB_ID_PATTERN` before they touch a path.
 - Uploads stream into a hidden temporary file next to the target and are renamed into place
   only when complete and within the size limit; a failed or oversized upload leaves nothing.
 - `resolve` is what the link-serving web route calls: it refuses paths that leave the run
@@ -27,10 +27,8 @@ from typing import Final
 
 from bot.errors import FileTooLarge
 from bot.links import LinkSigner, UnsafePath, check_job_id, normalize_artifact_path
-from training.contracts import JobResult, JobSpec
-
-SPEC_FILE: Final = "spec.json"
-RESULT_FILE: Final = "result.json"
+from contract.jobs import JobResult, JobSpec
+from contract.run_folder import DATASETS_DIR, RESULT_FILE, RUNS_DIR, SPEC_FILE
 
 _UNSAFE_NAME_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME_CHARS: Final = 128
@@ -138,11 +136,11 @@ class LocalArtifactStore:
 
     def run_dir(self, job_id: str) -> Path:
         """`<root>/runs/<job_id>` (not created)."""
-        return self.root / "runs" / check_job_id(job_id)
+        return self.root / RUNS_DIR / check_job_id(job_id)
 
     def dataset_path(self, job_id: str, file_name: str) -> Path:
         """`<root>/datasets/<job_id>/<safe name>` (not created)."""
-        return self.root / "datasets" / check_job_id(job_id) / safe_file_name(file_name)
+        return self.root / DATASETS_DIR / check_job_id(job_id) / safe_file_name(file_name)
 
     def write_stream(
         self, job_id: str, file_name: str, chunks: Iterable[bytes], max_bytes: int

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.jobs import ACTIVE, STATUSES, Job, Status, check_statuses, transition_sources, utc_now
+from bot.jobs import ACTIVE, STATUSES, Job, Status, check_statuses, utc_now
+from bot.lifecycle import transition_sources
 
 SCHEMA_VERSION = 2
 

@@ -13,8 +13,9 @@
   `start_time` (/proc/<pid>/stat field 22) tells the job from a later process with its pid;
   records without one (older bots) are checked by the command line instead.
 
-The launcher only ever moves a job from `queued` to `running`; whoever receives
-`job_ended` (the notifier) decides the job's final status.
+The launcher asks `bot.lifecycle.JobLifecycle` to move a job from `queued` to `running`
+when it starts its process, and starts nothing the lifecycle refuses (a job cancelled while
+it waited). Whoever receives `job_ended` (`bot.job_events`) has the lifecycle end it.
 """
 
 from __future__ import annotations
@@ -37,26 +38,23 @@ from typing import Any
 
 from bot.backends.local.warm_start import WarmWorker, job_environment
 from bot.jobs import Job, JobStore
+from bot.lifecycle import JobLifecycle
 from bot.links import check_job_id
+from bot.messages.failure import (
+    COULD_NOT_START,
+    RESTARTED_BEFORE_STORED,
+    RESTARTED_WHILE_RUNNING,
+    process_stopped,
+)
 from bot.ports import JobEnding, JobEvents
-from training.contracts import FinishedEvent, ProgressEvent, StartedEvent, parse_event, utc_now
+from contract.jobs import FinishedEvent, ProgressEvent, StartedEvent, parse_event, utc_now
+from contract.run_folder import EVENTS_FILE, JOB_LOG_FILE, RUNS_DIR, SPEC_FILE
 from training.warm_worker import process_stat
 
 log = logging.getLogger(__name__)
 
-EVENTS_FILE = "events.jsonl"  # training.events.EVENTS_FILE, without importing the job's code
-SPEC_FILE = "spec.json"
-JOB_LOG = "job.log"  # the job's stderr
 RECORD_FILE = "launcher.json"
 LOG_TAIL_LINES = 20
-
-RESTARTED_WHILE_RUNNING = (
-    "The bot was restarted while this job was running and the job did not finish."
-)
-RESTARTED_BEFORE_STORED = (
-    "The bot was restarted before this job's file was stored. Start the job again."
-)
-COULD_NOT_START = "The training process could not be started. The bot's log says why."
 
 
 @dataclass(order=True)
@@ -96,7 +94,8 @@ class LocalLauncher:
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
-        self._store = store
+        self._store = store  # read for recovery; its statuses change through the lifecycle
+        self._lifecycle = JobLifecycle(store)
         self._data_root = Path(data_root)
         self._max = max_concurrent
         self._command = list(command)
@@ -186,7 +185,7 @@ class LocalLauncher:
 
     def _run_dir(self, job_id: str) -> Path:
         # The same folder as `LocalArtifactStore.run_dir`, where the job service put the spec.
-        return self._data_root / "runs" / check_job_id(job_id)
+        return self._data_root / RUNS_DIR / check_job_id(job_id)
 
     # ---- queue and dispatcher ------------------------------------------------------------
 
@@ -236,7 +235,7 @@ class LocalLauncher:
 
     def _start_job(self, waiting: _Waiting) -> _Running | None:
         job_id = waiting.job_id
-        if not self._store.transition(job_id, "running"):
+        if not self._lifecycle.start(job_id):
             return None  # cancelled (or otherwise ended) while it waited
         run_dir = self._run_dir(job_id)
         spec = waiting.spec.absolute()
@@ -266,7 +265,7 @@ class LocalLauncher:
         if self._warm is None:
             return None
         try:
-            started = self._warm.start_job(spec, run_dir / JOB_LOG)
+            started = self._warm.start_job(spec, run_dir / JOB_LOG_FILE)
         except Exception:  # whatever goes wrong there, the job starts the cold way
             log.exception("job %s: the warm worker failed", job_id)
             return None
@@ -276,7 +275,7 @@ class LocalLauncher:
         return _Running(job_id, started.pid, spec, run_dir, None, started.start_time)
 
     def _start_cold(self, job_id: str, spec: Path, run_dir: Path) -> _Running:
-        with (run_dir / JOB_LOG).open("ab") as stderr:
+        with (run_dir / JOB_LOG_FILE).open("ab") as stderr:
             process = subprocess.Popen(
                 [*self._command, str(spec)],
                 stdin=subprocess.DEVNULL,
@@ -345,17 +344,9 @@ class LocalLauncher:
     ) -> JobEnding:
         if finished is not None:
             return JobEnding(finished=finished, exit_code=exit_code)
-        if watch.stopping:
-            detail = "The training process was stopped before it wrote its results."
-        elif exit_code is not None:
-            detail = (
-                f"The training process stopped unexpectedly (exit code {exit_code}) "
-                "before writing its results."
-            )
-        else:
-            detail = "The training process stopped unexpectedly before writing its results."
+        detail = process_stopped(stopped_by_us=watch.stopping, exit_code=exit_code)
         return JobEnding(
-            exit_code=exit_code, detail=detail, log_tail=_log_tail(watch.run_dir / JOB_LOG)
+            exit_code=exit_code, detail=detail, log_tail=_log_tail(watch.run_dir / JOB_LOG_FILE)
         )
 
     def _terminate(self, watch: _Running, *, grace_s: float) -> None:
@@ -402,7 +393,7 @@ class LocalLauncher:
             ending = JobEnding(finished=finished)
         else:
             ending = JobEnding(
-                detail=RESTARTED_WHILE_RUNNING, log_tail=_log_tail(run_dir / JOB_LOG)
+                detail=RESTARTED_WHILE_RUNNING, log_tail=_log_tail(run_dir / JOB_LOG_FILE)
             )
         self._report_ended(job.job_id, ending)
 

@@ -20,8 +20,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import ValidationError
 
 from bot.errors import PreviewFailed
-from training import exit_codes
-from training.contracts import DatasetPreview
+from contract import exit_codes
+from contract.jobs import DatasetPreview
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,7 @@ from bot.backends.aws.artifacts import (
 )
 from bot.backends.local.artifacts import ArtifactNotFound, TooLarge, UnsafeArtifactPath
 from bot.errors import FileTooLarge
-from bot.ports import ArtifactStore
-from training.contracts import Artifacts, ErrorInfo, JobResult, JobSpec
+from contract.jobs import Artifacts, ErrorInfo, JobResult, JobSpec
 
 from .conftest import BUCKET, REGION
 from .spy import Spy
@@ -47,8 +46,11 @@ def open_uploads(s3: Any) -> list[str]:
     return [u["Key"] for u in s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])]
 
 
-def test_is_the_artifact_store_port(s3_store: S3ArtifactStore) -> None:
-    assert isinstance(s3_store, ArtifactStore)
+def test_what_is_not_there(s3_store: S3ArtifactStore, s3_client: Any) -> None:
+    """No result yet is None, and discarding a dataset that is gone is fine (the port's word)."""
+    assert s3_store.load_result("job-1") is None
+    s3_store.discard_dataset("job-1")
+    assert keys(s3_client) == []
 
 
 def test_layout(s3_store: S3ArtifactStore) -> None:

@@ -5,6 +5,7 @@ The cases are those of tests/bot/test_job_store.py that say nothing about SQLite
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 
 from bot.backends.local.job_store import DuplicateJobId, SqliteJobStore
-from bot.jobs import Job, JobStore
+from bot.jobs import STATUSES, Job, JobStore, Status
+from bot.lifecycle import allowed
 from tests.bot.test_job_store import make_job
 
 StoreFactory = Callable[[], JobStore]
@@ -46,8 +48,19 @@ def store(new_store: StoreFactory) -> JobStore:
     return new_store()
 
 
-def test_implements_the_port(store: JobStore) -> None:
-    assert isinstance(store, JobStore)
+def test_moves_a_job_exactly_as_the_lifecycle_table_allows(store: JobStore) -> None:
+    """The atomic check each store makes is `bot.lifecycle`'s table, status for status."""
+    path_to: dict[Status, list[Status]] = {
+        "queued": [],
+        "running": ["running"],
+        "cancelled": ["cancelled"],
+        **{end: ["running", end] for end in ("succeeded", "failed", "interrupted")},
+    }
+    for current, new in itertools.product(STATUSES, STATUSES):
+        job, _ = store.create(make_job())
+        for step in path_to[current]:
+            assert store.transition(job.job_id, step)
+        assert store.transition(job.job_id, new) == allowed(current, new), (current, new)
 
 
 def test_create_and_get(store: JobStore) -> None:

@@ -25,10 +25,7 @@ from bot.backends.aws import secrets
 from bot.backends.aws.job_store import DynamoJobStore
 from bot.console.slack_requests import SignedRequest, SlackRequests
 from bot.jobs import Job
-from tests.bot.aws_lambda.batch_event import attempt, batch_event
-from tests.conftest import SAMPLE_CHURN
-from tests.fakes.slack_api import FakeSlack, fake_slack
-from training.contracts import (
+from contract.jobs import (
     Artifacts,
     Chart,
     JobResult,
@@ -36,6 +33,9 @@ from training.contracts import (
     ProgressEvent,
     StartedEvent,
 )
+from tests.bot.aws_lambda.batch_event import attempt, batch_event
+from tests.conftest import SAMPLE_CHURN
+from tests.fakes.slack_api import FakeSlack, fake_slack
 
 from .conftest import BUCKET, DEFINITION, QUEUE, REGION, TABLE
 

@@ -19,8 +19,7 @@ from bot.backends.aws.launcher import (
 )
 from bot.backends.local.artifacts import ArtifactNotFound
 from bot.jobs import Job
-from bot.ports import Launcher
-from training.contracts import JobSpec
+from contract.jobs import JobSpec
 
 from .conftest import BUCKET, DEFINITION, MB, QUEUE, REGION
 from .spy import Spy
@@ -52,10 +51,9 @@ def moto_job(job_id: str) -> Any:
     return batch_backends[DEFAULT_ACCOUNT_ID][REGION]._jobs[job_id]
 
 
-def test_is_the_launcher_port(launcher: BatchLauncher) -> None:
-    assert isinstance(launcher, Launcher)
+def test_knows_no_queue_places_and_needs_no_start(launcher: BatchLauncher) -> None:
+    assert launcher.queue_position("3fa9c1b2") is None  # Batch does not say
     assert not hasattr(launcher, "start")  # the completion Lambda reports, not the launcher
-    assert launcher.queue_position("3fa9c1b2") is None
 
 
 def test_submit(launcher: BatchLauncher, batch: Any, staged: tuple[Job, str]) -> None:

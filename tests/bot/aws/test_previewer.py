@@ -15,8 +15,7 @@ from botocore.stub import Stubber
 
 from bot.backends.aws.previewer import LambdaPreviewer
 from bot.errors import PreviewFailed
-from bot.ports import Previewer
-from training.contracts import ColumnPreview, DatasetPreview, Limits
+from contract.jobs import ColumnPreview, DatasetPreview, Limits
 
 from .conftest import REGION
 
@@ -52,8 +51,7 @@ def preview_with(
     return LambdaPreviewer(client, FUNCTION, limits=Limits(max_file_mb=50, max_columns=300))
 
 
-def test_is_the_previewer_port() -> None:
-    assert isinstance(LambdaPreviewer(object(), FUNCTION), Previewer)
+def test_needs_a_function_name() -> None:
     with pytest.raises(ValueError, match="function_name"):
         LambdaPreviewer(object(), "")
 

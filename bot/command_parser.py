@@ -1,0 +1,576 @@
+"""The words after `/automl` (or after `@AutoML` in a thread), read the way a person writes them.
+
+`parse_command(text)` returns one of the command dataclasses below, or raises `CommandError`
+whose `problem` says what was wrong, in words meant for the person who typed it (the bot
+sends it back with the usage, privately).
+
+Accepted, besides the plain `train target=label time=5m`:
+- any case for command and option names; spaces around `=` (`target = label`);
+- quoted values with spaces, straight or curly (`target="Churn Flag"`, `target=“Churn Flag”`);
+- lists written loosely (`exclude=a, b`, `keep = a , b`);
+- `--target label` / `--target=label` (and the em dash Slack's autocorrect makes of `--`);
+- `target label`, and a bare column name (`train churned`) taken as the target;
+- Slack's own formatting undone: `<http://x.io|x.io>`, `<mailto:a@b.c|a@b.c>`, `&amp;`;
+- a leading mention of the bot (`<@U123> train …`) is dropped.
+
+Standard library and `contract` only: the bot's Lambda imports this module.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from contract.jobs import JOB_ID_PATTERN, MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S
+from contract.tasks import REQUESTED_TASKS
+
+__all__ = [
+    "DEFAULT_TIME_BUDGET_S",
+    "CancelCommand",
+    "Command",
+    "CommandError",
+    "HelpCommand",
+    "ListCommand",
+    "StatusCommand",
+    "TrainCommand",
+    "column_choice_problem",
+    "parse_command",
+    "parse_duration",
+    "split_columns",
+    "strip_mentions",
+    "unwrap_slack_formatting",
+]
+
+DEFAULT_TIME_BUDGET_S = None  # not given: the bot's AUTOML_DEFAULT_TIME_BUDGET_S applies
+TASKS = REQUESTED_TASKS
+
+
+class CommandError(ValueError):
+    """The request could not be understood; `problem` says why, for a person."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class TrainCommand:
+    target: str
+    time_budget_s: int | None = DEFAULT_TIME_BUDGET_S
+    metric: str = "auto"
+    task: str = "auto"  # one of TASKS
+    exclude: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()  # used even where the engine would leave them out (ids, leaks)
+    file_name: str | None = None  # None: the newest table file shared in the channel
+
+
+@dataclass(frozen=True)
+class StatusCommand:
+    job_id: str | None = None  # None: the person's jobs, newest first
+
+
+@dataclass(frozen=True)
+class ListCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class CancelCommand:
+    job_id: str
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    topic: str | None = None  # `help train` -> "train"
+
+
+Command = TrainCommand | StatusCommand | ListCommand | CancelCommand | HelpCommand
+
+# ---- Slack text ------------------------------------------------------------------------------
+
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^<>]*)?>", re.IGNORECASE)
+_LABELLED = re.compile(r"<([^<>|]*)\|([^<>]*)>")
+_LINK = re.compile(r"<(?:mailto:)?((?:https?://|[^<>@\s]+@)[^<>\s]*)>", re.IGNORECASE)
+
+
+def strip_mentions(text: str, bot_user_id: str | None = None) -> str:
+    """Drop `<@U123>` tokens: the bot's own anywhere, or (no id given) the leading ones."""
+    if bot_user_id:
+        return _MENTION.sub(
+            lambda m: " " if m.group(1).upper() == bot_user_id.upper() else m.group(0), text
+        ).strip()
+    rest = text.lstrip()
+    while match := _MENTION.match(rest):
+        rest = rest[match.end() :].lstrip()
+    return rest
+
+
+def unwrap_slack_formatting(text: str) -> str:
+    """`<http://x.io|x.io>` -> `x.io`, `<mailto:a@b.c>` -> `a@b.c`, `&lt;` -> `<`."""
+    text = _LABELLED.sub(lambda m: m.group(2), text)
+    text = _LINK.sub(lambda m: m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# ---- tokens ----------------------------------------------------------------------------------
+
+# opening quote -> the characters that may close it (phones and Slack mix straight and curly)
+_DOUBLE_QUOTES = {'"': '"”“', "“": '”“"', "”": '”“"', "„": '“”"', "«": "»", "»": "«"}
+_SINGLE_QUOTES = {"'": "'’‘", "‘": "’‘'", "’": "’‘'"}
+_DASHES = ("--", "—", "–")
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    quoted: bool = False
+    eq: bool = False  # an unquoted "="
+    items: tuple[str, ...] = ()  # the text split at its unquoted commas
+
+    @property
+    def dashed(self) -> bool:
+        return not self.quoted and self.text.startswith(_DASHES) and len(self.text) > 1
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    buf: list[str] = []
+    items: list[str] = [""]
+    started = quoted = False
+
+    def flush() -> None:
+        nonlocal started, quoted
+        if started:
+            tokens.append(_Token("".join(buf), quoted=quoted, items=tuple(items)))
+        buf.clear()
+        items[:] = [""]
+        started = quoted = False
+
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            flush()
+            i += 1
+            continue
+        if ch == "=":
+            flush()
+            tokens.append(_Token("=", eq=True))
+            i += 1
+            continue
+        # an apostrophe inside a word (customer's) is not a quote
+        closers = _DOUBLE_QUOTES.get(ch) or (_SINGLE_QUOTES.get(ch) if not started else None)
+        if closers:
+            end = next((j for j in range(i + 1, len(text)) if text[j] in closers), -1)
+            if end < 0:
+                raise CommandError(
+                    f"A quote ({ch}) is opened but never closed: "
+                    f'write a name with spaces as target="Churn Flag".'
+                )
+            buf.append(text[i + 1 : end])
+            items[-1] += text[i + 1 : end]
+            started = quoted = True
+            i = end + 1
+            continue
+        buf.append(ch)
+        if ch == ",":
+            items.append("")
+        else:
+            items[-1] += ch
+        started = True
+        i += 1
+    flush()
+    return tokens
+
+
+# ---- durations -------------------------------------------------------------------------------
+
+_UNITS = {
+    "": 1,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+}
+_DURATION = re.compile(r"(?:\d+(?:[.,]\d+)?\s*[a-z]*\s*)+")
+_DURATION_PART = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)")
+
+
+def _say_seconds(seconds: float) -> str:
+    s = round(seconds)
+    if s >= 3600 and s % 3600 == 0:
+        return f"{s // 3600} h"
+    if s >= 60 and s % 60 == 0:
+        return f"{s // 60} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s} s"
+
+
+def parse_duration(text: str) -> int:
+    """`90`, `90s`, `5m`, `1h`, `1.5h`, `1h30m`, `5 min` -> seconds, inside the allowed range."""
+    spoken = text.strip().casefold()
+    example = "try 90s, 5m or 1h"
+    if not spoken or not _DURATION.fullmatch(spoken):
+        raise CommandError(f"“{text}” is not a time budget; {example}.")
+    parts = _DURATION_PART.findall(spoken)
+    total = 0.0
+    for number, unit in parts:
+        if unit not in _UNITS or (not unit and len(parts) > 1):
+            raise CommandError(f"“{text}” is not a time budget; {example}.")
+        total += float(number.replace(",", ".")) * _UNITS[unit]
+    seconds = round(total)
+    if seconds < MIN_TIME_BUDGET_S:
+        raise CommandError(
+            f"A time budget of {_say_seconds(total)} is too short:"
+            f" the shortest is {_say_seconds(MIN_TIME_BUDGET_S)}."
+        )
+    if seconds > MAX_TIME_BUDGET_S:
+        raise CommandError(
+            f"A time budget of {_say_seconds(total)} is too long:"
+            f" the longest is {_say_seconds(MAX_TIME_BUDGET_S)}."
+        )
+    return seconds
+
+
+# ---- train options ---------------------------------------------------------------------------
+
+_OPTIONS = ("target", "time", "metric", "task", "exclude", "keep", "file")
+_ALIASES = {
+    **{name: name for name in _OPTIONS},
+    "time_budget": "time",
+    "budget": "time",
+    "timeout": "time",
+    "exclude_columns": "exclude",
+    "excludes": "exclude",
+    "keep_columns": "keep",
+    "keeps": "keep",
+    "file_name": "file",
+    "filename": "file",
+}
+_TASK_ALIASES: dict[str, str] = {
+    **{task: task for task in TASKS},
+    "classify": "classification",
+    "classifier": "classification",
+    "regress": "regression",
+    "regressor": "regression",
+}
+_COMMANDS = ("train", "status", "list", "cancel", "help")
+_COMMAND_ALIASES = {
+    **{name: name for name in _COMMANDS},
+    "run": "train",
+    "ls": "list",
+    "jobs": "list",
+    "stop": "cancel",
+    "abort": "cancel",
+    "kill": "cancel",
+    "usage": "help",
+    "?": "help",
+}
+
+
+def _say_list(words: tuple[str, ...]) -> str:
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _option_key(raw: str) -> str | None:
+    """The option's canonical name, or None if `raw` is not one."""
+    key = raw
+    for dash in _DASHES:
+        key = key.removeprefix(dash)
+    return _ALIASES.get(key.casefold().replace("-", "_"))
+
+
+def _option(raw: str) -> str:
+    key = _option_key(raw)
+    if key is not None:
+        return key
+    shown = raw.lstrip("-—–")
+    close = difflib.get_close_matches(shown.casefold(), list(_ALIASES), n=1, cutoff=0.6)
+    hint = f" Did you mean {_ALIASES[close[0]]}=…?" if close else ""
+    raise CommandError(
+        f"I don't know the option “{shown}”.{hint} The options are {_say_list(_OPTIONS)}."
+    )
+
+
+def _followed_by_eq(tokens: list[_Token], i: int) -> bool:
+    return i + 1 < len(tokens) and tokens[i + 1].eq
+
+
+def _is_plain_value(tokens: list[_Token], i: int) -> bool:
+    """tokens[i] can be (part of) a value: a word that does not start another option."""
+    return (
+        i < len(tokens)
+        and not tokens[i].eq
+        and not tokens[i].dashed
+        and not _followed_by_eq(tokens, i)
+    )
+
+
+def _take_value(key: str, shown: str, tokens: list[_Token], i: int) -> tuple[list[_Token], int]:
+    """The value tokens of option `key` starting at tokens[i]; returns them and the next index."""
+    if i >= len(tokens) or tokens[i].eq or tokens[i].dashed:
+        raise CommandError(f"{shown} needs a value, like {_EXAMPLES[key]}.")
+    value = [tokens[i]]
+    i += 1
+    if key in _LIST_OPTIONS:  # `exclude=a, b` and `keep = a , b`
+        while _is_plain_value(tokens, i) and (
+            (len(value[-1].items) > 1 and not value[-1].items[-1])
+            or (len(tokens[i].items) > 1 and not tokens[i].items[0])
+        ):
+            value.append(tokens[i])
+            i += 1
+    elif (
+        key == "time"  # `time=5 m`
+        and _is_plain_value(tokens, i)
+        and re.fullmatch(r"\d+(?:[.,]\d+)?", value[0].text)
+        and tokens[i].text.casefold() in _UNITS
+    ):
+        value.append(tokens[i])
+        i += 1
+    return value, i
+
+
+_LIST_OPTIONS = ("exclude", "keep")
+_EXAMPLES = {
+    "target": "target=churned",
+    "time": "time=5m",
+    "metric": "metric=roc_auc",
+    "task": "task=classification",
+    "exclude": "exclude=id,email",
+    "keep": "keep=customer_id",
+    "file": "file=customers.csv",
+}
+
+
+def split_columns(text: str) -> tuple[str, ...]:
+    """`a, b,,a` -> `("a", "b")`: a comma-separated list as a form or the CLI gives it."""
+    return tuple(dict.fromkeys(name for name in (n.strip() for n in text.split(",")) if name))
+
+
+def _column_list(tokens: list[_Token]) -> tuple[str, ...]:
+    # Split at unquoted commas only: `exclude="a,b"` names one column.
+    names = (name.strip() for token in tokens for name in token.items)
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def column_choice_problem(
+    target: str, exclude: tuple[str, ...], keep: tuple[str, ...]
+) -> tuple[str, str] | None:
+    """The option at fault and what is wrong with the column lists, or None when they agree.
+
+    Shared by the command, the shortcut's form and the CLI, so they refuse the same things.
+    """
+    if target in exclude:
+        return "exclude", (
+            f"“{target}” is the target, so it cannot be excluded too: take it out of exclude."
+        )
+    if target in keep:
+        return "keep", (
+            f"“{target}” is the target, so it cannot be in keep too: take it out of keep."
+        )
+    both = [name for name in keep if name in exclude]
+    if both:
+        named = _say_list(tuple(f"“{name}”" for name in both))
+        return "keep", (
+            f"{named} {'is' if len(both) == 1 else 'are'} in both keep and exclude:"
+            " a column is either kept or left out, so take it out of one of them."
+        )
+    return None
+
+
+def _parse_train(tokens: list[_Token]) -> TrainCommand:
+    given = _train_options(tokens)
+    target = given["target"][0].text.strip()
+    if not target:
+        raise CommandError("The target is empty: name the column to predict, like target=churned.")
+    time_budget_s: int | None = DEFAULT_TIME_BUDGET_S
+    if "time" in given:
+        time_budget_s = parse_duration(" ".join(t.text for t in given["time"]))
+    metric = "auto"
+    if "metric" in given:
+        metric = given["metric"][0].text.strip().casefold().replace("-", "_") or "auto"
+    task = _task(given["task"][0].text.strip()) if "task" in given else "auto"
+    exclude = _column_list(given.get("exclude", []))
+    keep = _column_list(given.get("keep", []))
+    conflict = column_choice_problem(target, exclude, keep)
+    if conflict is not None:
+        raise CommandError(conflict[1])
+    file_name = None
+    if "file" in given:
+        file_name = given["file"][0].text.strip() or None
+    return TrainCommand(
+        target=target,
+        time_budget_s=time_budget_s,
+        metric=metric,
+        task=task,
+        exclude=exclude,
+        keep=keep,
+        file_name=file_name,
+    )
+
+
+def _train_options(tokens: list[_Token]) -> dict[str, list[_Token]]:
+    """Each option's value tokens, the target always among them; CommandError for an option
+    given twice, words that are no option, or no target at all."""
+    given: dict[str, list[_Token]] = {}
+    bare: list[_Token] = []
+
+    def put(key: str, value: list[_Token]) -> None:
+        if key in given:
+            first = " ".join(t.text for t in given[key])
+            second = " ".join(t.text for t in value)
+            raise CommandError(f"{key} is given twice (“{first}” and “{second}”); give it once.")
+        given[key] = value
+
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.eq:
+            raise CommandError("An “=” needs an option name before it, like target=churned.")
+        if not token.quoted and _followed_by_eq(tokens, i):  # key=value, key = value
+            key = _option(token.text)
+            value, i = _take_value(key, token.text, tokens, i + 2)
+            put(key, value)
+        elif token.dashed:  # --key value
+            key = _option(token.text)
+            value, i = _take_value(key, token.text, tokens, i + 1)
+            put(key, value)
+        elif (
+            not token.quoted
+            and (key_or_none := _option_key(token.text)) is not None
+            and _is_plain_value(tokens, i + 1)
+        ):  # `target label`
+            value, i = _take_value(key_or_none, token.text, tokens, i + 1)
+            put(key_or_none, value)
+        else:
+            bare.append(token)
+            i += 1
+    if bare:
+        if "target" in given and len(bare) == 1 and bare[0] is tokens[0]:
+            put("target", bare)  # `train a target=b`: the target twice, an error
+        _check_bare_target(bare, has_target="target" in given)
+        put("target", bare)
+    if "target" not in given:
+        raise CommandError(
+            "Which column should the model predict? Name it with target=COLUMN,"
+            " like train target=churned."
+        )
+    return given
+
+
+def _check_bare_target(bare: list[_Token], *, has_target: bool) -> None:
+    """Words that are no option can only be the target, and only one word of it."""
+    words = " ".join(t.text for t in bare)
+    if has_target:
+        raise CommandError(
+            f"I don't know what “{words}” means here: write options as name=value, like time=5m."
+        )
+    if len(bare) > 1:
+        raise CommandError(
+            f"I read “{words}” as several words. Name one target column; put a name"
+            f' with spaces in quotes: target="{words}".'
+        )
+
+
+def _task(spoken: str) -> str:
+    """`task=...` as one of TASKS, whatever alias or case a person wrote it in."""
+    found = _TASK_ALIASES.get(spoken.casefold())
+    if found is None:
+        close = difflib.get_close_matches(spoken.casefold(), list(_TASK_ALIASES), n=1)
+        hint = f" Did you mean {_TASK_ALIASES[close[0]]}?" if close else ""
+        raise CommandError(
+            f"The task “{spoken}” is not one I can run.{hint}"
+            f" Choose {_say_list(TASKS).replace(' and ', ' or ')}."
+        )
+    return found
+
+
+# ---- commands --------------------------------------------------------------------------------
+
+
+def _job_id(tokens: list[_Token], command: str) -> str | None:
+    """The one job id in `tokens` (`JOB`, `job=JOB` or `--job JOB`), or None if there is none."""
+    words = [t for t in tokens if not t.eq]
+    if (
+        words
+        and words[0].text.casefold().lstrip("-—–") in {"job", "id", "job_id"}
+        and (len(words) == 2)
+    ):
+        words = words[1:]
+    if len(words) > 1:
+        listed = " ".join(t.text for t in words)
+        raise CommandError(f"{command} takes one job id, not “{listed}”.")
+    if not words:
+        return None
+    job_id = words[0].text.strip()
+    if not re.fullmatch(JOB_ID_PATTERN, job_id):
+        raise CommandError(
+            f"“{job_id}” is not a job id. Job ids look like 20250101-093000-ab12;"
+            " /automl list shows them."
+        )
+    return job_id
+
+
+def parse_command(text: str, *, bot_user_id: str | None = None) -> Command:
+    """Read the text of a slash command or of a mention of the bot.
+
+    A mention of the bot (`<@U123>`) is dropped first: with `bot_user_id` wherever it is,
+    without it only at the start. Empty text asks for help.
+    """
+    tokens = _tokenize(unwrap_slack_formatting(strip_mentions(text, bot_user_id)))
+    # `@AutoML /automl train …` and `@AutoML automl train …`
+    if tokens and not tokens[0].quoted and tokens[0].text.casefold() in {"/automl", "automl"}:
+        tokens = tokens[1:]
+    if not tokens:
+        return HelpCommand()
+
+    first, rest = tokens[0], tokens[1:]
+    if first.eq:
+        raise CommandError("An “=” needs an option name before it, like target=churned.")
+    # forgetting the word train: `/automl target=churned`, `--target churned`
+    if (_followed_by_eq(tokens, 0) or first.dashed) and _option_key(first.text) is not None:
+        return _parse_train(tokens)
+
+    word = first.text.casefold().lstrip("/")
+    command = _COMMAND_ALIASES.get(word)
+    if command is None or first.quoted:
+        close = difflib.get_close_matches(word, list(_COMMAND_ALIASES), n=1, cutoff=0.6)
+        hint = f" Did you mean {_COMMAND_ALIASES[close[0]]}?" if close else ""
+        raise CommandError(
+            f"I don't know the command “{first.text}”.{hint}"
+            f" The commands are {_say_list(_COMMANDS)}."
+        )
+
+    if command == "train":
+        return _parse_train(rest)
+    if command == "status":
+        return StatusCommand(job_id=_job_id(rest, "status"))
+    if command == "cancel":
+        job_id = _job_id(rest, "cancel")
+        if job_id is None:
+            raise CommandError(
+                "Which job should I cancel? Give its id: cancel JOB (/automl list shows them)."
+            )
+        return CancelCommand(job_id=job_id)
+    if command == "list":
+        if rest:
+            listed = " ".join(t.text for t in rest)
+            raise CommandError(f"list takes nothing after it, not “{listed}”.")
+        return ListCommand()
+    topic = rest[0].text.casefold() if rest else None
+    return HelpCommand(topic=_COMMAND_ALIASES.get(topic, topic) if topic else None)

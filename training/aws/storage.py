@@ -1,0 +1,140 @@
+"""S3 in and out: read an object, download one to disk, upload a folder.
+
+boto3 is imported here only, and only when a URI is `s3://`, so local runs never load it.
+Credentials come from boto3's default chain (the Batch task role, the Lambda's role), and
+boto3 itself honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` (the tests point it at moto).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contract import environment as env
+
+log = logging.getLogger(__name__)
+
+S3_SCHEME = "s3://"
+# Error codes S3 answers for a key or bucket that is not there (HEAD has no body: bare 404).
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
+
+
+class ObjectNotFound(Exception):
+    """No object at that S3 URI (or no such bucket)."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(f"there is no object at {uri}")
+        self.uri = uri
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith(S3_SCHEME)
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    key: str
+
+    @classmethod
+    def parse(cls, uri: str) -> S3Location:
+        if not is_s3(uri):
+            raise ValueError(f"not an s3:// URI: {uri}")
+        bucket, _, key = uri.removeprefix(S3_SCHEME).partition("/")
+        if not bucket:
+            raise ValueError(f"no bucket in {uri}")
+        return cls(bucket, key)
+
+    def child(self, relative: str) -> S3Location:
+        prefix = self.key.rstrip("/")
+        return S3Location(self.bucket, f"{prefix}/{relative}" if prefix else relative)
+
+    def __str__(self) -> str:
+        return f"{S3_SCHEME}{self.bucket}/{self.key}"
+
+
+def client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Standard retries back off on throttling and 5xx; five tries ride out a short blip.
+    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+
+def read_bytes(uri: str, *, s3: Any = None) -> bytes:
+    """A small object's content (the spec). Raises ObjectNotFound."""
+    where = S3Location.parse(uri)
+    with _not_found_as(uri):
+        response = (s3 or client()).get_object(Bucket=where.bucket, Key=where.key)
+    return bytes(response["Body"].read())
+
+
+def size_of(uri: str, *, s3: Any = None) -> int:
+    """The object's size in bytes. Raises ObjectNotFound."""
+    where = S3Location.parse(uri)
+    with _not_found_as(uri):
+        response = (s3 or client()).head_object(Bucket=where.bucket, Key=where.key)
+    return int(response["ContentLength"])
+
+
+def download(uri: str, destination: Path, *, s3: Any = None) -> Path:
+    """Stream the object to `destination` (ranged, parallel parts for big files)."""
+    where = S3Location.parse(uri)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with _not_found_as(uri):
+        (s3 or client()).download_file(where.bucket, where.key, str(destination))
+    return destination
+
+
+def upload_folder(folder: Path, uri: str, *, last: str, s3: Any = None) -> list[str]:
+    """Upload every file below `folder` to the prefix `uri`, the file `last` after all others.
+
+    Whoever reads `last` (result.json) may then fetch anything it names. Returns the keys.
+    """
+    s3 = s3 or client()
+    prefix = S3Location.parse(uri)
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    files.sort(key=lambda path: path.relative_to(folder).as_posix() == last)  # stable
+    keys = []
+    for path in files:
+        target = prefix.child(path.relative_to(folder).as_posix())
+        s3.upload_file(str(path), target.bucket, target.key, ExtraArgs=_put_args(path))
+        keys.append(target.key)
+    log.info("uploaded %d files to %s", len(keys), uri)
+    return keys
+
+
+def _put_args(path: Path) -> dict[str, str]:
+    # The bucket encrypts by default too; asking per object keeps it true under any bucket.
+    kms_key = os.environ.get(env.S3_KMS_KEY_ID, "").strip()
+    args = (
+        {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}
+        if kms_key
+        else {"ServerSideEncryption": "AES256"}
+    )
+    # A presigned link to report.html must open as a page, not download as octet-stream.
+    content_type, _ = mimetypes.guess_type(path.name)
+    if path.suffix == ".jsonl":
+        content_type = "application/x-ndjson"
+    if content_type:
+        args["ContentType"] = content_type
+    return args
+
+
+@contextmanager
+def _not_found_as(uri: str) -> Iterator[None]:
+    """S3's "no such key/bucket" errors become ObjectNotFound; other errors pass unchanged."""
+    from botocore.exceptions import ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        if str(error.response.get("Error", {}).get("Code", "")) in _MISSING_CODES:
+            raise ObjectNotFound(uri) from error
+        raise

@@ -1,0 +1,133 @@
+"""The saved model: one object that takes the raw columns of a new file and returns predictions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from contract.jobs import DecisionThreshold
+from contract.tasks import TaskName
+from training.errors import InputError
+from training.pipeline.ensemble import BlendedPredictor
+from training.pipeline.features import FeaturePlan
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+@dataclass
+class TrainedModel:
+    task: TaskName
+    target: str
+    estimator_name: str  # a family ("lgbm") or "ensemble"
+    plan: FeaturePlan
+    predictor: BlendedPredictor
+    classes: list[str] = field(default_factory=list)  # sorted; probability columns follow it
+    threshold: DecisionThreshold | None = None  # two classes: how probabilities become labels
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def input_columns(self) -> list[str]:
+        return self.plan.input_columns
+
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Raw columns -> what the models were trained on."""
+        return self.plan.transform(frame)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.task == "regression":
+            return self._values(self.features(frame))
+        return self.labels_from(self.predict_proba(frame))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """One column per class, in the order of `classes`."""
+        if self.task != "classification":
+            raise ValueError("probabilities exist for classification only")
+        return self._proba(self.features(frame))
+
+    def labels_from(self, proba: np.ndarray) -> np.ndarray:
+        """Class labels from probabilities: the decision threshold for two classes, else the
+        most probable class."""
+        import numpy as np
+
+        classes = np.asarray(self.classes, dtype=object)
+        if self.threshold is not None and len(self.classes) == 2:
+            positive = self.classes.index(self.threshold.positive_class)
+            chosen = np.where(proba[:, positive] >= self.threshold.value, positive, 1 - positive)
+            return classes[chosen]
+        return classes[proba.argmax(axis=1)]
+
+    def predictions_table(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The prediction and, for classes, one probability column per class."""
+        import pandas as pd
+
+        features = self.features(frame)
+        out = pd.DataFrame(index=frame.index)
+        column = f"predicted_{self.target}"
+        if self.task == "regression":
+            out[column] = self._values(features)
+            return out
+        proba = self._proba(features)
+        out[column] = self.labels_from(proba)
+        for i, label in enumerate(self.classes):
+            out[f"probability_{label}"] = proba[:, i]
+        return out
+
+    def _values(self, features: pd.DataFrame) -> np.ndarray:
+        import numpy as np
+
+        return np.asarray(self.predictor.predict_raw(features), dtype=float).ravel()
+
+    def _proba(self, features: pd.DataFrame) -> np.ndarray:
+        import numpy as np
+
+        proba = np.clip(np.asarray(self.predictor.predict_raw(features), dtype=float), 0.0, None)
+        totals = proba.sum(axis=1, keepdims=True)
+        totals[totals == 0] = 1.0
+        return proba / totals
+
+    def save(self, path: Path) -> None:
+        import joblib
+
+        joblib.dump(self, path, compress=3)
+
+    @staticmethod
+    def load(path: Path) -> TrainedModel:
+        import joblib
+
+        if not path.exists():
+            raise InputError(
+                "model_not_found",
+                f"There is no model at {path}.",
+                "Point to the folder of a finished run (it holds model.joblib).",
+            )
+        try:
+            model = joblib.load(path)
+        except Exception as error:  # unpickling a damaged file can raise almost anything
+            # A model names the classes it was built from: one saved by another version of
+            # this tool (modules moved) or a damaged file cannot be rebuilt.
+            raise InputError(
+                "model_unreadable",
+                f"{path} could not be loaded: it was saved by another version of this tool, "
+                f"or the file is damaged ({type(error).__name__}).",
+                "Train the model again with this version.",
+            ) from error
+        if not isinstance(model, TrainedModel):
+            raise InputError("model_not_found", f"{path} does not hold a model from this tool.")
+        return model
+
+
+def library_versions() -> dict[str, str]:
+    """Python's and the model libraries' versions, saved with the model and in result.json."""
+    import platform
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for dist in ("flaml", "lightgbm", "xgboost-cpu", "scikit-learn", "pandas", "numpy"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
