@@ -48,8 +48,9 @@ unit: $(BIN)/.installed browser
 
 test: lint typecheck unit
 
-# Everything but the tests marked slow (real searches, browsers, processes): for the loop
-# while you work. CI runs `make test`.
+# Everything but the tests marked slow (training, browsers, processes and servers that load
+# the training stack, the bundle, the CDK synth): for the loop while you work, about a minute.
+# CI runs `make test`.
 test-fast: lint typecheck $(BIN)/.installed
 	$(BIN)/pytest -q -m "not slow"
 
@@ -64,8 +65,8 @@ lock: $(BIN)/.installed
 	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml \
 		--extra bot -o requirements/bot.lock
 
-# The bot's Lambda package: bot code, the contract module and the bot extra for Lambda's
-# Linux x86_64 Python 3.11, bytecode included.
+# The bot's Lambda package: bot code, the contract and common packages and the bot extra
+# for Lambda's Linux x86_64 Python 3.11, bytecode included.
 bundle: $(BIN)/.installed
 	$(BIN)/python scripts/bundle_bot.py --out dist/bot-lambda.zip
 

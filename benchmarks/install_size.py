@@ -114,7 +114,7 @@ def _context(workdir: Path) -> Path:
     source.mkdir()
     shutil.copy2(ROOT / "pyproject.toml", source)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in ("contract", "training"):
+    for package in ("contract", "common", "training"):
         shutil.copytree(ROOT / package, source / package, ignore=ignore)
     return source
 

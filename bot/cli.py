@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from common.logs import configure_logging
 from contract import exit_codes
 from contract.tasks import REQUESTED_TASKS
 
@@ -28,11 +29,8 @@ DEFAULT_DATA_DIR = "automl-data"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-    for (
-        handler
-    ) in logging.getLogger().handlers:  # the run's log file records INFO, not the terminal
-        handler.setLevel(logging.WARNING)
+    # The run's log file records INFO, not the terminal.
+    configure_logging("%(levelname)s %(name)s: %(message)s", stderr_level=logging.WARNING)
     return int(args.handler(args))
 
 
@@ -188,9 +186,15 @@ def _settings(mode: str) -> Settings | None:
         return None
 
 
-def _bot_logging() -> None:
+def _started_bot(settings: Settings) -> Bot:
+    """The bot, running, its INFO records on the terminal (a server's log is all there is)."""
+    from bot.runtime import build_bot
+
     logging.getLogger().handlers[0].setLevel(logging.INFO)
     logging.getLogger("bot").setLevel(logging.INFO)
+    bot = build_bot(settings)
+    bot.start()
+    return bot
 
 
 def _web_app(bot: Bot) -> FastAPI:
@@ -210,11 +214,7 @@ def _serve(args: argparse.Namespace) -> int:
         return exit_codes.BAD_INPUT
     import uvicorn
 
-    from bot.runtime import build_bot
-
-    _bot_logging()
-    bot = build_bot(settings)
-    bot.start()
+    bot = _started_bot(settings)
     print(
         f"AutoML bot on http://{args.host}:{args.port}; Slack's request URL is "
         f"{settings.public_url}/slack/events",
@@ -236,11 +236,7 @@ def _socket(args: argparse.Namespace) -> int:
     import uvicorn
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.runtime import build_bot
-
-    _bot_logging()
-    bot = build_bot(settings)
-    bot.start()
+    bot = _started_bot(settings)
     # Slack talks over the socket; people still open report links over HTTP.
     server = uvicorn.Server(
         uvicorn.Config(_web_app(bot), host=args.host, port=args.port, log_level="warning")

@@ -2,7 +2,7 @@
 
 `parse_command(text)` returns one of the command dataclasses below, or raises `CommandError`
 whose `problem` says what was wrong, in words meant for the person who typed it (the bot
-sends it back with the usage, privately).
+sends it back with the usage, privately). The words are in `bot.messages.parsing`.
 
 Accepted, besides the plain `train target=label time=5m`:
 - any case for command and option names; spaces around `=` (`target = label`);
@@ -13,7 +13,7 @@ Accepted, besides the plain `train target=label time=5m`:
 - Slack's own formatting undone: `<http://x.io|x.io>`, `<mailto:a@b.c|a@b.c>`, `&amp;`;
 - a leading mention of the bot (`<@U123> train …`) is dropped.
 
-Standard library and `contract` only: the bot's Lambda imports this module.
+Standard library, `contract` and `bot.messages` only: the bot's Lambda imports this module.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from bot.messages import parsing as says
 from contract.jobs import JOB_ID_PATTERN, MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S
 from contract.tasks import REQUESTED_TASKS
 
@@ -164,10 +165,7 @@ def _tokenize(text: str) -> list[_Token]:
         if closers:
             end = next((j for j in range(i + 1, len(text)) if text[j] in closers), -1)
             if end < 0:
-                raise CommandError(
-                    f"A quote ({ch}) is opened but never closed: "
-                    f'write a name with spaces as target="Churn Flag".'
-                )
+                raise CommandError(says.unclosed_quote(ch))
             buf.append(text[i + 1 : end])
             items[-1] += text[i + 1 : end]
             started = quoted = True
@@ -208,40 +206,22 @@ _DURATION = re.compile(r"(?:\d+(?:[.,]\d+)?\s*[a-z]*\s*)+")
 _DURATION_PART = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)")
 
 
-def _say_seconds(seconds: float) -> str:
-    s = round(seconds)
-    if s >= 3600 and s % 3600 == 0:
-        return f"{s // 3600} h"
-    if s >= 60 and s % 60 == 0:
-        return f"{s // 60} min"
-    if s >= 60:
-        return f"{s // 60} min {s % 60} s"
-    return f"{s} s"
-
-
 def parse_duration(text: str) -> int:
     """`90`, `90s`, `5m`, `1h`, `1.5h`, `1h30m`, `5 min` -> seconds, inside the allowed range."""
     spoken = text.strip().casefold()
-    example = "try 90s, 5m or 1h"
     if not spoken or not _DURATION.fullmatch(spoken):
-        raise CommandError(f"“{text}” is not a time budget; {example}.")
+        raise CommandError(says.not_a_duration(text))
     parts = _DURATION_PART.findall(spoken)
     total = 0.0
     for number, unit in parts:
         if unit not in _UNITS or (not unit and len(parts) > 1):
-            raise CommandError(f"“{text}” is not a time budget; {example}.")
+            raise CommandError(says.not_a_duration(text))
         total += float(number.replace(",", ".")) * _UNITS[unit]
     seconds = round(total)
     if seconds < MIN_TIME_BUDGET_S:
-        raise CommandError(
-            f"A time budget of {_say_seconds(total)} is too short:"
-            f" the shortest is {_say_seconds(MIN_TIME_BUDGET_S)}."
-        )
+        raise CommandError(says.budget_too_short(total, MIN_TIME_BUDGET_S))
     if seconds > MAX_TIME_BUDGET_S:
-        raise CommandError(
-            f"A time budget of {_say_seconds(total)} is too long:"
-            f" the longest is {_say_seconds(MAX_TIME_BUDGET_S)}."
-        )
+        raise CommandError(says.budget_too_long(total, MAX_TIME_BUDGET_S))
     return seconds
 
 
@@ -281,12 +261,6 @@ _COMMAND_ALIASES = {
 }
 
 
-def _say_list(words: tuple[str, ...]) -> str:
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
 def _option_key(raw: str) -> str | None:
     """The option's canonical name, or None if `raw` is not one."""
     key = raw
@@ -301,10 +275,8 @@ def _option(raw: str) -> str:
         return key
     shown = raw.lstrip("-—–")
     close = difflib.get_close_matches(shown.casefold(), list(_ALIASES), n=1, cutoff=0.6)
-    hint = f" Did you mean {_ALIASES[close[0]]}=…?" if close else ""
-    raise CommandError(
-        f"I don't know the option “{shown}”.{hint} The options are {_say_list(_OPTIONS)}."
-    )
+    closest = _ALIASES[close[0]] if close else None
+    raise CommandError(says.unknown_option(shown, closest, _OPTIONS))
 
 
 def _followed_by_eq(tokens: list[_Token], i: int) -> bool:
@@ -324,7 +296,7 @@ def _is_plain_value(tokens: list[_Token], i: int) -> bool:
 def _take_value(key: str, shown: str, tokens: list[_Token], i: int) -> tuple[list[_Token], int]:
     """The value tokens of option `key` starting at tokens[i]; returns them and the next index."""
     if i >= len(tokens) or tokens[i].eq or tokens[i].dashed:
-        raise CommandError(f"{shown} needs a value, like {_EXAMPLES[key]}.")
+        raise CommandError(says.needs_a_value(shown, key))
     value = [tokens[i]]
     i += 1
     if key in _LIST_OPTIONS:  # `exclude=a, b` and `keep = a , b`
@@ -346,15 +318,6 @@ def _take_value(key: str, shown: str, tokens: list[_Token], i: int) -> tuple[lis
 
 
 _LIST_OPTIONS = ("exclude", "keep")
-_EXAMPLES = {
-    "target": "target=churned",
-    "time": "time=5m",
-    "metric": "metric=roc_auc",
-    "task": "task=classification",
-    "exclude": "exclude=id,email",
-    "keep": "keep=customer_id",
-    "file": "file=customers.csv",
-}
 
 
 def split_columns(text: str) -> tuple[str, ...]:
@@ -376,20 +339,12 @@ def column_choice_problem(
     Shared by the command, the shortcut's form and the CLI, so they refuse the same things.
     """
     if target in exclude:
-        return "exclude", (
-            f"“{target}” is the target, so it cannot be excluded too: take it out of exclude."
-        )
+        return "exclude", says.target_excluded(target)
     if target in keep:
-        return "keep", (
-            f"“{target}” is the target, so it cannot be in keep too: take it out of keep."
-        )
+        return "keep", says.target_kept(target)
     both = [name for name in keep if name in exclude]
     if both:
-        named = _say_list(tuple(f"“{name}”" for name in both))
-        return "keep", (
-            f"{named} {'is' if len(both) == 1 else 'are'} in both keep and exclude:"
-            " a column is either kept or left out, so take it out of one of them."
-        )
+        return "keep", says.kept_and_excluded(both)
     return None
 
 
@@ -397,7 +352,7 @@ def _parse_train(tokens: list[_Token]) -> TrainCommand:
     given = _train_options(tokens)
     target = given["target"][0].text.strip()
     if not target:
-        raise CommandError("The target is empty: name the column to predict, like target=churned.")
+        raise CommandError(says.EMPTY_TARGET)
     time_budget_s: int | None = DEFAULT_TIME_BUDGET_S
     if "time" in given:
         time_budget_s = parse_duration(" ".join(t.text for t in given["time"]))
@@ -434,14 +389,14 @@ def _train_options(tokens: list[_Token]) -> dict[str, list[_Token]]:
         if key in given:
             first = " ".join(t.text for t in given[key])
             second = " ".join(t.text for t in value)
-            raise CommandError(f"{key} is given twice (“{first}” and “{second}”); give it once.")
+            raise CommandError(says.given_twice(key, first, second))
         given[key] = value
 
     i = 0
     while i < len(tokens):
         token = tokens[i]
         if token.eq:
-            raise CommandError("An “=” needs an option name before it, like target=churned.")
+            raise CommandError(says.EQUALS_WITHOUT_A_NAME)
         if not token.quoted and _followed_by_eq(tokens, i):  # key=value, key = value
             key = _option(token.text)
             value, i = _take_value(key, token.text, tokens, i + 2)
@@ -466,10 +421,7 @@ def _train_options(tokens: list[_Token]) -> dict[str, list[_Token]]:
         _check_bare_target(bare, has_target="target" in given)
         put("target", bare)
     if "target" not in given:
-        raise CommandError(
-            "Which column should the model predict? Name it with target=COLUMN,"
-            " like train target=churned."
-        )
+        raise CommandError(says.NO_TARGET)
     return given
 
 
@@ -477,14 +429,9 @@ def _check_bare_target(bare: list[_Token], *, has_target: bool) -> None:
     """Words that are no option can only be the target, and only one word of it."""
     words = " ".join(t.text for t in bare)
     if has_target:
-        raise CommandError(
-            f"I don't know what “{words}” means here: write options as name=value, like time=5m."
-        )
+        raise CommandError(says.not_an_option(words))
     if len(bare) > 1:
-        raise CommandError(
-            f"I read “{words}” as several words. Name one target column; put a name"
-            f' with spaces in quotes: target="{words}".'
-        )
+        raise CommandError(says.several_words(words))
 
 
 def _task(spoken: str) -> str:
@@ -492,11 +439,8 @@ def _task(spoken: str) -> str:
     found = _TASK_ALIASES.get(spoken.casefold())
     if found is None:
         close = difflib.get_close_matches(spoken.casefold(), list(_TASK_ALIASES), n=1)
-        hint = f" Did you mean {_TASK_ALIASES[close[0]]}?" if close else ""
-        raise CommandError(
-            f"The task “{spoken}” is not one I can run.{hint}"
-            f" Choose {_say_list(TASKS).replace(' and ', ' or ')}."
-        )
+        closest = _TASK_ALIASES[close[0]] if close else None
+        raise CommandError(says.unknown_task(spoken, closest, TASKS))
     return found
 
 
@@ -514,15 +458,12 @@ def _job_id(tokens: list[_Token], command: str) -> str | None:
         words = words[1:]
     if len(words) > 1:
         listed = " ".join(t.text for t in words)
-        raise CommandError(f"{command} takes one job id, not “{listed}”.")
+        raise CommandError(says.one_job_id_only(command, listed))
     if not words:
         return None
     job_id = words[0].text.strip()
     if not re.fullmatch(JOB_ID_PATTERN, job_id):
-        raise CommandError(
-            f"“{job_id}” is not a job id. Job ids look like 20250101-093000-ab12;"
-            " /automl list shows them."
-        )
+        raise CommandError(says.not_a_job_id(job_id))
     return job_id
 
 
@@ -541,7 +482,7 @@ def parse_command(text: str, *, bot_user_id: str | None = None) -> Command:
 
     first, rest = tokens[0], tokens[1:]
     if first.eq:
-        raise CommandError("An “=” needs an option name before it, like target=churned.")
+        raise CommandError(says.EQUALS_WITHOUT_A_NAME)
     # forgetting the word train: `/automl target=churned`, `--target churned`
     if (_followed_by_eq(tokens, 0) or first.dashed) and _option_key(first.text) is not None:
         return _parse_train(tokens)
@@ -550,11 +491,8 @@ def parse_command(text: str, *, bot_user_id: str | None = None) -> Command:
     command = _COMMAND_ALIASES.get(word)
     if command is None or first.quoted:
         close = difflib.get_close_matches(word, list(_COMMAND_ALIASES), n=1, cutoff=0.6)
-        hint = f" Did you mean {_COMMAND_ALIASES[close[0]]}?" if close else ""
-        raise CommandError(
-            f"I don't know the command “{first.text}”.{hint}"
-            f" The commands are {_say_list(_COMMANDS)}."
-        )
+        closest = _COMMAND_ALIASES[close[0]] if close else None
+        raise CommandError(says.unknown_command(first.text, closest, _COMMANDS))
 
     if command == "train":
         return _parse_train(rest)
@@ -563,14 +501,12 @@ def parse_command(text: str, *, bot_user_id: str | None = None) -> Command:
     if command == "cancel":
         job_id = _job_id(rest, "cancel")
         if job_id is None:
-            raise CommandError(
-                "Which job should I cancel? Give its id: cancel JOB (/automl list shows them)."
-            )
+            raise CommandError(says.WHICH_JOB_TO_CANCEL)
         return CancelCommand(job_id=job_id)
     if command == "list":
         if rest:
             listed = " ".join(t.text for t in rest)
-            raise CommandError(f"list takes nothing after it, not “{listed}”.")
+            raise CommandError(says.list_takes_nothing(listed))
         return ListCommand()
     topic = rest[0].text.casefold() if rest else None
     return HelpCommand(topic=_COMMAND_ALIASES.get(topic, topic) if topic else None)

@@ -5,7 +5,8 @@ task asked for, whatever it used. A Batch job that was retried ran one task per 
 and every attempt is billed. Spot prices vary by region and hour; the Spot price here is a
 configured fraction of on demand, so the figure is an estimate and says so.
 
-Standard library, pydantic-settings and `contract` only: the completion Lambda imports this.
+The sentence a person reads is in `bot.messages.cost`. Standard library, pydantic-settings,
+`contract` and `bot.messages` only: the completion Lambda imports this.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.messages.cost import cost_sentence
 from contract import aws
 from contract import environment as env
 
@@ -55,13 +57,13 @@ class JobCost:
 
     def sentence(self) -> str:
         """One line for the results message."""
-        memory_gb = self.memory_mib / MIB_PER_GB
-        retried = f", {self.attempts} attempts" if self.attempts > 1 else ""
-        minutes, seconds = divmod(self.billed_s, 60)
-        billed = f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
-        return (
-            f"About {_usd(self.spot_usd)} on Fargate Spot ({_usd(self.on_demand_usd)} if it ran "
-            f"on demand): {self.vcpu:g} vCPU and {memory_gb:g} GB for {billed} billed{retried}."
+        return cost_sentence(
+            attempts=self.attempts,
+            vcpu=self.vcpu,
+            memory_gb=self.memory_mib / MIB_PER_GB,
+            billed_s=self.billed_s,
+            on_demand_usd=self.on_demand_usd,
+            spot_usd=self.spot_usd,
         )
 
 
@@ -93,9 +95,3 @@ def job_cost(attempts: list[Attempt], prices: FargatePrices) -> JobCost | None:
         on_demand_usd=on_demand,
         spot_usd=on_demand * prices.spot_fraction,
     )
-
-
-def _usd(amount: float) -> str:
-    if amount < 0.01:
-        return f"${amount:.4f}"
-    return f"${amount:.2f}"

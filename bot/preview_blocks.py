@@ -131,16 +131,7 @@ def preview_message(
     options = _target_options(preview)
     elements: list[Block] = []
     if options:
-        menu: Block = {
-            "type": "static_select",
-            "action_id": TARGET_SELECT_ACTION,
-            "placeholder": _plain("Column to predict"),
-            "options": options,
-        }
-        initial = next((o for o in options if o["value"] == target), None)
-        if initial is not None:
-            menu["initial_option"] = initial
-        elements.append(menu)
+        elements.append(_select(TARGET_SELECT_ACTION, options, target, "Column to predict"))
     elements.append(
         {
             "type": "button",
@@ -282,12 +273,7 @@ def train_modal(
         _input(
             MODAL_TASK,
             "Task",
-            {
-                "type": "static_select",
-                "action_id": MODAL_TASK,
-                "options": task_options,
-                "initial_option": task_options[0],
-            },
+            _select(MODAL_TASK, task_options, _TASK_CHOICES[0][0]),
         ),
         _input(
             MODAL_METRIC,
@@ -325,17 +311,7 @@ def _target_element(columns: list[str] | None, suggested: str | None) -> Block:
         and all(0 < len(c) <= MAX_OPTION_VALUE for c in columns)
     )
     if columns is not None and fits:
-        options = [_option(c) for c in columns]
-        element: Block = {
-            "type": "static_select",
-            "action_id": MODAL_TARGET,
-            "placeholder": _plain("Pick a column"),
-            "options": options,
-        }
-        initial = next((o for o in options if o["value"] == suggested), None)
-        if initial is not None:
-            element["initial_option"] = initial
-        return element
+        return _select(MODAL_TARGET, [_option(c) for c in columns], suggested, "Pick a column")
     element = _text_element(MODAL_TARGET, "the column's name, e.g. churned")
     if suggested:
         element["initial_value"] = suggested
@@ -386,6 +362,20 @@ def train_modal_context(private_metadata: str) -> dict[str, str]:
 
 def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _select(
+    action_id: str, options: list[Block], initial: str | None, placeholder: str | None = None
+) -> Block:
+    """A static menu, showing the option whose value is `initial` where there is one."""
+    menu: Block = {"type": "static_select", "action_id": action_id}
+    if placeholder is not None:
+        menu["placeholder"] = _plain(placeholder)
+    menu["options"] = options
+    chosen = next((o for o in options if o["value"] == initial), None)
+    if chosen is not None:
+        menu["initial_option"] = chosen
+    return menu
 
 
 def _code(name: str) -> str:

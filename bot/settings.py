@@ -15,7 +15,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from contract import environment as env
@@ -84,6 +91,11 @@ HINTS: dict[str, str] = {
 
 
 _SECRETS = frozenset({"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"})
+# How each Slack token starts, and the token it is most often mixed up with.
+_TOKEN_PREFIXES = {
+    "slack_bot_token": ("xoxb-", "is it a user or app-level token?"),
+    "slack_app_token": ("xapp-", "is it the bot token?"),
+}
 
 
 class SettingsError(Exception):
@@ -185,18 +197,12 @@ class Settings(BaseSettings):
             return None
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("slack_bot_token")
+    @field_validator(*_TOKEN_PREFIXES)
     @classmethod
-    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xoxb-"):
-            raise ValueError("does not start with xoxb- (is it a user or app-level token?)")
-        return value
-
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xapp-"):
-            raise ValueError("does not start with xapp- (is it the bot token?)")
+    def _token_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        prefix, mix_up = _TOKEN_PREFIXES[str(info.field_name)]
+        if value is not None and not value.get_secret_value().startswith(prefix):
+            raise ValueError(f"does not start with {prefix} ({mix_up})")
         return value
 
     @field_validator("slack_api_url", "public_url")

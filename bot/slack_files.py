@@ -10,7 +10,8 @@
   answers with (status 200) when the token lacks the `files:read` scope.
 
 Every problem raises a `bot.errors.UserFacingError` (`FileFetchError`, `FileTooLarge`) with a
-sentence and a hint for the person. Standard library and slack_sdk only: on the Lambda's path.
+sentence and a hint for the person, worded in `bot.messages.files`. Standard library, slack_sdk
+and `bot.messages` only: on the Lambda's path.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import FileFetchError, FileTooLarge
+from bot.messages import files as says
 
 # File name endings the bot treats as tables. `xls` and `ods` are here although training
 # cannot read them: the preview then explains how to convert them, which beats silence.
@@ -39,15 +41,6 @@ TABLE_FILETYPES = ("csv", "tsv", "xlsx", "xlsm", "xls", "ods")
 _NOT_DOWNLOADABLE_MODES = ("external", "tombstone", "hidden_by_limit")
 
 HISTORY_PAGE = 200  # conversations.history's recommended page size
-MAX_FILES_LISTED = 5
-BYTES_PER_MB = 1024 * 1024
-
-_REINSTALL_HINT = (
-    "Ask whoever runs the bot to add the `{scope}` scope to the Slack app and reinstall it "
-    "to the workspace, then try again."
-)
-_INVITE_HINT = "Invite the bot to this channel (`/invite @AutoML`) and try again."
-_RETRY_HINT = "Try again in a minute; if it keeps happening, tell whoever runs the bot."
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,14 +148,8 @@ def newest_table_file(
     the name that only one file name has.
     """
     files, scanned = _recent_table_files(client, channel, limit)
-    where = f"the last {scanned:,} messages of this channel"
     if not files:
-        raise FileFetchError(
-            f"I found no table file (CSV, TSV, Excel or Parquet) in {where}.",
-            "Share the file in the channel itself (files inside threads are not searched), "
-            "then try again.",
-            code="no_table_file",
-        )
+        raise FileFetchError(*says.no_table_file(scanned), code="no_table_file")
     if name is None or not name.strip():
         return files[0]
 
@@ -179,16 +166,9 @@ def newest_table_file(
         if len(names) == 1:
             return found[0]
         if len(names) > 1:
-            raise FileFetchError(
-                f"“{name}” matches more than one file: {_listed(names)}.",
-                f"Use the whole file name, e.g. file={names[0]}",
-                code="ambiguous_file_name",
-            )
+            raise FileFetchError(*says.ambiguous_file_name(name, names), code="ambiguous_file_name")
     raise FileFetchError(
-        f"I found no table file named “{name}” in {where}.",
-        f"Table files I did see: {_listed(_distinct_names(files))}. "
-        "Use one of those names, or share the file in this channel first.",
-        code="file_not_found",
+        *says.no_file_named(name, scanned, _distinct_names(files)), code="file_not_found"
     )
 
 
@@ -237,12 +217,6 @@ def _distinct_names(files: list[SlackFile]) -> list[str]:
     return list(dict.fromkeys(f.name for f in files))
 
 
-def _listed(names: list[str]) -> str:
-    shown = ", ".join(f"“{n}”" for n in names[:MAX_FILES_LISTED])
-    extra = len(names) - MAX_FILES_LISTED
-    return shown + (f" and {extra} more" if extra > 0 else "")
-
-
 # ---- Slack API errors --------------------------------------------------------------------
 
 
@@ -252,49 +226,22 @@ def _api_error(error: SlackApiError, action: str) -> FileFetchError:
     code = str(response.get("error") or "unknown_error")
     if code == "missing_scope":
         scope = str(response.get("needed") or "files:read")
-        return FileFetchError(
-            f"I couldn't {action}: the bot is missing the Slack permission `{scope}`.",
-            _REINSTALL_HINT.format(scope=scope),
-            code="missing_scope",
-        )
+        return FileFetchError(*says.missing_permission(action, scope), code="missing_scope")
     if code in ("file_not_found", "file_deleted"):
-        return FileFetchError(
-            "That file is no longer on Slack: it was deleted, or the bot cannot see it.",
-            "Share the file again and try again.",
-            code=code,
-        )
+        return FileFetchError(*says.FILE_GONE, code=code)
     if code == "not_in_channel":
-        return FileFetchError(
-            f"I couldn't {action}: the bot is not a member of this channel.",
-            _INVITE_HINT,
-            code=code,
-        )
+        return FileFetchError(*says.not_in_channel(action), code=code)
     if code == "channel_not_found":
-        return FileFetchError(
-            f"I couldn't {action}: the bot cannot see this channel "
-            "(private channels and direct messages need an invitation).",
-            _INVITE_HINT,
-            code=code,
-        )
+        return FileFetchError(*says.channel_not_visible(action), code=code)
     if code == "ratelimited":
-        return FileFetchError(
-            f"I couldn't {action}: Slack asked the bot to slow down.", _RETRY_HINT, code=code
-        )
+        return FileFetchError(*says.asked_to_slow_down(action), code=code)
     if code in ("invalid_auth", "not_authed", "token_revoked", "account_inactive"):
-        return FileFetchError(
-            f"I couldn't {action}: Slack did not accept the bot's token ({code}).",
-            "Ask whoever runs the bot to check SLACK_BOT_TOKEN or reinstall the app.",
-            code=code,
-        )
-    return FileFetchError(
-        f"I couldn't {action}: Slack answered with the error `{code}`.", _RETRY_HINT, code=code
-    )
+        return FileFetchError(*says.token_refused(action, code), code=code)
+    return FileFetchError(*says.api_error(action, code), code=code)
 
 
 def _network_error(action: str) -> FileFetchError:
-    return FileFetchError(
-        f"I couldn't {action}: the connection to Slack failed.", _RETRY_HINT, code="network_error"
-    )
+    return FileFetchError(*says.connection_failed(action), code="network_error")
 
 
 # ---- downloading -------------------------------------------------------------------------
@@ -318,12 +265,7 @@ def download(
         raise _too_large(file.name, max_bytes, file.size)
     url = file.url_private_download
     if urlsplit(url).scheme not in ("https", "http"):  # never let urllib open file:// and kin
-        raise FileFetchError(
-            f"Slack gave me no download link for “{file.name}”: it may be a link to a file "
-            "stored elsewhere (a Google Sheet, say).",
-            "Download the data and share the file itself (CSV, Excel or Parquet).",
-            code="no_download_url",
-        )
+        raise FileFetchError(*says.no_download_link(file.name), code="no_download_url")
     return _stream(file, url, token, max_bytes, chunk_size=chunk_size, timeout_s=timeout_s)
 
 
@@ -353,9 +295,7 @@ def _stream(
         raise _http_error(file.name, error.code) from None
     except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, cut streams
         raise FileFetchError(
-            f"I couldn't download “{file.name}” from Slack: the connection failed "
-            f"({type(error).__name__}).",
-            _RETRY_HINT,
+            *says.download_connection_failed(file.name, type(error).__name__),
             code="network_error",
         ) from error
 
@@ -367,54 +307,18 @@ def _is_login_page(chunk: bytes, content_type: str) -> bool:
 
 
 def _login_page(name: str) -> FileFetchError:
-    return FileFetchError(
-        f"Slack sent me its sign-in page instead of “{name}”: the bot is missing the "
-        "`files:read` permission.",
-        _REINSTALL_HINT.format(scope="files:read"),
-        code="missing_scope",
-    )
+    return FileFetchError(*says.sign_in_page(name), code="missing_scope")
 
 
 def _http_error(name: str, status: int) -> FileFetchError:
     if status in (404, 410):
-        return FileFetchError(
-            f"“{name}” is no longer on Slack: it was deleted.",
-            "Share the file again and try again.",
-            code="file_deleted",
-        )
+        return FileFetchError(*says.deleted(name), code="file_deleted")
     if status in (401, 403):
-        return FileFetchError(
-            f"Slack refused to give me “{name}” (HTTP {status}).",
-            _REINSTALL_HINT.format(scope="files:read"),
-            code="download_forbidden",
-        )
+        return FileFetchError(*says.download_refused(name, status), code="download_forbidden")
     if status == 429:
-        return FileFetchError(
-            f"Slack asked the bot to slow down while downloading “{name}”.",
-            _RETRY_HINT,
-            code="ratelimited",
-        )
-    return FileFetchError(
-        f"Slack could not send me “{name}” (HTTP {status}).", _RETRY_HINT, code="download_failed"
-    )
+        return FileFetchError(*says.download_slowed_down(name), code="ratelimited")
+    return FileFetchError(*says.download_failed(name, status), code="download_failed")
 
 
 def _too_large(name: str, max_bytes: int, size: int | None) -> FileTooLarge:
-    limit = _size_text(max_bytes)
-    message = (
-        f"“{name}” is {_size_text(size)}; the limit is {limit}."
-        if size is not None
-        else f"“{name}” is larger than the limit of {limit}."
-    )
-    return FileTooLarge(
-        message,
-        "Share a sample of the rows (or only the columns you need), or ask whoever runs the "
-        "bot to raise AUTOML_MAX_FILE_MB.",
-    )
-
-
-def _size_text(n_bytes: int) -> str:
-    megabytes = n_bytes / BYTES_PER_MB
-    if megabytes >= 1:
-        return f"{megabytes:,.1f}".removesuffix(".0") + " MB"
-    return f"{max(n_bytes / 1024, 1):,.0f} KB"
+    return FileTooLarge(*says.too_large(name, max_bytes, size))

@@ -3,6 +3,7 @@ from one to another is defined here, once, and imported by `bot/`, `training/` a
 
 - `jobs`: the versioned JSON models: spec.json, the events, result.json, the preview.
 - `tasks`, `metrics`: task names, and metric names as people read them.
+- `wording`: what a result says to a person, worded once for Slack and the terminal.
 - `run_folder`: the data folder's layout and the names of a run's files.
 - `exit_codes`: what the job's exit status means (AWS Batch retries on it).
 - `environment`: the environment variables one side sets and another reads.

@@ -97,24 +97,18 @@ class TrainingBatch(Construct):
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs: S3, ECR, EventBridge, Logs"
         )
 
-        subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
-        self.spot = batch.FargateComputeEnvironment(
-            self,
-            "Spot",
-            vpc=self.vpc,
-            vpc_subnets=subnets,
-            security_groups=[self.security_group],
-            spot=True,
-            maxv_cpus=config.max_vcpus,
-        )
-        self.on_demand = batch.FargateComputeEnvironment(
-            self,
-            "OnDemand",
-            vpc=self.vpc,
-            vpc_subnets=subnets,
-            security_groups=[self.security_group],
-            spot=False,
-            maxv_cpus=config.max_vcpus,
+        # The two differ only in how the tasks are billed.
+        self.spot, self.on_demand = (
+            batch.FargateComputeEnvironment(
+                self,
+                construct_id,
+                vpc=self.vpc,
+                vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+                security_groups=[self.security_group],
+                spot=spot,
+                maxv_cpus=config.max_vcpus,
+            )
+            for construct_id, spot in (("Spot", True), ("OnDemand", False))
         )
 
         # Batch tries the environments in order: Spot first, on demand when the Spot one

@@ -1,12 +1,12 @@
 """Build the bot's Lambda package: `python scripts/bundle_bot.py --out dist/bot-lambda.zip`.
 
 What goes in: the `bot` package (without the console, the command line and the local
-backend's process pool, which Lambda never runs), the `contract` package (what the bot shares
-with the training job and the stack; nothing of `training`), and the locked `bot` extra built
-for Lambda's platform (Linux x86_64, CPython 3.11), minus what Lambda does not use. boto3
-comes from the Lambda runtime. Bytecode is compiled with unchecked hashes, so a cold start
-never re-checks or recompiles a source file; the libraries ship as bytecode only. The zip
-is reproducible: sorted entries, fixed timestamps.
+backend's process pool, which Lambda never runs), the `contract` and `common` packages
+(what the bot shares with the training job and the stack; nothing of `training`), and the
+locked `bot` extra built for Lambda's platform (Linux x86_64, CPython 3.11), minus what Lambda
+does not use. boto3 comes from the Lambda runtime. Bytecode is compiled with unchecked hashes,
+so a cold start never re-checks or recompiles a source file; the libraries ship as bytecode
+only. The zip is reproducible: sorted entries, fixed timestamps.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from common.files import replacing
+
 REPO = Path(__file__).resolve().parent.parent
 LOCK = REPO / "requirements" / "bot.lock"
 # In the bot extra for `automl serve`, not needed behind API Gateway.
@@ -35,6 +37,7 @@ EXCLUDED_CODE = (
     "bot/cli.py",
     "bot/backends/local/launcher.py",
     "bot/backends/local/warm_start.py",
+    "common/logs.py",  # the command line's logging set-up; Lambda sets up its own
 )
 # Parts of the libraries the bot never imports on Lambda (`check` below builds the app and
 # answers a request from the bundle alone, so a wrong entry here fails the build).
@@ -59,6 +62,8 @@ PRUNED_DIRS = ("tests", "test", "__pycache__")
 PRUNED_SUFFIXES = (".pyi", ".c", ".h", ".pyx", ".pxd", ".lock")
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
+# The bot's imports from outside bot/: the values and the standard-library helpers it shares.
+SHARED_PACKAGES = ("contract", "common")
 
 
 def lambda_requirements(build: Path) -> Path:
@@ -98,16 +103,18 @@ def copy_code(target: Path) -> None:
         }
 
     shutil.copytree(REPO / "bot", target / "bot", ignore=ignore)
-    copy_package("contract", target)
+    for package in SHARED_PACKAGES:
+        copy_package(package, target)
 
 
 def copy_package(name: str, target: Path) -> None:
     """Every .py of an importable package, found by import rather than by a list of files."""
     (root,) = (Path(p) for p in importlib.import_module(name).__path__)
     for source in sorted(root.rglob("*.py")):
-        if "__pycache__" in source.parts:
+        relative = Path(name) / source.relative_to(root)
+        if "__pycache__" in source.parts or str(relative) in EXCLUDED_CODE:
             continue
-        copy = target / name / source.relative_to(root)
+        copy = target / relative
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, copy)
 
@@ -145,7 +152,7 @@ def compile_bytecode(target: Path) -> None:
     The file names inside the bytecode are where Lambda unpacks the zip, not the build
     folder: otherwise the zip's size and bytes depend on where it was built.
     """
-    ours = {target / "bot", target / "contract"}
+    ours = {target / "bot", *(target / package for package in SHARED_PACKAGES)}
     for folder in sorted(p for p in target.iterdir() if p.is_dir()):
         legacy = folder not in ours  # `module.pyc` next to where `module.py` was: importable
         ok = compileall.compile_dir(
@@ -174,14 +181,15 @@ def compile_bytecode(target: Path) -> None:
 
 def write_zip(source: Path, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_suffix(".zip.part")
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    with (
+        replacing(out) as temporary,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+    ):
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(str(path.relative_to(source)), date_time=ZIP_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes(), compresslevel=9)
-    temporary.replace(out)
 
 
 # ---- the smoke check: the bundle alone answers a Slack request ---------------------------------

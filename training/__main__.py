@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from common.logs import configure_logging
 from contract import environment as env
 from contract import exit_codes
 from contract.jobs import JobSpec, Limits
@@ -50,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--max-columns", type=int, default=Limits().max_columns)
     args = parser.parse_args(argv)
 
-    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:  # the run's log file records INFO, not stderr
-        handler.setLevel(logging.WARNING)
+    configure_logging(stderr_level=logging.WARNING)  # the run's log file records INFO
     if args.command == "preview":
         limits = Limits(max_file_mb=args.max_file_mb, max_columns=args.max_columns)
         return _preview(args.path, args.name or args.path.name, limits)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from common.files import write_atomically
 from contract.jobs import (
     FinishedEvent,
     JobResult,
@@ -443,10 +444,8 @@ class _Run:
     def _finish(self) -> None:
         self.result.finished_at = utc_now()
         self.result.timings_s["total"] = round(time.monotonic() - self.t0, 3)
-        result_path = self.run_dir / RESULT_FILE
-        temporary = result_path.with_suffix(".tmp")
-        temporary.write_text(self.result.model_dump_json(indent=2))
-        temporary.replace(result_path)  # readers never see half a file
+        # Readers never see half a file.
+        write_atomically(self.run_dir / RESULT_FILE, self.result.model_dump_json(indent=2))
         self.emitter.emit(
             FinishedEvent(
                 job_id=self.spec.job_id,

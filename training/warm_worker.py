@@ -20,8 +20,8 @@ for: SIGCHLD is ignored, so the kernel reaps them. The worker exits on SIGTERM a
 process that started it dies (PR_SET_PDEATHSIG). A job runs the code as it was when the worker
 started: restart the bot to pick up changes to the training code.
 
-This module imports only the standard library (and `contract.exit_codes`, which does too) at
-the top: the bot imports `request_start` and `process_stat` from it.
+This module imports only the standard library (and `contract.exit_codes` and `common.logs`,
+which do too) at the top: the bot imports `request_start` and `process_stat` from it.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from common.logs import configure_logging
 from contract import exit_codes
 
 log = logging.getLogger(__name__)
@@ -177,10 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.warm_worker")
     parser.add_argument("--socket", type=Path, required=True, help="the Unix socket to listen on")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s warm worker %(process)d: %(message)s",
+    configure_logging(
+        "%(asctime)s %(levelname)s warm worker %(process)d: %(message)s", level=logging.INFO
     )
     signal.signal(signal.SIGTERM, _exit_on_signal)
     _die_with_parent()

@@ -55,28 +55,21 @@ def attempts_of(detail: dict[str, Any]) -> list[Attempt]:
     return out
 
 
-def exit_code_of(detail: dict[str, Any]) -> int | None:
+def _containers(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attempts' containers, the latest first, then the job's own."""
     attempts = detail.get("attempts") or []
-    for source in (
-        *(a.get("container") or {} for a in reversed(attempts)),
-        detail.get("container"),
-    ):
-        code = (source or {}).get("exitCode")
-        if isinstance(code, int):
-            return code
-    return None
+    containers = [a.get("container") for a in reversed(attempts)]
+    return [c or {} for c in (*containers, detail.get("container"))]
+
+
+def exit_code_of(detail: dict[str, Any]) -> int | None:
+    codes = (c.get("exitCode") for c in _containers(detail))
+    return next((code for code in codes if isinstance(code, int)), None)
 
 
 def log_stream_of(detail: dict[str, Any]) -> str | None:
-    attempts = detail.get("attempts") or []
-    for source in (
-        *(a.get("container") or {} for a in reversed(attempts)),
-        detail.get("container"),
-    ):
-        stream = (source or {}).get("logStreamName")
-        if stream:
-            return str(stream)
-    return None
+    streams = (c.get("logStreamName") for c in _containers(detail))
+    return next((str(stream) for stream in streams if stream), None)
 
 
 def reason_sentence(detail: dict[str, Any]) -> str:

@@ -13,19 +13,23 @@ so a caller writes `client.chat_postMessage(channel=c, thread_ts=t, **message)`.
     usage      the help
     answers    private answers to a command, a click or a form
     problems   the refusals the job service raises, with what to do
+    parsing    what was wrong with the words after `/automl` (`bot.command_parser`)
+    files      why the file could not be found or fetched from Slack (`bot.slack_files`)
+    cost       what a job cost on Fargate, in a line (`bot.cost`)
 
 (The file preview and the training form are in `bot.preview_blocks`.) Text a person
 provided (file and column names, target, error messages) is escaped for mrkdwn (`&`, `<`,
 `>`) before it is put into a message.
 
-This package is on the Lambda's import path: the contract models and the standard library
-only (never pandas, plotly or FLAML, nor slack_sdk).
+A result's sentences that the terminal shows too are worded in `contract.wording`; this
+package gives them Slack's markup. It is on the Lambda's import path: the contract and the
+standard library only (never pandas, plotly or FLAML, nor slack_sdk).
 """
 
 from bot.messages.blocks import MAX_BLOCKS, SlackMessage
 from bot.messages.failure import failure_message
 from bot.messages.progress import job_status_message, progress_message
-from bot.messages.results import results_message, threshold_sentence
+from bot.messages.results import results_message
 from bot.messages.text import escape, format_duration, truncate
 from bot.messages.usage import usage_message
 
@@ -38,7 +42,6 @@ __all__ = [
     "job_status_message",
     "progress_message",
     "results_message",
-    "threshold_sentence",
     "truncate",
     "usage_message",
 ]

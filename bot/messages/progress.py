@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.messages.blocks import SlackMessage, context, message, section
-from bot.messages.text import escape, format_duration, format_score, metric_name, progress_bar
+from bot.messages.text import escape, format_duration, format_score, progress_bar
 from contract.jobs import ProgressEvent
+from contract.wording import metric_name
 
 _STATUS_EMOJI = {
     "queued": ":hourglass_flowing_sand:",

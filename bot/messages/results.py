@@ -21,14 +21,17 @@ from bot.messages.text import (
     escape,
     format_duration,
     format_score,
-    format_short,
     link,
-    metric_name,
     truncate,
 )
-from contract.jobs import ClassMetrics, DecisionThreshold, JobResult, LeaderboardRow, SuspectedLeak
-
-MAX_CLASS_ROWS = 10  # per-class precision and recall: the most frequent classes only
+from contract.jobs import ClassMetrics, JobResult, SuspectedLeak
+from contract.wording import (
+    classes_shown,
+    leak_sentence,
+    metric_name,
+    model_name,
+    threshold_sentence,
+)
 
 
 def results_message(
@@ -163,7 +166,7 @@ def _leaderboard(result: JobResult) -> list[Block]:
     rows = [
         [
             str(row.rank),
-            _model_cell(row),
+            model_name(row),
             format_score(row.validation_score),
             format_duration(row.train_time_s),
             str(row.trials),
@@ -187,14 +190,6 @@ def _leaderboard_title(result: JobResult) -> str:
     return "*Leaderboard* (one row per model family, best first)"
 
 
-def _model_cell(row: LeaderboardRow) -> str:
-    """The estimator's name; an ensemble's with its members, heaviest first."""
-    if not row.weights:
-        return row.estimator
-    members = sorted(row.weights.items(), key=lambda item: -item[1])
-    return f"{row.estimator} ({', '.join(f'{m} {format_short(w)}' for m, w in members)})"
-
-
 def _holdout(result: JobResult) -> list[Block]:
     """The best model's scores on rows it never saw."""
     if not result.holdout_metrics:
@@ -214,35 +209,14 @@ def _threshold(result: JobResult) -> list[Block]:
     return [section(f":dart: {escape(threshold_sentence(result.decision_threshold))}")]
 
 
-def threshold_sentence(threshold: DecisionThreshold) -> str:
-    """How labels come from probabilities, in a sentence (not escaped)."""
-    value = format_short(threshold.value)
-    rule = f"Labels use a threshold of {value} on P({threshold.positive_class})"
-    reason = threshold.reason.strip()
-    if not reason:
-        criterion = metric_name(threshold.criterion)
-        return f"{rule}, chosen on validation rows to maximise {criterion}."
-    if value in reason:  # the engine's sentence gives the value already
-        return reason
-    return f"{rule}. {reason[0].upper()}{reason[1:]}"
-
-
 def _per_class(result: JobResult) -> list[Block]:
     if not result.class_metrics:
         return []
     return [section(_class_metrics_text(result.class_metrics))]
 
 
-def _classes_shown(metrics: list[ClassMetrics]) -> list[ClassMetrics]:
-    """At most MAX_CLASS_ROWS classes: the ones with the most held-out rows, in their order."""
-    if len(metrics) <= MAX_CLASS_ROWS:
-        return metrics
-    biggest = sorted(range(len(metrics)), key=lambda i: -metrics[i].support)[:MAX_CLASS_ROWS]
-    return [metrics[i] for i in sorted(biggest)]
-
-
 def _class_metrics_text(metrics: list[ClassMetrics]) -> str:
-    shown = _classes_shown(metrics)
+    shown = classes_shown(metrics)
     title = "*Per class* on the held-out rows"
     if len(shown) < len(metrics):
         title += f" (the {len(shown)} largest of {len(metrics)} classes)"
@@ -327,21 +301,13 @@ def _code(name: str) -> str:
     return "`" + escape(truncate(name, 80)).replace("`", "'") + "`"
 
 
-def _option_code(option: str, column: str) -> str:
-    """`keep=x` as a person would type it: quoted when the name has spaces or commas."""
-    value = f'"{column}"' if any(c.isspace() or c in ',"' for c in column) else column
+def _option_code(option: str, value: str) -> str:
+    """`keep=x` as a person types it in Slack."""
     return _code(f"{option}={value}")
 
 
 def _leak_line(leak: SuspectedLeak) -> str:
-    score = f"{metric_name(leak.metric)} {format_short(leak.score)}"
-    line = (
-        f":warning: {_code(leak.column)} alone predicts the target with {escape(score)}:"
-        " check it is known before the outcome."
-    )
-    if leak.kept:
-        return f"{line} It is used; {_option_code('exclude', leak.column)} leaves it out."
-    return f"{line} It was left out; {_option_code('keep', leak.column)} uses it."
+    return f":warning: {leak_sentence(leak, code=_code, option=_option_code, text=escape)}"
 
 
 def charts_comment(file_name: str, job_id: str) -> str:

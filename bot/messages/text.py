@@ -1,10 +1,12 @@
-"""Text for Slack's mrkdwn: escaping, cutting to a limit, links, numbers and durations."""
+"""Text for Slack's mrkdwn: escaping, cutting to a limit, links, numbers and durations.
+
+(A result's sentences, and the short numbers and metric names in them, are worded once for
+Slack and the terminal in `contract.wording`.)
+"""
 
 from __future__ import annotations
 
 import math
-
-from contract.metrics import metric_label
 
 ELLIPSIS = "…"
 
@@ -73,19 +75,6 @@ def format_score(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "—"
     return f"{value:.4f}"
-
-
-def format_short(value: float) -> str:
-    """A weight, threshold or single-column score in few digits: 0.5, 0.27, 0.993."""
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:.3g}"
-
-
-def metric_name(metric: str | None) -> str:
-    if not metric:
-        return "score"
-    return metric_label(metric)
 
 
 def progress_bar(fraction: float, width: int = 20) -> str:

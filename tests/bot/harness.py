@@ -39,7 +39,7 @@ def wait_for(check: Callable[[], T], timeout_s: float = 180.0, what: str = "a co
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def make_settings(fake: FakeSlack, data_dir: Path, **overrides: Any) -> Settings:

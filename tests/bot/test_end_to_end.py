@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,18 @@ from typing import Any
 
 import pytest
 
+from bot.messages.failure import RESTARTED_WHILE_RUNNING
 from bot.preview_blocks import TARGET_SELECT_ACTION, TRAIN_BUTTON_ACTION
+from tests.bot.blocks import (
+    element,
+    header_text,
+    links,
+    of_type,
+    says,
+    section_texts,
+    section_with,
+    shown,
+)
 from tests.bot.harness import BotUnderTest, wait_for
 from tests.conftest import SAMPLE_CHURN
 from tests.fakes.slack_api import FakeSlack, fake_slack
@@ -50,8 +60,8 @@ def replies(bot: BotUnderTest, file: dict[str, Any]) -> list[dict[str, Any]]:
     return bot.fake.thread(bot.fake.channel, file["message_ts"])[1:]
 
 
-def texts(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(json.dumps(m.get("blocks") or m.get("text")) for m in messages)
+def nothing_broken(messages: list[dict[str, Any]]) -> bool:
+    return not [text for m in messages for text in shown(m) if "Traceback" in text]
 
 
 def started_job_id(bot: BotUnderTest, count: int = 1) -> str:
@@ -61,16 +71,7 @@ def started_job_id(bot: BotUnderTest, count: int = 1) -> str:
 
 def is_results(message: dict[str, Any]) -> bool:
     blocks = message.get("blocks") or []
-    header = blocks[0].get("text", {}).get("text", "") if blocks else ""
-    return header.startswith("Results") and any(b["type"] == "table" for b in blocks)
-
-
-def find_element(message: dict[str, Any], action_id: str) -> tuple[str, dict[str, Any]]:
-    for block in message.get("blocks") or []:
-        for element in block.get("elements") or []:
-            if element.get("action_id") == action_id:
-                return block.get("block_id", ""), element
-    raise AssertionError(f"no {action_id} in the message")
+    return header_text(blocks).startswith("Results") and len(of_type(blocks, "table")) == 1
 
 
 # ---- the happy path --------------------------------------------------------------------------
@@ -79,10 +80,10 @@ def find_element(message: dict[str, Any], action_id: str) -> tuple[str, dict[str
 def test_upload_preview_train_progress_results(bot: BotUnderTest) -> None:
     file = share(bot)
     preview = wait_for(lambda: replies(bot, file), 120, "the preview")[0]
-    shown = texts([preview])
-    assert "churned" in shown and "3,000" in shown.replace("3000", "3,000")
-    find_element(preview, TRAIN_BUTTON_ACTION)
-    find_element(preview, TARGET_SELECT_ACTION)
+    assert section_texts(preview["blocks"])[0].startswith(":bar_chart: *churn.csv*: 3,000 rows")
+    assert "`churned`" in section_with(preview["blocks"], "*Suggested target:*")
+    element(preview["blocks"], TRAIN_BUTTON_ACTION)
+    element(preview["blocks"], TARGET_SELECT_ACTION)
 
     answer = bot.post(bot.requests.command(bot.fake.channel, "train target=churned time=8s"))
     assert answer.status == 200  # the ack; the job starts after it
@@ -92,10 +93,10 @@ def test_upload_preview_train_progress_results(bot: BotUnderTest) -> None:
 
     thread = wait_for(lambda: len(replies(bot, file)) >= 4 and replies(bot, file), 60, "results")
     status = bot.fake.message(bot.fake.channel, job.status_ts)
-    assert "succeeded" in texts([status])
+    assert says(status, ":white_check_mark: Training on *churn.csv*: *succeeded*")
     results = [m for m in thread if is_results(m)]
     assert len(results) == 1, "one results message with a native table leaderboard"
-    links = re.findall(r"<(http[^|>]+)\|", json.dumps(results[0]["blocks"]))
+    shared = links(results[0]["blocks"])
     charts = [m for m in thread if m.get("files")]
     assert len(charts) == 1, "all charts in one message"
     assert all(f["mimetype"] == "image/png" and f.get("alt_txt") for f in charts[0]["files"])
@@ -106,8 +107,10 @@ def test_upload_preview_train_progress_results(bot: BotUnderTest) -> None:
     assert len(updates) >= 2  # running ... final
 
     # The model link downloads; an altered or foreign link does not.
-    assert all(link.startswith(bot.url + "/artifacts/" + job_id) for link in links)
-    model = next(link for link in links if "model" in link)
+    assert shared and all(
+        url.startswith(f"{bot.url}/artifacts/{job_id}/") for url in shared.values()
+    )
+    model = shared["Download the model"]
     download = bot.get(model)
     assert download.status == 200 and "attachment" in download.headers["content-disposition"]
     assert download.body == (bot.data_dir / "runs" / job_id / "model.joblib").read_bytes()
@@ -123,58 +126,34 @@ def test_missing_target_is_explained_in_the_thread(bot: BotUnderTest) -> None:
     bot.post(bot.requests.command(bot.fake.channel, "train target=churnd"))
     job = bot.wait_for_job_end(started_job_id(bot))
     assert job.status == "failed"
-    thread = wait_for(
-        lambda: [m for m in replies(bot, file) if "failed" in texts([m]).lower()], 60, "failure"
+    (failure,) = wait_for(
+        lambda: [m for m in replies(bot, file) if says(m, "*What went wrong:*")], 60, "failure"
     )
-    shown = texts(thread)
-    assert "churnd" in shown and "churned" in shown  # says what is missing and suggests
-    assert "Traceback" not in shown
+    assert "churnd" in section_with(failure["blocks"], "*What went wrong:*")  # what is missing
+    assert "churned" in section_with(failure["blocks"], "*What to do:*")  # and a suggestion
+    assert nothing_broken(replies(bot, file))
 
 
 def test_a_file_that_is_not_a_table(bot: BotUnderTest) -> None:
     page = b"<!DOCTYPE html><html><body>export failed</body></html>"
     file = share(bot, "report.csv", page)
-    preview = wait_for(lambda: replies(bot, file), 120, "the preview")
-    assert "table" in texts(preview).lower() or "read" in texts(preview).lower()
+    preview = wait_for(lambda: replies(bot, file), 120, "the preview")[0]
+    assert says(preview, ":warning: *I couldn't preview report.csv.*")
+    why = section_with(preview["blocks"], "*What went wrong:*").lower()
+    assert "table" in why or "read" in why
     bot.post(bot.requests.command(bot.fake.channel, "train target=label"))
     job = bot.wait_for_job_end(started_job_id(bot))
     assert job.status == "failed"
-    assert "Traceback" not in texts(replies(bot, file))
-
-
-def test_no_file_in_the_channel_gets_a_private_answer(bot: BotUnderTest) -> None:
-    bot.post(bot.requests.command(bot.fake.channel, "train target=churned"))
-    answer = wait_for(bot.ephemerals, 60, "a private answer")
-    assert "file" in texts(answer).lower()
-    assert bot.jobs() == []
-
-
-def test_unknown_command_gets_usage_privately(bot: BotUnderTest) -> None:
-    answer = bot.post(bot.requests.command(bot.fake.channel, "trian target=x"))
-    assert answer.status == 200
-    body = json.loads(answer.body)
-    assert body["response_type"] == "ephemeral"
-    assert "train" in json.dumps(body["blocks"])
+    assert nothing_broken(replies(bot, file))
 
 
 # ---- Slack's contract --------------------------------------------------------------------------
 
 
-def test_bad_or_stale_signature_is_refused_and_does_nothing(bot: BotUnderTest) -> None:
-    share_calls = len(bot.fake.calls())
-    request = bot.requests.command(bot.fake.channel, "train target=churned")
-    forged = dict(request.headers, **{"X-Slack-Signature": "v0=" + "0" * 64})
-    assert bot.http("POST", "/slack/events", request.bytes, forged).status == 401
-    stale = dict(request.headers, **{"X-Slack-Request-Timestamp": "1000000000"})
-    assert bot.http("POST", "/slack/events", request.bytes, stale).status == 401
-    assert len(bot.fake.calls()) == share_calls
-    assert bot.jobs() == []
-
-
 def test_event_retries_and_double_clicks_start_one_job(bot: BotUnderTest) -> None:
     file = share(bot)
     preview = wait_for(lambda: replies(bot, file), 120, "the preview")[0]
-    block_id, button = find_element(preview, TRAIN_BUTTON_ACTION)
+    block_id, button = element(preview["blocks"], TRAIN_BUTTON_ACTION)
     for _ in range(2):  # a double click
         bot.post(
             bot.requests.block_action(bot.fake.channel, preview, {**button, "block_id": block_id})
@@ -225,7 +204,10 @@ def test_cancel_a_running_job(bot: BotUnderTest) -> None:
     job = bot.wait_for_job_end(job_id, 60)
     assert job.status == "cancelled"
     status = wait_for(
-        lambda: "cancelled" in texts([bot.fake.message(bot.fake.channel, job.status_ts)]),
+        lambda: says(
+            bot.fake.message(bot.fake.channel, job.status_ts),
+            ":no_entry_sign: Training on *churn.csv*: *cancelled*",
+        ),
         60,
         "the status message to say cancelled",
     )
@@ -238,10 +220,10 @@ def test_one_job_at_a_time_per_person(bot: BotUnderTest) -> None:
     bot.post(bot.requests.command(bot.fake.channel, "train target=churned time=1m"))
     job_id = started_job_id(bot)
     bot.post(bot.requests.command(bot.fake.channel, "train target=plan"))
-    answer = wait_for(
-        lambda: [e for e in bot.ephemerals() if "limit" in texts([e]).lower()], 60, "the limit"
+    (answer,) = wait_for(
+        lambda: [e for e in bot.ephemerals() if "the limit is 1" in e["text"]], 60, "the limit"
     )
-    assert job_id in texts(answer)
+    assert job_id in answer["text"]
     assert len(bot.jobs()) == 1
     bot.post(bot.requests.command(bot.fake.channel, f"cancel {job_id}"))
     bot.wait_for_job_end(job_id, 60)
@@ -286,7 +268,11 @@ def test_restart_after_the_job_died_reports_it(fake_slack: FakeSlack, tmp_path: 
         job = second.wait_for_job_end(job_id, 60)
         assert job.status == "failed"
         thread = wait_for(
-            lambda: [m for m in replies(second, file) if "restart" in texts([m]).lower()],
+            lambda: [
+                m
+                for m in replies(second, file)
+                if says(m, f"*What went wrong:* {RESTARTED_WHILE_RUNNING}")
+            ],
             60,
             "the thread to be told",
         )

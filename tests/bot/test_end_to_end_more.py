@@ -19,16 +19,29 @@ import pytest
 
 from bot.messages.answers import SORRY
 from bot.preview_blocks import SHORTCUT_CALLBACK_ID, TRAIN_MODAL_CALLBACK_ID
+from tests.bot.blocks import (
+    context_texts,
+    header_text,
+    of_type,
+    says,
+    section_texts,
+    section_with,
+    shown,
+    texts,
+)
 from tests.bot.harness import BotUnderTest, Response, wait_for
 from tests.conftest import SAMPLE_CHURN
 from tests.fakes.slack_api import DEFAULT_SCOPES, Call, FakeSlack, fake_slack
 
 __all__ = ["fake_slack"]
 
+# The whole bot, its warm worker and its preview processes load the training stack.
+pytestmark = pytest.mark.slow
+
 CHURN = SAMPLE_CHURN.read_bytes()
 HUMAN = "U0HUMAN"
 OTHER = "U0OTHER"
-FAILED_OUTCOME = "Training on churn.csv failed."
+FAILED_OUTCOME = ":x: *Training on churn.csv failed.*"
 NEVER_SHOWN = ("Traceback", SORRY[:40], 'File "/')
 
 
@@ -82,22 +95,13 @@ def replies(bot: BotUnderTest, file: dict[str, Any]) -> list[dict[str, Any]]:
     return bot.fake.thread(file["channel"], file["message_ts"])[1:]
 
 
-def shown(message: dict[str, Any]) -> str:
-    """What a message shows: its blocks (or text), as one string."""
-    return json.dumps(message.get("blocks") or message.get("text") or "", ensure_ascii=False)
-
-
-def texts(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(shown(m) for m in messages)
-
-
 def wait_preview(bot: BotUnderTest, file: dict[str, Any]) -> dict[str, Any]:
     return wait_for(lambda: replies(bot, file), 120, "the preview")[0]
 
 
 def private(bot: BotUnderTest, user: str = HUMAN, containing: str = "") -> list[dict[str, Any]]:
     """Ephemeral messages to `user` (response_url replies included) that contain `containing`."""
-    return [e for e in bot.ephemerals(user) if containing in (e.get("text") or "") + shown(e)]
+    return [e for e in bot.ephemerals(user) if any(containing in text for text in shown(e))]
 
 
 def wait_private(
@@ -140,8 +144,7 @@ def wait_job(bot: BotUnderTest, count: int = 1, user: str | None = None) -> Any:
 
 def is_results(message: dict[str, Any]) -> bool:
     blocks = message.get("blocks") or []
-    header = blocks[0].get("text", {}).get("text", "") if blocks else ""
-    return header.startswith("Results") and any(b["type"] == "table" for b in blocks)
+    return header_text(blocks).startswith("Results") and len(of_type(blocks, "table")) == 1
 
 
 def results_in(bot: BotUnderTest, file: dict[str, Any]) -> dict[str, Any]:
@@ -160,9 +163,11 @@ def status_message(bot: BotUnderTest, job: Any) -> dict[str, Any]:
 
 def everything_seen(fake: FakeSlack, *answers: Response) -> str:
     """Every message, private answer, form and acknowledgement a person could have seen."""
-    seen = [json.dumps(fake.messages(channel), ensure_ascii=False) for channel in fake.channels]
-    seen.append(json.dumps(fake.ephemerals, ensure_ascii=False))
-    seen.append(json.dumps(fake.views, ensure_ascii=False))
+    seen = [text for channel in fake.channels for m in fake.messages(channel) for text in shown(m)]
+    seen += [text for e in fake.ephemerals for text in shown(e)]
+    seen += [
+        text for view in fake.views for text in [view["title"]["text"], *texts(view["blocks"])]
+    ]
     seen += [answer.text for answer in answers]
     return "\n".join(seen)
 
@@ -212,7 +217,6 @@ def open_form(bot: BotUnderTest, message: dict[str, Any]) -> dict[str, Any]:
 # ---- the message shortcut and its form ----------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_message_shortcut_opens_the_form_and_submitting_it_trains(bot: BotUnderTest) -> None:
     file = share(bot)
     wait_preview(bot, file)
@@ -230,7 +234,7 @@ def test_message_shortcut_opens_the_form_and_submitting_it_trains(bot: BotUnderT
     view = open_form(bot, bot.fake.message(channel, file["message_ts"]))
     assert view["callback_id"] == TRAIN_MODAL_CALLBACK_ID
     assert view["title"]["text"] == "Train a model"
-    assert "churn.csv" in json.dumps(view["blocks"])
+    assert section_texts(view["blocks"])[0] == "Train a model on *churn.csv*."
     metadata = json.loads(view["private_metadata"])
     assert metadata == {
         "channel_id": channel,
@@ -273,16 +277,15 @@ def test_message_shortcut_opens_the_form_and_submitting_it_trains(bot: BotUnderT
     job = bot.wait_for_job_end(job.job_id)
     assert job.status == "succeeded"
     results = results_in(bot, file)
-    assert job.job_id in shown(results)
+    assert [t for t in context_texts(results["blocks"]) if t.startswith(f"Job `{job.job_id}`")]
     assert len(jobs_of(bot)) == 1, "one form, one job"
-    assert "succeeded" in shown(status_message(bot, job))
+    assert says(status_message(bot, job), ":white_check_mark: Training on *churn.csv*: *succeeded*")
     assert_nothing_broken_shown(bot.fake, *refused)
 
 
 # ---- a mention in the file's thread, then the other commands ------------------------------------
 
 
-@pytest.mark.slow
 def test_mention_in_thread_trains_there_then_status_list_help(bot: BotUnderTest) -> None:
     file = share(bot)
     preview = wait_preview(bot, file)
@@ -305,7 +308,7 @@ def test_mention_in_thread_trains_there_then_status_list_help(bot: BotUnderTest)
     assert job.status == "succeeded"
     results = results_in(bot, file)
     assert results["ts"] != preview["ts"]
-    assert not [m for m in replies(bot, later) if job.job_id in shown(m)]
+    assert not [m for m in replies(bot, later) if [t for t in shown(m) if job.job_id in t]]
 
     # /automl status: the person's jobs.
     mine = ask(bot, "status")
@@ -341,7 +344,7 @@ def test_mention_in_thread_trains_there_then_status_list_help(bot: BotUnderTest)
     help_answer = command(bot, "help")
     usage = json.loads(help_answer.body)
     assert usage["response_type"] == "ephemeral"
-    assert "/automl train target=COLUMN" in json.dumps(usage["blocks"])
+    assert section_texts(usage["blocks"])[0].startswith("*`/automl train target=COLUMN`*")
     bare = command(bot, "")
     assert "/automl train target=COLUMN" in bare.text
     ts = bot.fake.post_user_message(channel, "<@U0BOT> help", thread_ts=file["message_ts"])
@@ -369,7 +372,6 @@ def test_mention_in_thread_trains_there_then_status_list_help(bot: BotUnderTest)
 # ---- cancel -------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_cancelling_someone_elses_job_is_refused(bot: BotUnderTest) -> None:
     file = share(bot)
     wait_preview(bot, file)
@@ -453,7 +455,6 @@ def test_a_person_not_on_the_allowlist_is_refused(
 # ---- one worker, two people ---------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_with_one_worker_the_second_job_waits_its_turn(
     start_bot: Callable[..., BotUnderTest],
 ) -> None:
@@ -471,8 +472,9 @@ def test_with_one_worker_the_second_job_waits_its_turn(
     assert second.job_id in answer["text"]
     assert "number 1 in the queue" in answer["text"], answer["text"]
     assert bot.job(second.job_id).status == "queued"
-    waiting = shown(status_message(bot, second))
-    assert "queued" in waiting and "Waiting for a free worker" in waiting
+    waiting = section_texts(status_message(bot, second)["blocks"])[0]
+    assert waiting.startswith(":hourglass_flowing_sand: Training on *churn.csv*: *queued*")
+    assert "Waiting for a free worker" in waiting
     assert second.thread_ts == file["message_ts"]
 
     told = ask(bot, f"status {second.job_id}", user=OTHER)["text"]
@@ -517,20 +519,21 @@ def test_a_file_over_the_size_limit_is_explained(
 ) -> None:
     bot = start_bot(AUTOML_MAX_FILE_MB=0.01)  # about 10 KB; churn.csv is about 200 KB
     file = share(bot)
-    preview = shown(wait_preview(bot, file))
-    assert "couldn't preview" in preview and "the limit is 10 KB" in preview
-    assert "AUTOML_MAX_FILE_MB" in preview
+    preview = wait_preview(bot, file)
+    assert says(preview, ":warning: *I couldn't preview churn.csv.*")
+    assert "the limit is 10 KB" in section_with(preview["blocks"], "*What went wrong:*")
+    assert "AUTOML_MAX_FILE_MB" in section_with(preview["blocks"], "*What to do:*")
 
     command(bot, "train target=churned time=6s")
     job = bot.wait_for_job_end(wait_job(bot).job_id, 60)
     assert job.status == "failed"
     assert job.error_code == "file_too_large"
-    failure = wait_for(  # the outcome: not the preview, nor the status message
-        lambda: [m for m in replies(bot, file) if FAILED_OUTCOME in shown(m)], 60, "the failure"
+    (failure,) = wait_for(  # the outcome: not the preview, nor the status message
+        lambda: [m for m in replies(bot, file) if says(m, FAILED_OUTCOME)], 60, "the failure"
     )
-    said = texts(failure)
-    assert "the limit is 10 KB" in said and "AUTOML_MAX_FILE_MB" in said
-    assert "failed" in shown(status_message(bot, job))
+    assert "the limit is 10 KB" in section_with(failure["blocks"], "*What went wrong:*")
+    assert "AUTOML_MAX_FILE_MB" in section_with(failure["blocks"], "*What to do:*")
+    assert says(status_message(bot, job), ":x: Training on *churn.csv*: *failed*")
     # Nothing of the file was kept.
     datasets = bot.data_dir / "datasets"
     assert not datasets.exists() or not any(p.is_file() for p in datasets.rglob("*"))
@@ -551,19 +554,20 @@ def test_a_bot_token_without_files_read_is_told_to_the_person(
     fake = slack_without_files_read
     bot = start_bot(fake)
     file = share(bot)
-    preview = shown(wait_preview(bot, file))
-    assert "couldn't preview" in preview and "files:read" in preview
-    assert "reinstall" in preview
+    preview = wait_preview(bot, file)
+    assert says(preview, ":warning: *I couldn't preview ")  # by its id: files.info is refused
+    assert "files:read" in section_with(preview["blocks"], "*What went wrong:*")
+    assert "reinstall" in section_with(preview["blocks"], "*What to do:*")
 
     command(bot, "train target=churned time=6s")
     job = bot.wait_for_job_end(wait_job(bot).job_id, 60)
     assert job.status == "failed"
     assert job.error_code == "missing_scope"
-    failure = wait_for(  # the outcome: not the preview, nor the status message
-        lambda: [m for m in replies(bot, file) if FAILED_OUTCOME in shown(m)], 60, "the failure"
+    (failure,) = wait_for(  # the outcome: not the preview, nor the status message
+        lambda: [m for m in replies(bot, file) if says(m, FAILED_OUTCOME)], 60, "the failure"
     )
-    said = texts(failure)
-    assert "files:read" in said and "reinstall" in said
+    assert "files:read" in section_with(failure["blocks"], "*What went wrong:*")
+    assert "reinstall" in section_with(failure["blocks"], "*What to do:*")
     # The bot did fetch with its token: Slack's sign-in page was the answer.
     downloads = fake.calls("download")
     assert downloads and all(c.token == fake.bot_token for c in downloads)

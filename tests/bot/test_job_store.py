@@ -13,24 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.backends.local.job_store import SqliteJobStore
-from bot.jobs import Job, new_job_id
-
-
-def make_job(**overrides: object) -> Job:
-    values: dict[str, object] = {
-        "job_id": new_job_id(),
-        "user_id": "U1",
-        "channel_id": "C1",
-        "thread_ts": "1700000000.000100",
-        "file_name": "churn.csv",
-        "target": "churned",
-        "file_id": "F1",
-        "time_budget_s": 30,
-        "exclude_columns": ("customer_id",),
-        "keep_columns": ("store_id", "refund amount"),
-    }
-    values.update(overrides)
-    return Job(**values)  # type: ignore[arg-type]
+from tests.builders import make_job
 
 
 @pytest.fixture

@@ -22,10 +22,12 @@ import pytest
 from bot.backends.local.job_store import SqliteJobStore
 from bot.backends.local.launcher import LocalLauncher, _EventsTail, _process_alive
 from bot.backends.local.warm_start import WarmWorker
-from bot.jobs import Job, new_job_id
+from bot.jobs import Job
 from bot.messages.failure import RESTARTED_BEFORE_STORED, RESTARTED_WHILE_RUNNING
 from bot.ports import JobEnding, JobEvents, Launcher
-from contract.jobs import FinishedEvent, JobSpec, ProgressEvent, StartedEvent
+from contract.jobs import FinishedEvent, ProgressEvent, StartedEvent
+from tests.builders import make_job, spec_for
+from tests.training import tables
 from training.__main__ import LOG_PRELOADED_ENV
 from training.warm_worker import process_stat
 
@@ -172,8 +174,7 @@ class World:
 
     def job(self, *files: str, spec: bool = True, log: str = "") -> tuple[Job, str]:
         """A queued job in the store; its run folder holds its spec, empty `files` and `log`."""
-        job = Job(job_id=new_job_id(), user_id="U1", channel_id="C1", thread_ts="1.1",
-                  file_name="data.csv", target="label")  # fmt: skip
+        job = make_job(file_name="data.csv", target="label")
         self.store.create(job)
         run = self.run_dir(job.job_id)
         run.mkdir(parents=True)
@@ -183,11 +184,10 @@ class World:
             (run / "job.log").write_text(log)
         spec_path = run / "spec.json"
         if spec:
-            spec_path.write_text(
-                JobSpec(job_id=job.job_id, dataset_uri=str(self.tmp_path / "data.csv"),
-                        file_name="data.csv", target="label", output_uri=str(run)
-                        ).model_dump_json()
-            )  # fmt: skip
+            written = spec_for(
+                job, dataset_uri=str(self.tmp_path / "data.csv"), output_uri=str(run)
+            )
+            spec_path.write_text(written.model_dump_json())
         return job, str(spec_path)
 
     def go(self, job_id: str, order: str) -> None:
@@ -380,6 +380,11 @@ def test_a_failing_receiver_does_not_stop_the_launcher(world: World) -> None:
     wait_until(lambda: first.job_id in events.ended and events.trials(second.job_id))
     world.go(second.job_id, "succeed")
     wait_until(lambda: second.job_id in events.ended)
+    # Every report raised, and still each job was started, watched and ended in turn.
+    assert events.started == [first.job_id, second.job_id]
+    for job in (first, second):
+        ending = events.ended[job.job_id]
+        assert ending.finished is not None and ending.finished.status == "succeeded"
 
 
 def test_terminate_all_interrupts_running_jobs_and_starts_no_more(world: World) -> None:
@@ -526,19 +531,13 @@ def test_events_tail_reads_complete_lines_only(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_runs_the_real_training_job(tmp_path: Path) -> None:
-    from sklearn.datasets import load_breast_cancer
-
-    frame = load_breast_cancer(as_frame=True).frame.sample(n=200, random_state=0)
-    data = tmp_path / "cancer.csv"
-    frame.to_csv(data, index=False)
+    data = tables.breast_cancer(tmp_path / "cancer.csv", rows=200)
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    job = Job(job_id=new_job_id(), user_id="U1", channel_id="C1", thread_ts="1.1",
-              file_name="cancer.csv", target="target", time_budget_s=5)  # fmt: skip
+    job = make_job(file_name=data.name, target="diagnosis", time_budget_s=5)
     store.create(job)
     run = tmp_path / "data" / "runs" / job.job_id
     run.mkdir(parents=True)
-    spec = JobSpec(job_id=job.job_id, dataset_uri=str(data), file_name="cancer.csv",
-                   target="target", time_budget_s=5, output_uri=str(run))  # fmt: skip
+    spec = spec_for(job, dataset_uri=str(data), output_uri=str(run))
     (run / "spec.json").write_text(spec.model_dump_json())
 
     events = Recorder()
@@ -743,20 +742,14 @@ def test_a_dead_worker_is_started_again_once_per_failure(world: World) -> None:
 def test_a_warm_started_job_is_watched_and_cancelled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sklearn.datasets import load_breast_cancer
-
     monkeypatch.setenv(LOG_PRELOADED_ENV, "1")  # the worker's environment, so the job's too
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-for-jobs")
-    frame = load_breast_cancer(as_frame=True).frame.sample(n=200, random_state=0)
-    data = tmp_path / "cancer.csv"
-    frame.to_csv(data, index=False)
+    data = tables.breast_cancer(tmp_path / "cancer.csv", rows=200)
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    job = Job(job_id=new_job_id(), user_id="U1", channel_id="C1", thread_ts="1.1",
-              file_name="cancer.csv", target="target", time_budget_s=60)  # fmt: skip
+    job = make_job(file_name=data.name, target="diagnosis", time_budget_s=60)
     run = tmp_path / "data" / "runs" / job.job_id
     run.mkdir(parents=True)
-    spec = JobSpec(job_id=job.job_id, dataset_uri=str(data), file_name="cancer.csv",
-                   target="target", time_budget_s=60, output_uri=str(run))  # fmt: skip
+    spec = spec_for(job, dataset_uri=str(data), output_uri=str(run))
     (run / "spec.json").write_text(spec.model_dump_json())
 
     def searching() -> bool:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.backends.local.job_store import SqliteJobStore
-from bot.jobs import ACTIVE, STATUSES, TERMINAL, Job, Status, new_job_id
+from bot.jobs import ACTIVE, STATUSES, TERMINAL, Status
 from bot.lifecycle import REPAIRS, TRANSITIONS, JobLifecycle, allowed, sources
+from tests.builders import make_job
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
 
@@ -41,22 +42,9 @@ def lifecycle(store: SqliteJobStore) -> JobLifecycle:
     return JobLifecycle(store)
 
 
-def new_job(**fields: object) -> Job:
-    values: dict[str, object] = {
-        "job_id": new_job_id(),
-        "user_id": "U1",
-        "channel_id": "C1",
-        "thread_ts": "1.1",
-        "file_name": "churn.csv",
-        "target": "churned",
-    }
-    values.update(fields)
-    return Job(**values)  # type: ignore[arg-type]
-
-
 def job_in(lifecycle: JobLifecycle, status: Status) -> str:
     """A recorded job moved to `status` by the lifecycle's own legal moves."""
-    job, _ = lifecycle.record(new_job())
+    job, _ = lifecycle.record(make_job())
     if status == "running":
         assert lifecycle.start(job.job_id)
     elif status == "cancelled":
@@ -164,14 +152,14 @@ def test_calls_wrong_in_every_status_raise(lifecycle: JobLifecycle) -> None:
         with pytest.raises(ValueError, match="not how a job ends"):
             lifecycle.end(job_id, not_an_ending)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="a new job is queued"):
-        lifecycle.record(new_job(status="running"))
+        lifecycle.record(make_job(status="running"))
 
 
 def test_record_stores_a_queued_job_once_per_user_action(
     lifecycle: JobLifecycle, store: SqliteJobStore
 ) -> None:
-    first, created = lifecycle.record(new_job(dedupe_key="Ev1"))
-    again, created_again = lifecycle.record(new_job(dedupe_key="Ev1"))
+    first, created = lifecycle.record(make_job(dedupe_key="Ev1"))
+    again, created_again = lifecycle.record(make_job(dedupe_key="Ev1"))
 
     assert (created, created_again) == (True, False)
     assert again.job_id == first.job_id
@@ -294,3 +282,4 @@ def test_only_the_lifecycle_changes_a_job_status() -> None:
         for where in _calls(path, store_write)
     ]
     assert offenders == []
+    assert _calls(BOT / "lifecycle.py", store_write)  # the check does see them, where they are

@@ -23,6 +23,8 @@ from bot.preview_blocks import (
     train_button_value,
 )
 from bot.service import TrainRequest, TrainStarted
+from tests.bot.blocks import section_texts
+from tests.builders import make_job
 
 
 class Recorder:
@@ -37,8 +39,10 @@ class Recorder:
         self.calls.append(kwargs)
 
     @property
-    def text(self) -> str:
-        return json.dumps(self.calls)
+    def only(self) -> dict[str, Any]:
+        """The one call made: what the person was shown."""
+        assert len(self.calls) == 1, self.calls
+        return self.calls[0]
 
 
 class Jobs:
@@ -68,14 +72,11 @@ class RecordingService:
         if self.fail_with:
             raise self.fail_with
         self.requests.append(request)
-        from bot.jobs import Job
-
-        job = Job(
+        job = make_job(
             job_id="abcd1234",
             user_id=request.user_id,
             channel_id=request.channel_id,
             thread_ts="1.0",
-            file_name="churn.csv",
             target=request.command.target,
         )
         return TrainStarted(job, created=True)
@@ -104,21 +105,27 @@ def command_payload(text: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("text", "problem"),
     [
-        ("", "/automl train"),  # empty text is a request for help
-        ("help", "/automl train"),
-        ("trian target=x", "Did you mean"),
-        ("train", "target"),  # train without a target says what is missing
+        ("", None),  # empty text is a request for help
+        ("help", None),
+        ("trian target=x", "Did you mean train?"),
+        ("train", "Name it with target=COLUMN"),  # train without a target says what is missing
     ],
 )
-def test_the_ack_answers_help_and_mistakes_privately(text: str, expected: str) -> None:
+def test_the_ack_answers_help_and_mistakes_privately(text: str, problem: str | None) -> None:
     acknowledge, _ = commands.make_listeners(RecordingService())  # type: ignore[arg-type]
     ack = Recorder()
     acknowledge(ack, command_payload(text))
-    assert len(ack.calls) == 1
-    assert ack.calls[0]["response_type"] == "ephemeral"
-    assert expected in ack.text
+    answer = ack.only
+    assert answer["response_type"] == "ephemeral"
+    sections = section_texts(answer["blocks"])
+    if problem is None:  # the usage alone
+        assert len(sections) == 1
+    else:  # what was wrong first, then the usage
+        assert len(sections) == 2
+        assert sections[0].startswith(":warning:") and problem in sections[0]
+    assert sections[-1].startswith("*`/automl train target=COLUMN`*")
 
 
 def test_train_is_acknowledged_at_once_and_started_in_the_slow_half() -> None:
@@ -131,7 +138,8 @@ def test_train_is_acknowledged_at_once_and_started_in_the_slow_half() -> None:
     (request,) = service.requests
     assert request.command == TrainCommand(target="churned", time_budget_s=120, exclude=("id",))
     assert request.dedupe_key == "command:t-1"
-    assert "abcd1234" in respond.text and respond.calls[0]["response_type"] == "ephemeral"
+    assert "abcd1234" in respond.only["text"]
+    assert respond.only["response_type"] == "ephemeral"
 
 
 @pytest.mark.parametrize(
@@ -142,7 +150,8 @@ def test_status_list_cancel_answer_through_the_response_url(text: str, expected:
     _, work = commands.make_listeners(RecordingService())  # type: ignore[arg-type]
     respond = Recorder()
     work(command_payload(text), respond)
-    assert expected in respond.text
+    assert expected in respond.only["text"]
+    assert respond.only["response_type"] == "ephemeral"
 
 
 def test_a_problem_is_told_in_words_and_a_bug_is_apologised_for() -> None:
@@ -150,20 +159,26 @@ def test_a_problem_is_told_in_words_and_a_bug_is_apologised_for() -> None:
     _, work = commands.make_listeners(RecordingService(fail_with=limit))  # type: ignore[arg-type]
     respond = Recorder()
     work(command_payload("train target=y"), respond)
-    assert "already have 1 job" in respond.text and "Wait for it" in respond.text
+    assert respond.only["text"] == (
+        ":warning: You already have 1 job running.\n*What to do:* Wait for it to finish."
+    )
 
     _, work = commands.make_listeners(RecordingService(fail_with=KeyError("boom")))  # type: ignore[arg-type]
     respond = Recorder()
     work(command_payload("train target=y"), respond)
-    assert respond.calls[0]["text"] == SORRY
-    assert "KeyError" not in respond.text and "boom" not in respond.text
+    assert respond.only["text"] == SORRY  # nothing of the bug: no KeyError, no "boom"
 
 
-def test_a_reply_that_cannot_be_sent_is_not_raised() -> None:
+def test_a_reply_that_cannot_be_sent_is_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    tried: list[str] = []
+
     def broken(text: str) -> None:
+        tried.append(text)
         raise ConnectionError("slack is down")
 
     answer_safely(broken, lambda: "hello")  # logged, not raised
+    assert tried == ["hello"]
+    assert "could not send a reply to Slack" in caplog.text
 
 
 # ---- the Train button --------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from contract.jobs import (
     ProgressEvent,
     SuspectedLeak,
 )
+from tests.bot.blocks import context_texts, fields, links, section_texts, texts
 
 REPO = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 26, 11, 9, 33, tzinfo=UTC)
@@ -93,8 +94,10 @@ def validate(message: SlackMessage) -> list[dict[str, Any]]:
     return blocks
 
 
-def all_text(message: SlackMessage) -> str:
-    return json.dumps(message["blocks"], ensure_ascii=False)
+def section_starting(message: SlackMessage, start: str) -> str:
+    """The text of the one section that starts with `start`."""
+    (found,) = [text for text in section_texts(message["blocks"]) if text.startswith(start)]
+    return found
 
 
 # ---- realistic results -------------------------------------------------------------------------
@@ -320,16 +323,20 @@ def test_classification_results_show_the_leaderboard_as_a_table() -> None:
     assert rows[1] == ["1", "xgboost", "0.7837", "6.7 s", "54"]
     assert rows[5][2:4] == ["—", "—"]
     assert table["column_settings"][2]["align"] == "right"
-    text = all_text(message)
-    assert "accuracy: *0.7500*" in text
-    assert "600 held-out rows" in text
-    assert "`customer_id`: a different value in every row" in text
-    assert "10 rows: no value in the target" in text
-    assert "the EDA report was made on a sample" in text
-    assert "<https://bot.example/r/abc?exp=1&sig=z|Open the data report>" in text
-    assert "<https://bot.example/m/abc?exp=1&sig=z|Download the model>" in text
-    assert "29 s" in text
-    assert "20261126-110933-40df" in text
+    held_out = section_starting(message, "*Best model on 600 held-out rows*")
+    assert "• accuracy: *0.7500*" in held_out.splitlines()
+    left_out = section_starting(message, "*Left out*").splitlines()
+    assert "• 10 rows: no value in the target `churned`" in left_out
+    assert any(
+        line.startswith("• `customer_id`: a different value in every row") for line in left_out
+    )
+    assert "the EDA report was made on a sample" in section_starting(message, "*Notes*")
+    assert links(blocks) == {
+        "Open the data report": "https://bot.example/r/abc?exp=1&sig=z",
+        "Download the model": "https://bot.example/m/abc?exp=1&sig=z",
+    }
+    assert fields(blocks)["Duration"] == "29 s (budget 30 s)"
+    assert context_texts(blocks)[-1].startswith("Job `20261126-110933-40df`")
     assert "xgboost" in message["text"]
 
 
@@ -341,28 +348,28 @@ def test_user_text_is_escaped_in_mrkdwn() -> None:
     assert all("<Q3>" not in t for t in mrkdwn)
     assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
     progress = progress_message("j1", "a<b>.csv", None, "queued")
-    assert "a&lt;b&gt;.csv" in all_text(progress)
+    assert section_texts(progress["blocks"])[0].startswith(
+        ":hourglass_flowing_sand: Training on *a&lt;b&gt;.csv*"
+    )
     usage = usage_message("unknown option `<x>`")
-    assert "&lt;x&gt;" in all_text(usage)
+    assert section_texts(usage["blocks"])[0] == ":warning: unknown option `&lt;x&gt;`"
 
 
 def test_regression_results_mark_stopped_early() -> None:
     message = results_message(regression_result(), None, None)
     blocks = validate(message)
-    text = all_text(message)
-    assert "stopped early" in text
-    assert "R²: *0.8300*" in text
-    assert "RMSE: *0.4700*" in text
-    assert "Left out" not in text
-    assert not any(b["type"] == "section" and "Open the data report" in str(b) for b in blocks)
+    assert fields(blocks)["Duration"].startswith("42 s (stopped early:")
+    held_out = section_starting(message, "*Best model on 4,128 held-out rows*").splitlines()
+    assert {"• R²: *0.8300*", "• RMSE: *0.4700*"} <= set(held_out)
+    assert not [text for text in section_texts(blocks) if text.startswith("*Left out*")]
+    assert links(blocks) == {}
 
 
 def test_interrupted_results_are_marked() -> None:
     message = results_message(interrupted_result(), None, None)
-    validate(message)
-    text = all_text(message)
-    assert "*Interrupted:*" in text
-    assert "(interrupted)" in text
+    blocks = validate(message)
+    assert section_texts(blocks)[0].startswith(":warning: *Interrupted:*")
+    assert fields(blocks)["Duration"] == "29 s (interrupted)"
     assert "interrupted" in message["text"]
 
 
@@ -370,11 +377,12 @@ def test_failed_result_gets_the_failure_message() -> None:
     message = results_message(failed_result(), None, None)
     assert message == failure_message(failed_result())
     blocks = validate(message)
-    text = all_text(message)
-    assert "There is no column named 'revenu' in sales.csv." in text
-    assert "*What to do:* Columns with a similar name: revenue." in text
-    assert "target_not_found" in text
-    assert "Traceback" not in text
+    assert section_texts(blocks) == [
+        ":x: *Training on sales.csv failed.*",
+        "*What went wrong:* There is no column named 'revenu' in sales.csv.",
+        "*What to do:* Columns with a similar name: revenue. Try `target=revenue`.",
+    ]
+    assert context_texts(blocks) == ["Job `bad-input` · error `target_not_found`"]
     assert len(blocks) == 4
 
 
@@ -382,7 +390,7 @@ def test_failure_without_error_info_still_explains() -> None:
     result = JobResult(job_id="x", status="failed")
     message = failure_message(result)
     validate(message)
-    assert "without saying why" in all_text(message)
+    assert section_starting(message, "*What went wrong:*").endswith("without saying why.")
 
 
 def test_huge_result_stays_within_slack_limits() -> None:
@@ -392,7 +400,7 @@ def test_huge_result_stays_within_slack_limits() -> None:
     assert blocks[0]["text"]["text"].endswith("…")
     (table,) = [b for b in blocks if b["type"] == "table"]
     assert len(table["rows"]) == 100
-    assert "Showing the top 99 of 150" in all_text(message)
+    assert "Showing the top 99 of 150." in context_texts(blocks)
     dropped = next(b for b in blocks if "Left out" in b.get("text", {}).get("text", ""))
     text = dropped["text"]["text"]
     assert "*Left out* (300 columns)" in text
@@ -502,15 +510,19 @@ def test_the_ensemble_row_shows_its_members_and_weights() -> None:
         "0",
     ]
     assert [r[1] for r in rows[2:]] == ["xgboost", "rf", "lgbm", "extra_tree", "lrl1"]
-    assert "one for their ensemble" in all_text(message)
-    assert "Best model: *ensemble* with validation ROC AUC *0.8012*" in all_text(message)
+    assert section_starting(message, "*Leaderboard*") == (
+        "*Leaderboard* (one row per model family and one for their ensemble, best first)"
+    )
+    assert section_texts(message["blocks"])[0].endswith(
+        "Best model: *ensemble* with validation ROC AUC *0.8012*."
+    )
 
 
 def test_results_without_the_new_findings_look_as_before() -> None:
     plain = results_message(classification_result(), None, None)
-    text = all_text(plain)
-    for absent in (":warning:", ":dart:", "Per class", "ensemble"):
-        assert absent not in text
+    for absent in (":warning:", ":dart:", "*Per class*"):
+        assert not [text for text in section_texts(plain["blocks"]) if text.startswith(absent)]
+    assert not [text for text in texts(plain["blocks"]) if "ensemble" in text]
     assert "*Leaderboard* (one row per model family, best first)" in sections(plain)
     # The findings only add blocks: every block of the plain message is still there, in order.
     full = results_message(
@@ -585,8 +597,8 @@ def event(**overrides: Any) -> ProgressEvent:
 @pytest.mark.parametrize("with_event", [True, False])
 def test_progress_message_every_state(status: str, with_event: bool) -> None:
     message = progress_message("j1", "churn.csv", event() if with_event else None, status)
-    validate(message)
-    assert status in all_text(message)
+    blocks = validate(message)
+    assert section_texts(blocks)[0].splitlines()[0].endswith(f": *{status}*")
     assert status in message["text"]
 
 
@@ -621,9 +633,9 @@ def test_progress_over_budget_and_no_best_yet() -> None:
 
 def test_usage_message() -> None:
     plain = usage_message(None)
-    validate(plain)
-    assert "/automl train target=COLUMN" in all_text(plain)
-    assert "`keep=a,b`" in all_text(plain)
+    (usage,) = section_texts(validate(plain))
+    assert usage.startswith("*`/automl train target=COLUMN`*")
+    assert "`keep=a,b`" in usage
     assert "[keep=a,b]" in plain["text"]
     wrong = usage_message("I don't know the option `colour=red`.")
     blocks = validate(wrong)

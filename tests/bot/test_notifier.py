@@ -6,7 +6,6 @@ job, the notifier draws it.
 
 from __future__ import annotations
 
-import json
 import logging
 import struct
 import threading
@@ -22,7 +21,7 @@ import pytest
 from bot.backends.local.artifacts import LocalArtifactStore
 from bot.backends.local.job_store import SqliteJobStore
 from bot.job_events import JobEventHandler
-from bot.jobs import Job, new_job_id
+from bot.jobs import Job
 from bot.lifecycle import JobLifecycle
 from bot.links import LinkSigner
 from bot.messages.failure import NO_RESULT_MESSAGE
@@ -31,16 +30,18 @@ from bot.ports import JobEnding
 from bot.slack_client import make_client
 from contract.jobs import (
     Artifacts,
-    Chart,
     ErrorInfo,
     FinishedEvent,
     JobResult,
     JobStatus,
-    LeaderboardRow,
     ProgressEvent,
     utc_now,
 )
-from tests.fakes.slack_api import FakeSlack
+from tests.bot.blocks import context_texts, links, of_type, section_texts, texts
+from tests.builders import make_job, make_result
+from tests.fakes.slack_api import FakeSlack, retry_waits
+
+__all__ = ["retry_waits"]
 
 PUBLIC_URL = "https://automl.example"
 
@@ -126,8 +127,16 @@ class World:
     def uploads(self) -> int:
         return len(self.fake.calls("files.completeUploadExternal"))
 
-    def all_text(self) -> str:
-        return json.dumps(self.fake.messages(self.job.channel_id))
+    def shown(self) -> list[str]:
+        """Every text of every message in the channel: fallbacks and blocks."""
+        return [
+            text
+            for message in self.fake.messages(self.job.channel_id)
+            for text in [message.get("text") or "", *texts(message.get("blocks") or [])]
+        ]
+
+    def never_shown(self, words: str) -> bool:
+        return not [text for text in self.shown() if words in text]
 
     def assert_slack_accepted_everything(self) -> None:
         """Every API call was answered ok: in particular every message's blocks were valid."""
@@ -149,14 +158,7 @@ def w(tmp_path: Path) -> Iterator[World]:
         events = JobEventHandler(lifecycle, store, artifacts, notifier)
         file = fake.add_file("churn.csv", b"a,churned\n1,0\n", channel=fake.channel)
         job, _ = store.create(
-            Job(
-                job_id=new_job_id(),
-                user_id="U0HUMAN",
-                channel_id=fake.channel,
-                thread_ts=file["message_ts"],
-                file_name="churn.csv",
-                target="churned",
-            )
+            make_job(user_id="U0HUMAN", channel_id=fake.channel, thread_ts=file["message_ts"])
         )
         yield World(fake, store, artifacts, clock, notifier, events, lifecycle, job)
 
@@ -173,44 +175,6 @@ def progress(trials: int, seconds_later: int = 0) -> ProgressEvent:
         best_score=0.81,
         metric="roc_auc",
     )
-
-
-def result_for(job: Job, **overrides: Any) -> JobResult:
-    """A succeeded result with a leaderboard, two charts, a report and a model."""
-    rows = [
-        LeaderboardRow(rank=1, estimator="lgbm", validation_score=0.81, train_time_s=1.2, trials=7),
-        LeaderboardRow(rank=2, estimator="rf", validation_score=0.78, train_time_s=2.0, trials=3),
-    ]
-    charts = [
-        Chart(name="roc", path="charts/roc.png", title="ROC curve", alt_text="ROC curve, AUC 0.80"),
-        Chart(
-            name="importance",
-            path="charts/importance.png",
-            title="Feature importance",
-            alt_text="Bar chart: a matters most",
-        ),
-    ]
-    values: dict[str, Any] = {
-        "job_id": job.job_id,
-        "status": "succeeded",
-        "file_name": job.file_name,
-        "target": job.target,
-        "task": "classification",
-        "metric": "roc_auc",
-        "time_budget_s": 60,
-        "rows_total": 100,
-        "rows_used": 100,
-        "columns_used": ["a"],
-        "classes": ["0", "1"],
-        "best_estimator": "lgbm",
-        "leaderboard": rows,
-        "holdout_metrics": {"roc_auc": 0.8},
-        "holdout_rows": 20,
-        "trials": 10,
-        "artifacts": Artifacts(charts=charts, report="report.html", model="model.pkl"),
-    }
-    values.update(overrides)
-    return JobResult(**values)
 
 
 def finished(job: Job, status: JobStatus = "succeeded") -> JobEnding:
@@ -254,9 +218,7 @@ def test_announce_posts_the_status_message_in_the_thread(w: World) -> None:
     message = w.fake.message(w.job.channel_id, ts)
     assert message["thread_ts"] == w.job.thread_ts
     assert "queued" in message["text"]
-    blocks = json.dumps(message["blocks"])
-    assert "<@U0HUMAN>" in blocks
-    assert "place in the queue: 2" in blocks
+    assert context_texts(message["blocks"])[-1] == "Asked by <@U0HUMAN> · place in the queue: 2"
     w.assert_slack_accepted_everything()
 
 
@@ -317,7 +279,7 @@ def test_started_counts_as_an_update_for_the_throttle(w: World) -> None:
 
 def test_late_events_after_the_end_change_nothing(w: World) -> None:
     start(w)
-    w.write_result(result_for(w.job))
+    w.write_result(make_result(w.job))
     w.events.job_ended(w.job.job_id, finished(w.job))
     updates, before = w.updates(), w.status_text()
 
@@ -330,13 +292,14 @@ def test_late_events_after_the_end_change_nothing(w: World) -> None:
     assert w.current().status == "succeeded"
 
 
-def test_rate_limited_update_is_retried(w: World) -> None:
+def test_rate_limited_update_is_retried(w: World, retry_waits: list[float]) -> None:
     w.notifier.announce(w.job)
-    w.fake.rate_limit("chat.update", times=1, retry_after=0)
+    w.fake.rate_limit("chat.update", times=1, retry_after=2)
 
     w.events.job_started(w.job.job_id)
 
     assert [c.status for c in w.fake.calls("chat.update")] == [429, 200]
+    assert [int(wait) for wait in retry_waits] == [2]
     assert "running" in w.status_text()
 
 
@@ -355,7 +318,7 @@ def test_deleted_status_message_is_posted_again(w: World) -> None:
 
 def test_success_posts_results_and_all_charts_in_one_message(w: World) -> None:
     start(w)
-    w.write_result(result_for(w.job))
+    w.write_result(make_result(w.job))
 
     w.events.job_ended(w.job.job_id, finished(w.job))
 
@@ -369,10 +332,12 @@ def test_success_posts_results_and_all_charts_in_one_message(w: World) -> None:
 
     results, charts = w.replies()
     assert results["text"].startswith("<@U0HUMAN> Results for churn.csv")
-    blocks = json.dumps(results["blocks"])
-    assert '"type": "table"' in blocks
-    assert f"{PUBLIC_URL}/artifacts/{w.job.job_id}/report.html?expires=" in blocks
-    assert f"{PUBLIC_URL}/artifacts/{w.job.job_id}/model.pkl?expires=" in blocks
+    assert len(of_type(results["blocks"], "table")) == 1
+    shared = links(results["blocks"])
+    assert set(shared) == {"Open the data report", "Download the model"}
+    artifacts = f"{PUBLIC_URL}/artifacts/{w.job.job_id}"
+    assert shared["Open the data report"].startswith(f"{artifacts}/report.html?expires=")
+    assert shared["Download the model"].startswith(f"{artifacts}/model.pkl?expires=")
 
     assert w.uploads() == 1
     assert charts["thread_ts"] == w.job.thread_ts
@@ -392,7 +357,7 @@ def test_failure_with_a_result_says_what_went_wrong(w: World) -> None:
         code="target_missing", message="The column churned is not in the file.", hint="Pick a."
     )
     w.write_result(
-        result_for(w.job, status="failed", error=error, leaderboard=[], artifacts=Artifacts())
+        make_result(w.job, status="failed", error=error, leaderboard=[], artifacts=Artifacts())
     )
 
     w.events.job_ended(w.job.job_id, finished(w.job, "failed"))
@@ -405,7 +370,7 @@ def test_failure_with_a_result_says_what_went_wrong(w: World) -> None:
     )
     [failure] = w.replies()
     assert "The column churned is not in the file." in failure["text"]
-    assert "Pick a." in json.dumps(failure["blocks"])
+    assert "*What to do:* Pick a." in section_texts(failure["blocks"])
     assert "failed" in w.status_text()
     assert w.uploads() == 0
     w.assert_slack_accepted_everything()
@@ -425,8 +390,8 @@ def test_no_result_tells_the_detail_and_logs_the_tail(
     assert (job.status, job.error_code, job.result_path) == ("failed", "no_result", None)
     [failure] = w.replies()
     assert (detail or NO_RESULT_MESSAGE) in failure["text"]
-    assert "Traceback" not in w.all_text()
-    assert "MemoryError" not in w.all_text()
+    assert w.never_shown("Traceback")
+    assert w.never_shown("MemoryError")
     assert "MemoryError" in caplog.text  # the tail is for whoever runs the bot
     w.assert_slack_accepted_everything()
 
@@ -441,17 +406,17 @@ def test_unreadable_result_is_a_failure_not_a_crash(w: World) -> None:
 
     assert w.current().error_code == "no_result"
     assert len(w.replies()) == 1
-    assert "Traceback" not in w.all_text()
+    assert w.never_shown("Traceback")
 
 
 @pytest.mark.parametrize("with_leaderboard", [True, False])
 def test_interrupted(w: World, with_leaderboard: bool) -> None:
     start(w)
     if with_leaderboard:
-        w.write_result(result_for(w.job, status="interrupted"))
+        w.write_result(make_result(w.job, status="interrupted"))
     else:
         w.write_result(
-            result_for(w.job, status="interrupted", leaderboard=[], artifacts=Artifacts())
+            make_result(w.job, status="interrupted", leaderboard=[], artifacts=Artifacts())
         )
 
     w.events.job_ended(w.job.job_id, finished(w.job, "interrupted"))
@@ -459,13 +424,16 @@ def test_interrupted(w: World, with_leaderboard: bool) -> None:
     assert w.current().status == "interrupted"
     assert "interrupted" in w.status_text()
     posted = w.replies()
-    blocks = json.dumps(posted[0]["blocks"])
+    blocks = posted[0]["blocks"]
     if with_leaderboard:
-        assert "*Interrupted:*" in blocks
-        assert '"type": "table"' in blocks
+        assert section_texts(blocks)[0].startswith(":warning: *Interrupted:*")
+        assert len(of_type(blocks, "table")) == 1
         assert len(posted) == 2  # the results, then the charts
     else:
-        assert "interrupted before it found any model" in blocks
+        assert (
+            "*What went wrong:* The job was interrupted before it found any model."
+            in section_texts(blocks)
+        )
         assert len(posted) == 1
     w.assert_slack_accepted_everything()
 
@@ -473,7 +441,7 @@ def test_interrupted(w: World, with_leaderboard: bool) -> None:
 def test_cancelled_only_updates_the_status_message(w: World) -> None:
     start(w)
     assert w.lifecycle.cancel(w.job.job_id)
-    w.write_result(result_for(w.job, status="interrupted"))
+    w.write_result(make_result(w.job, status="interrupted"))
 
     w.events.job_ended(w.job.job_id, finished(w.job, "interrupted"))
 
@@ -486,7 +454,7 @@ def test_cancelled_only_updates_the_status_message(w: World) -> None:
 
 def test_repeated_endings_post_once(w: World) -> None:
     start(w)
-    w.write_result(result_for(w.job))
+    w.write_result(make_result(w.job))
 
     w.events.job_ended(w.job.job_id, finished(w.job))
     w.events.job_ended(w.job.job_id, finished(w.job))
@@ -501,7 +469,7 @@ def test_a_second_notifier_does_not_post_again(w: World) -> None:
     """Like two Lambda invocations for one event: the lifecycle's atomic move decides."""
     other = w.another_bot()
     start(w)
-    w.write_result(result_for(w.job))
+    w.write_result(make_result(w.job))
 
     w.events.job_ended(w.job.job_id, finished(w.job))
     other.job_ended(w.job.job_id, finished(w.job))
@@ -512,7 +480,7 @@ def test_a_second_notifier_does_not_post_again(w: World) -> None:
 
 def test_ending_without_a_reported_start_still_succeeds(w: World) -> None:
     w.notifier.announce(w.job)
-    w.write_result(result_for(w.job))
+    w.write_result(make_result(w.job))
 
     w.events.job_ended(w.job.job_id, finished(w.job))  # the started event was lost
 
@@ -522,7 +490,7 @@ def test_ending_without_a_reported_start_still_succeeds(w: World) -> None:
 
 def test_no_status_message_posts_a_new_one(w: World) -> None:
     w.lifecycle.start(w.job.job_id)
-    w.write_result(result_for(w.job))
+    w.write_result(make_result(w.job))
 
     w.events.job_ended(w.job.job_id, finished(w.job))
 
@@ -532,19 +500,10 @@ def test_no_status_message_posts_a_new_one(w: World) -> None:
 
 
 def test_job_outside_a_thread_gets_replies_under_its_status_message(w: World) -> None:
-    job, _ = w.store.create(
-        Job(
-            job_id=new_job_id(),
-            user_id="U0HUMAN",
-            channel_id=w.fake.channel,
-            thread_ts=None,
-            file_name="churn.csv",
-            target="churned",
-        )
-    )
+    job, _ = w.store.create(make_job(user_id="U0HUMAN", channel_id=w.fake.channel, thread_ts=None))
     status_ts = w.notifier.announce(job)
     assert status_ts is not None
-    w.write_result(result_for(job))
+    w.write_result(make_result(job))
 
     w.events.job_ended(job.job_id, finished(job))
 
@@ -557,7 +516,7 @@ def test_slack_errors_while_posting_do_not_raise(
     w: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     start(w)
-    w.write_result(result_for(w.job))
+    w.write_result(make_result(w.job))
     w.fake.fail_next("chat.update", "internal_error")
     w.fake.fail_next("chat.postMessage", "channel_is_archived")
     w.fake.fail_next("files.completeUploadExternal", "not_in_channel")
@@ -572,13 +531,14 @@ def test_slack_errors_while_posting_do_not_raise(
 
 def test_a_missing_chart_and_a_broken_link_are_left_out(w: World) -> None:
     start(w)
-    w.write_result(result_for(w.job), charts={"charts/roc.png": png()})
+    w.write_result(make_result(w.job), charts={"charts/roc.png": png()})
     w.artifacts.signer = None  # link() now raises
 
     w.events.job_ended(w.job.job_id, finished(w.job))
 
     results, charts = w.replies()
-    assert "Open the data report" not in json.dumps(results["blocks"])
+    assert len(of_type(results["blocks"], "table")) == 1  # the results, without links
+    assert links(results["blocks"]) == {}
     assert [f["name"] for f in charts["files"]] == ["roc.png"]
     w.assert_slack_accepted_everything()
 
@@ -587,7 +547,7 @@ def test_concurrent_endings_post_once(w: World) -> None:
     """Several threads and processes report the same end at once: one notification."""
     others = [w.another_bot() for _ in range(3)]
     start(w)
-    w.write_result(result_for(w.job))
+    w.write_result(make_result(w.job))
     handlers = [w.events, w.events, *others]
     barrier = threading.Barrier(len(handlers))
 

@@ -30,7 +30,8 @@ from bot.preview_blocks import (
     train_modal_context,
 )
 from contract.jobs import ColumnPreview, DatasetPreview
-from tests.bot.test_messages import all_text, validate
+from tests.bot.blocks import context_texts, section_texts, section_with, texts
+from tests.bot.test_messages import validate
 from tests.fakes.slack_api import FakeSlack, fake_slack
 
 __all__ = ["fake_slack"]
@@ -135,7 +136,7 @@ def test_preview_message() -> None:
     renamed = preview_message(
         churn_preview(), file_id="F0FILE", file_name="other.csv", default_budget_s=60
     )
-    assert "*other.csv*" in all_text(renamed)
+    assert section_texts(renamed["blocks"])[0].startswith(":bar_chart: *other.csv*: ")
 
     (table,) = blocks_of(message, "table")
     header, *rows = [[cell["text"] for cell in row] for row in table["rows"]]
@@ -144,12 +145,17 @@ def test_preview_message() -> None:
     assert rows[4] == ["notes", "empty", "3,000", "0", "—"]
     assert rows[5][:2] == ["churned", "yes/no"]
 
-    text = all_text(message)
-    assert "churn &lt;Q3&gt; &amp; more.csv" in text
-    assert "3,000 rows × 6 columns (CSV)" in text
-    assert "*Suggested target:* `churned`, so classification" in text
-    assert "10 rows have no value in “churned”" in text
-    assert "1 min 00 s" in text
+    blocks = message["blocks"]
+    assert section_texts(blocks)[0] == (
+        ":bar_chart: *churn &lt;Q3&gt; &amp; more.csv*: 3,000 rows × 6 columns (CSV)"
+    )
+    assert section_with(blocks, "*Suggested target:*").startswith(
+        "*Suggested target:* `churned`, so classification"
+    )
+    notes = section_with(blocks, "*Notes*").splitlines()
+    assert "• 10 rows have no value in “churned”: training leaves them out." in notes
+    (how,) = context_texts(blocks)
+    assert how.startswith("*Train* searches for the best model for 1 min 00 s.")
     assert "churned" in message["text"]
 
     elements = actions(message)
@@ -190,10 +196,11 @@ def test_wide_table_with_long_names_stays_within_limits() -> None:
     (table,) = blocks_of(message, "table")
     assert len(table["rows"]) == 100
     assert all(len(cell["text"]) <= 60 for row in table["rows"] for cell in row)
-    text = all_text(message)
-    assert "Showing the first 99 of 150 columns." in text
-    assert "The menu lists 100 of the 150 columns." in text
-    assert "…and" in text  # notes cut with a count
+    shown_first, how = context_texts(message["blocks"])
+    assert shown_first == "Showing the first 99 of 150 columns."
+    assert "The menu lists 100 of the 150 columns." in how
+    notes = section_with(message["blocks"], "*Notes*")
+    assert notes.endswith("…and 152 more")  # notes cut with a count
 
     menu = actions(message)[TARGET_SELECT_ACTION]
     options = menu["options"]
@@ -210,7 +217,7 @@ def test_no_suggested_target() -> None:
     preview = churn_preview(suggested_target=None, suggested_task=None, notes=[])
     message = preview_message(preview, "F0X", default_budget_s=60)
     check_message(message)
-    assert "pick one below" in all_text(message)
+    assert section_with(message["blocks"], "*Target:*").endswith("pick one below.")
     menu = actions(message)[TARGET_SELECT_ACTION]
     assert "initial_option" not in menu
     assert parse_train_button(actions(message)[TRAIN_BUTTON_ACTION]["value"]) == ("F0X", None)
@@ -236,7 +243,9 @@ def test_backticks_in_a_target_do_not_break_the_code_span() -> None:
         churn_preview(columns=columns, suggested_target="a`b"), "F", default_budget_s=60
     )
     check_message(message)
-    assert "`a'b`" in all_text(message)
+    assert section_with(message["blocks"], "*Suggested target:*").startswith(
+        "*Suggested target:* `a'b`,"
+    )
 
 
 def test_preview_selection_reads_the_menu_state() -> None:
@@ -284,14 +293,12 @@ def test_slack_accepts_the_preview(fake_slack: FakeSlack) -> None:
 def test_preview_failed_message(error: PreviewFailed) -> None:
     message = preview_failed_message("photo <1>.csv", error)
     check_message(message)
-    text = all_text(message)
-    assert "photo &lt;1&gt;.csv" in text
-    assert f"error `{error.code}`" in text
-    assert "<html>" not in text
-    if error.hint:
-        assert "*What to do:*" in text
-    else:
-        assert "What to do" not in text
+    blocks = message["blocks"]
+    assert section_texts(blocks)[0] == ":warning: *I couldn't preview photo &lt;1&gt;.csv.*"
+    assert context_texts(blocks) == [f"error `{error.code}`"]
+    assert not [text for text in texts(blocks) if "<html>" in text]  # escaped, if said
+    what_to_do = [text for text in section_texts(blocks) if text.startswith("*What to do:*")]
+    assert len(what_to_do) == (1 if error.hint else 0)
 
 
 # ---- the modal -----------------------------------------------------------------------------
@@ -337,8 +344,9 @@ def test_modal_with_columns() -> None:
     )
     assert fields["keep"]["label"]["text"] == "Columns to keep"
     assert "suspected leak" in fields["keep"]["hint"]["text"]
-    assert "60s or 5m" in json.dumps(fields["time"])
-    assert "churn &lt;Q3&gt;.csv" in json.dumps(view["blocks"][0])
+    assert fields["time"]["element"]["placeholder"]["text"] == "60s or 5m"
+    assert view["blocks"][0]["type"] == "section"
+    assert view["blocks"][0]["text"]["text"] == "Train a model on *churn &lt;Q3&gt;.csv*."
     assert train_modal_context(view["private_metadata"]) == {
         "channel_id": "C0GENERAL",
         "message_ts": "1764151773.000100",

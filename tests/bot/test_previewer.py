@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.backends.local.previewer import SubprocessPreviewer, local_path
+from bot.backends.local.previewer import SubprocessPreviewer
 from bot.errors import PreviewFailed
+from common.files import path_from_uri
 
 REPO = Path(__file__).resolve().parents[2]
+# The real `python -m training preview` child: it loads pandas and the reading code (seconds).
+REAL_PREVIEW = pytest.mark.slow
 
 
 def python_says(code: str) -> tuple[str, ...]:
@@ -30,6 +33,7 @@ def csv(tmp_path: Path) -> Path:
     return path
 
 
+@REAL_PREVIEW
 def test_a_missing_copy_is_a_sentence_not_a_crash(tmp_path: Path) -> None:
     with pytest.raises(PreviewFailed) as caught:
         SubprocessPreviewer().preview(str(tmp_path / "gone.csv"), "gone.csv")
@@ -37,6 +41,7 @@ def test_a_missing_copy_is_a_sentence_not_a_crash(tmp_path: Path) -> None:
     assert "`gone.csv`" in caught.value.message and caught.value.hint
 
 
+@REAL_PREVIEW
 def test_previews_a_real_table(csv: Path) -> None:
     preview = SubprocessPreviewer().preview(str(csv), "churn <Q3>.csv")
     assert preview.file_name == "churn <Q3>.csv"
@@ -46,13 +51,18 @@ def test_previews_a_real_table(csv: Path) -> None:
     assert preview.suggested_task == "classification"
 
 
+@REAL_PREVIEW
 def test_file_uri(csv: Path) -> None:
     assert SubprocessPreviewer().preview(csv.as_uri(), "c.csv").rows == 60
-    assert local_path("file:///tmp/a%20b.csv") == Path("/tmp/a b.csv")
+
+
+def test_path_from_uri() -> None:
+    assert path_from_uri("file:///tmp/a%20b.csv") == Path("/tmp/a b.csv")
     with pytest.raises(ValueError, match="s3://"):
-        local_path("s3://bucket/key.csv")
+        path_from_uri("s3://bucket/key.csv")
 
 
+@REAL_PREVIEW
 def test_bad_file_gives_the_jobs_own_words(tmp_path: Path) -> None:
     path = tmp_path / "upload"
     path.write_bytes(b"%PDF-1.7\n" + b"\x00" * 200)
@@ -65,11 +75,11 @@ def test_bad_file_gives_the_jobs_own_words(tmp_path: Path) -> None:
 
 
 def test_timeout(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    slow = SubprocessPreviewer(python_says("import time; time.sleep(30)"), timeout_s=0.5)
+    slow = SubprocessPreviewer(python_says("import time; time.sleep(30)"), timeout_s=0.2)
     with pytest.raises(PreviewFailed) as caught:
         slow.preview(str(tmp_path / "x.csv"), "big.csv")
     assert caught.value.code == "preview_timeout"
-    assert "“big.csv” took longer than 0.5 s" in caught.value.message
+    assert "“big.csv” took longer than 0.2 s" in caught.value.message
     assert "target=" in caught.value.hint
     assert "timed out" in caplog.text
 

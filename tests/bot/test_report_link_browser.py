@@ -8,7 +8,6 @@ Chromium the bot's refusal page, never the report.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -26,6 +25,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from bot.links import LinkSigner, UnsafePath, derive_link_key
+from tests.bot.blocks import links
 from tests.bot.harness import SIGNING_SECRET, BotUnderTest, wait_for
 from tests.conftest import SAMPLE_CHURN
 from tests.fakes.slack_api import FakeSlack, fake_slack
@@ -162,7 +162,7 @@ def share_and_train(bot: BotUnderTest) -> tuple[str, dict[str, Any]]:
     def results() -> dict[str, Any] | None:
         thread = bot.fake.thread(bot.fake.channel, file["message_ts"])[1:]
         for reply in thread:
-            if "Open the data report" in json.dumps(reply.get("blocks") or []):
+            if "Open the data report" in links(reply.get("blocks") or []):
                 return reply
         return None
 
@@ -172,10 +172,9 @@ def share_and_train(bot: BotUnderTest) -> tuple[str, dict[str, Any]]:
 
 
 def link_in(message: dict[str, Any], label: str) -> str:
-    shown = json.dumps(message["blocks"])
-    found = re.findall(r"<(http[^|>]+)\|" + re.escape(label) + ">", shown)
-    assert len(found) == 1, f"one link labelled {label!r} in {shown}"
-    return str(found[0])
+    shared = links(message["blocks"])
+    assert label in shared, f"no link labelled {label!r} in {shared}"
+    return shared[label]
 
 
 def with_query(url: str, **changes: str) -> str:

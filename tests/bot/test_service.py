@@ -18,6 +18,7 @@ from bot.errors import UserFacingError
 from bot.jobs import Job
 from bot.runtime import Bot, build_bot
 from bot.service import TrainRequest
+from tests.bot.blocks import in_thread, section_texts, section_with
 from tests.bot.harness import make_settings
 from tests.conftest import SAMPLE_CHURN
 from tests.fakes.slack_api import FakeSlack, fake_slack
@@ -65,8 +66,19 @@ def ask(bot: Bot, fake: FakeSlack, text_target: str = "churned", **command: Any)
     )
 
 
-def thread_text(fake: FakeSlack, ts: str) -> str:
-    return json.dumps(fake.thread(fake.channel, ts))
+def status_line(bot: Bot, fake: FakeSlack, job_id: str) -> str:
+    """The first line of the job's status message, as the thread shows it now."""
+    job = bot.backend.jobs.get(job_id)
+    assert job is not None and job.status_ts is not None
+    status = fake.message(fake.channel, job.status_ts)
+    assert status["thread_ts"] == job.thread_ts
+    return section_texts(status["blocks"])[0].splitlines()[0]
+
+
+def what_went_wrong(fake: FakeSlack, thread_ts: str) -> str:
+    """The failure message's "What went wrong" section, in the thread."""
+    failure = in_thread(fake, fake.channel, thread_ts, containing="*What went wrong:*")
+    return section_with(failure["blocks"], "*What went wrong:*")
 
 
 def test_a_job_is_staged_announced_and_handed_over(bot: Bot, fake_slack: FakeSlack) -> None:
@@ -79,7 +91,9 @@ def test_a_job_is_staged_announced_and_handed_over(bot: Bot, fake_slack: FakeSla
     spec = json.loads((bot.settings.data_dir / "runs" / job.job_id / "spec.json").read_text())
     assert Path(spec["dataset_uri"]).read_bytes() == SAMPLE_CHURN.read_bytes()
     assert spec["limits"]["max_file_mb"] == bot.settings.max_file_mb  # the bot's own limits
-    assert "queued" in thread_text(fake_slack, file["message_ts"])
+    assert status_line(bot, fake_slack, job.job_id) == (
+        ":hourglass_flowing_sand: Training on *churn.csv*: *queued*"
+    )
 
     again = ask(bot, fake_slack, time_budget_s=120)  # the same request typed twice
     assert not again.created and again.job.job_id == job.job_id
@@ -112,20 +126,25 @@ def test_a_launcher_failure_ends_the_job_in_its_thread(bot: Bot, fake_slack: Fak
     job = ask(bot, fake_slack).job
     stored = bot.backend.jobs.get(job.job_id)
     assert stored is not None and stored.status == "failed"
-    shown = thread_text(fake_slack, file["message_ts"])
-    assert "could not start the training" in shown and "OSError" not in shown
+    assert what_went_wrong(fake_slack, file["message_ts"]) == (
+        "*What went wrong:* The bot could not start the training."  # not the OSError
+    )
+    assert status_line(bot, fake_slack, job.job_id) == ":x: Training on *churn.csv*: *failed*"
 
 
 def test_cancelling_a_waiting_job_says_so_in_the_thread(bot: Bot, fake_slack: FakeSlack) -> None:
     file = fake_slack.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=fake_slack.channel)
     job = ask(bot, fake_slack).job
+    assert job.thread_ts == file["message_ts"]
     with pytest.raises(UserFacingError, match="only they can cancel"):
         bot.service.cancel("U0SOMEONE", job.job_id)
     assert "Cancelled job" in bot.service.cancel("U0HUMAN", job.job_id)
     assert bot.backend.launcher.cancelled == [job.job_id]  # type: ignore[attr-defined]
     stored = bot.backend.jobs.get(job.job_id)
     assert stored is not None and stored.status == "cancelled"
-    assert "cancelled" in thread_text(fake_slack, file["message_ts"])
+    assert status_line(bot, fake_slack, job.job_id) == (
+        ":no_entry_sign: Training on *churn.csv*: *cancelled*"
+    )
     assert "already ended" in bot.service.cancel("U0HUMAN", job.job_id)
 
 
@@ -143,7 +162,7 @@ def test_a_file_over_the_limit_ends_the_job_with_the_reason(
         job = started.job
         stored = bot.backend.jobs.get(job.job_id)
         assert stored is not None and stored.status == "failed"
-        assert "MB" in thread_text(fake_slack, file["message_ts"])
+        assert "the limit is 10 KB" in what_went_wrong(fake_slack, file["message_ts"])
         assert "could not start" in started.sentence()  # not "Started job"
         assert not (settings.data_dir / "datasets" / job.job_id).exists()  # nothing kept
     finally:

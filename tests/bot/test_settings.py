@@ -87,6 +87,12 @@ def test_secrets_stay_out_of_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-very-secret")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-very-secret")
     settings = load_settings("serve")
+    read = [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token]
+    assert [secret and secret.get_secret_value() for secret in read] == [
+        "xoxb-very-secret",
+        "signing-very-secret",
+        "xapp-very-secret",
+    ]  # they were read, and still:
     text = repr(settings) + str(settings)
     assert "very-secret" not in text
 

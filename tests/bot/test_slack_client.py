@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +12,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.slack_client import make_client
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, retry_waits
+
+__all__ = ["retry_waits"]
 
 
 @pytest.fixture
@@ -22,22 +23,23 @@ def fake() -> Iterator[FakeSlack]:
         yield f
 
 
-def test_rate_limited_post_is_retried_after_retry_after(fake: FakeSlack) -> None:
+def test_rate_limited_post_is_retried_after_retry_after(
+    fake: FakeSlack, retry_waits: list[float]
+) -> None:
     client = make_client(fake.bot_token, fake.url)
-    fake.rate_limit("chat.postMessage", times=2, retry_after=1)
+    fake.rate_limit("chat.postMessage", times=2, retry_after=7)
 
-    started = time.monotonic()
     response = client.chat_postMessage(channel=fake.channel, text="hello")
-    elapsed = time.monotonic() - started
 
     assert response["ok"]
     calls = fake.calls("chat.postMessage")
     assert [c.status for c in calls] == [429, 429, 200]
-    assert elapsed >= 2  # it waited Retry-After (1 s) before each retry
+    assert len(retry_waits) == 2  # it waited Retry-After (7 s, and a little more) before each
+    assert all(7 <= wait < 8 for wait in retry_waits)
     assert [m["text"] for m in fake.messages(fake.channel)] == ["hello"]
 
 
-def test_gives_up_after_max_rate_limit_retries(fake: FakeSlack) -> None:
+def test_gives_up_after_max_rate_limit_retries(fake: FakeSlack, retry_waits: list[float]) -> None:
     client = make_client(fake.bot_token, fake.url, max_rate_limit_retries=1)
     fake.rate_limit("chat.update", times=5, retry_after=0)
 

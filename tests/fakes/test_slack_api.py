@@ -11,7 +11,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from tests.fakes.slack_api import LOGIN_PAGE, FakeSlack
+from tests.fakes.slack_api import LOGIN_PAGE, FakeSlack, retry_waits
+
+__all__ = ["retry_waits"]
 
 
 @pytest.fixture
@@ -138,7 +140,9 @@ def test_files_upload_v2_shares_asynchronously() -> None:
         client = WebClient(token=fake.bot_token, base_url=fake.url)
         client.files_upload_v2(channel=fake.channel, content="x,y\n", filename="a.csv")
         assert fake.messages(fake.channel) == []
-        time.sleep(0.6)
+        deadline = time.monotonic() + 10
+        while not fake.messages(fake.channel) and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert len(fake.messages(fake.channel)) == 1
 
 
@@ -159,13 +163,16 @@ def test_url_private_download_needs_the_bot_token(fake: FakeSlack) -> None:
     assert _get(f["url_private_download"], fake.bot_token)[1].startswith("text/html")
 
 
-def test_429_is_retried_by_the_rate_limit_handler(fake: FakeSlack) -> None:
+def test_429_is_retried_by_the_rate_limit_handler(
+    fake: FakeSlack, retry_waits: list[float]
+) -> None:
     client = WebClient(token=fake.bot_token, base_url=fake.url)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    fake.rate_limit("chat.postMessage", times=2, retry_after=0)
+    fake.rate_limit("chat.postMessage", times=2, retry_after=3)
     resp = client.chat_postMessage(channel=fake.channel, text="hi")
     assert resp["ok"]
     assert [c.status for c in fake.calls("chat.postMessage")] == [429, 429, 200]
+    assert [int(wait) for wait in retry_waits] == [3, 3]  # Retry-After, as the fake sent it
 
 
 def test_429_without_retry_handler_surfaces(fake: FakeSlack) -> None:

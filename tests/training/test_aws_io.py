@@ -19,6 +19,7 @@ import pytest
 from contract import exit_codes
 from contract.jobs import JobResult, JobSpec, parse_event
 from contract.run_folder import MODEL_FILE
+from tests.builders import make_spec
 from tests.conftest import SAMPLE_CHURN
 from tests.training import tables
 from tests.training.conftest import FakeAws
@@ -30,16 +31,12 @@ def _put_spec(aws: FakeAws, bucket: str, job_id: str, **overrides: Any) -> str:
     values: dict[str, Any] = {
         "job_id": job_id,
         "dataset_uri": f"s3://{bucket}/datasets/{job_id}/churn.csv",
-        "file_name": "churn.csv",
-        "target": "churned",
         "time_budget_s": 8,
         "output_uri": f"s3://{bucket}/runs/{job_id}",
     }
-    values.update(overrides)
+    spec = make_spec(**{**values, **overrides})
     key = f"runs/{job_id}/spec.json"
-    aws.client("s3").put_object(
-        Bucket=bucket, Key=key, Body=JobSpec.model_validate(values).model_dump_json()
-    )
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=spec.model_dump_json())
     return f"s3://{bucket}/{key}"
 
 

@@ -49,6 +49,7 @@ def test_holdout_is_stratified_and_capped() -> None:
     assert not set(train) & set(test)
 
 
+@pytest.mark.slow  # trains a model
 def test_a_model_without_importances_is_measured_by_permutation() -> None:
     import time
 
@@ -77,6 +78,7 @@ def test_a_model_without_importances_is_measured_by_permutation() -> None:
     assert ranked[0][0] == "signal" and ranked[0][1] > 0.8
 
 
+@pytest.mark.slow  # trains a model
 def test_permutation_keeps_a_category_column_a_category() -> None:
     """Shuffling a category column as a plain array made HGB compare strings with numbers."""
     import time

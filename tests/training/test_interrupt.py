@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from contract import exit_codes
-from contract.jobs import JobResult, JobSpec, parse_event
+from contract.jobs import JobResult, parse_event
 from contract.run_folder import MODEL_FILE
+from tests.builders import make_spec
 from tests.training import tables
 from tests.training.processes import wait_for_trials
 from training.pipeline.model import TrainedModel
@@ -23,7 +24,7 @@ from training.run import INTERRUPT_GRACE_S
 
 def _start(tmp_path: Path, budget: int) -> tuple[subprocess.Popen, Path]:
     run_dir = tmp_path / "run"
-    spec = JobSpec(
+    spec = make_spec(
         job_id="sigterm",
         dataset_uri=str(tables.wide_binary(tmp_path / "wide.csv")),
         file_name="wide.csv",

@@ -11,6 +11,8 @@ import pytest
 
 from training.pipeline.learners import TRAINERS, FitContext, Fold
 
+pytestmark = pytest.mark.slow  # every test trains models
+
 
 def _frame(rows: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -52,7 +54,6 @@ def test_regression_learns_the_signal(family: str) -> None:
     assert np.corrcoef(predicted, valid.y)[0, 1] > 0.8
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("family", ["lgbm", "xgboost"])
 def test_boosters_stop_at_the_deadline_with_the_rounds_they_have(family: str) -> None:
     X = _frame(20_000, seed=2)
@@ -93,3 +94,20 @@ def test_a_refit_configuration_keeps_the_size_found_on_validation(family: str) -
         assert config == {}
     refit = TRAINERS[family](config, Fold(X, y), None, _ctx("classification", 2))
     assert refit.predict(X.head(3)).shape == (3, 2)
+
+
+@pytest.mark.parametrize("family", ["extra_tree", "rf"])
+def test_forests_keep_their_leaves_under_the_cap(
+    family: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forest's size (memory, the saved model, the time to save it) grows with its leaves."""
+    from training.pipeline import learners
+
+    monkeypatch.setattr(learners, "FOREST_MAX_LEAVES", 6_000)
+    X = _frame(2_000, seed=4)
+    y = X["x0"].to_numpy() + np.random.default_rng(1).normal(size=2_000)
+    fitted = TRAINERS[family]({"n_estimators": 60}, Fold(X, y), None, _ctx("regression", 0))
+    trees = fitted.model.estimators_
+    assert trees and all(t.tree_.n_leaves <= 6_000 // 60 for t in trees)
+    # Unbounded, these trees would have a leaf for almost every row.
+    assert np.corrcoef(fitted.predict(X), y)[0, 1] > 0.5

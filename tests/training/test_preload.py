@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
-# Starts fresh interpreters that import the training stack: not for the fast loop.
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow  # a fresh interpreter that imports the training stack
 def test_background_imports_finish_before_the_job_needs_them() -> None:
     code = (
         "import sys, threading\n"
@@ -29,7 +28,13 @@ def test_background_imports_finish_before_the_job_needs_them() -> None:
     assert done.stdout.strip() == "ok"
 
 
-def test_waiting_without_a_background_import_returns_at_once() -> None:
-    from training.preload import wait_for_imports
+def test_waiting_without_a_background_import_returns_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from training import preload
 
-    wait_for_imports()
+    monkeypatch.setattr(preload, "_thread", None)  # as in a warm worker's fork
+    started = time.monotonic()
+    preload.wait_for_imports()
+    assert time.monotonic() - started < 0.5
+    assert preload._thread is None  # waiting starts no import of its own

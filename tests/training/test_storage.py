@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from contract import environment as env
-from contract.jobs import JobSpec, Limits
+from contract.jobs import Limits
+from tests.builders import make_spec
 from tests.conftest import SAMPLE_CHURN
 from training.aws import storage
 from training.errors import InputError
@@ -80,20 +81,8 @@ def test_s3_locations() -> None:
         storage.S3Location.parse("/tmp/x")
 
 
-def _spec(**overrides: str) -> JobSpec:
-    values = {
-        "job_id": "j1",
-        "dataset_uri": "/data/churn.csv",
-        "file_name": "churn.csv",
-        "target": "churned",
-        "output_uri": "/runs/j1",
-    }
-    values.update(overrides)
-    return JobSpec.model_validate(values)
-
-
 def test_local_uris_are_used_as_they_are() -> None:
-    staging = open_staging(_spec(dataset_uri="file:///data/churn.csv"))
+    staging = open_staging(make_spec(dataset_uri="file:///data/churn.csv", output_uri="/runs/j1"))
     assert isinstance(staging, LocalStaging)
     assert staging.run_dir == Path("/runs/j1")
     assert staging.dataset_path() == Path("/data/churn.csv")
@@ -103,7 +92,7 @@ def test_local_uris_are_used_as_they_are() -> None:
 
 
 def test_an_s3_output_runs_in_a_scratch_folder_that_close_removes() -> None:
-    staging = open_staging(_spec(output_uri="s3://bkt/runs/j1"))
+    staging = open_staging(make_spec(output_uri="s3://bkt/runs/j1"))
     assert isinstance(staging, S3Staging)
     assert staging.run_dir.name == "run"
     assert staging.dataset_path() == Path("/data/churn.csv")  # a local dataset stays local

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.jobs import JobSpec
+from tests.builders import make_spec
 from tests.training.tables import breast_cancer
 from training.__main__ import LOG_PRELOADED_ENV
 from training.warm_worker import (
@@ -93,8 +93,8 @@ def job(folder: Path, table: Path, *, target: str = "diagnosis", budget_s: int =
     """A run folder holding a spec; returns the spec's path."""
     run = folder / f"run-{len(list(folder.glob('run-*')))}"
     run.mkdir()
-    spec = JobSpec(job_id=run.name, dataset_uri=str(table), file_name=table.name,
-                   target=target, time_budget_s=budget_s, output_uri=str(run))  # fmt: skip
+    spec = make_spec(job_id=run.name, dataset_uri=str(table), file_name=table.name,
+                     target=target, time_budget_s=budget_s, output_uri=str(run))  # fmt: skip
     (run / "spec.json").write_text(spec.model_dump_json())
     return run / "spec.json"
 

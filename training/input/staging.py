@@ -14,19 +14,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
+from common.files import path_from_uri
 from contract.jobs import JobSpec, Limits
 from training.aws import storage
 from training.errors import InputError
 from training.input.limits import check_size
-
-
-def local_path(uri: str) -> Path:
-    """The local file behind a plain path or a `file://` URI."""
-    if uri.startswith("file://"):
-        return Path(uri.removeprefix("file://"))
-    if "://" in uri:
-        raise ValueError(f"not a local path: {uri}")
-    return Path(uri)
 
 
 class Staging(Protocol):
@@ -63,10 +55,10 @@ class LocalStaging:
 
     def __init__(self, spec: JobSpec) -> None:
         self._dataset_uri = spec.dataset_uri
-        self.run_dir = local_path(spec.output_uri)
+        self.run_dir = path_from_uri(spec.output_uri)
 
     def dataset_path(self) -> Path:
-        return local_path(self._dataset_uri)
+        return path_from_uri(self._dataset_uri)
 
     def location(self, relative: str) -> str:
         return str(self.run_dir / relative)
@@ -93,13 +85,13 @@ class S3Staging:
             self._output = storage.S3Location.parse(spec.output_uri)
             self.run_dir = self._scratch_dir() / "run"
         else:
-            self.run_dir = local_path(spec.output_uri)
+            self.run_dir = path_from_uri(spec.output_uri)
         self._dataset_in_s3 = storage.is_s3(spec.dataset_uri)
 
     def dataset_path(self) -> Path:
         """The dataset, downloaded first when it is in S3."""
         if not self._dataset_in_s3:
-            return local_path(self._spec.dataset_uri)
+            return path_from_uri(self._spec.dataset_uri)
         directory = self._scratch_dir() / "dataset"
         spec = self._spec
         return fetch_dataset(

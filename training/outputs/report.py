@@ -18,6 +18,7 @@ it when the thread that started it ends (PR_SET_PDEATHSIG follows the thread, no
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import signal
@@ -26,12 +27,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from common.files import partial_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -413,7 +416,7 @@ class ReportJob:
         self._outcome = outcome
         if self._input is not None:
             self._input.unlink(missing_ok=True)
-        self._out_path.with_name(self._out_path.name + ".partial").unlink(missing_ok=True)
+        partial_path(self._out_path).unlink(missing_ok=True)  # a killed child's half report
         return outcome
 
     def _kill(self) -> None:
@@ -487,7 +490,8 @@ def start_report(
     rows = min(len(data), max_rows)
     try:
         fork = can_fork() if fork is None else fork
-        scope, fork = _plan(
+        plan = functools.partial(
+            plan_scope,
             data,
             target,
             task,
@@ -495,8 +499,8 @@ def start_report(
             max_rows=max_rows,
             max_columns=max_columns,
             seed=seed,
-            fork=fork,
         )
+        scope, fork = _plan(plan, fork=fork)
         sample = _sample(data, target, scope, seed)
         rows = len(sample)
         note = _join(scope.note, _target_note(sample, target, task))
@@ -542,40 +546,18 @@ def start_report(
     return job(process=spawned, input_path=input_path, log_path=log_path)
 
 
-def _plan(
-    data: pd.DataFrame,
-    target: str,
-    task: str,
-    *,
-    seconds: float | None,
-    max_rows: int,
-    max_columns: int | None,
-    seed: int,
-    fork: bool,
-) -> tuple[ReportScope, bool]:
-    """The scope, and whether to fork. A forked child imports sweetviz itself unless this
-    process has, and this process imports it before the fork only when the report would not
-    be complete otherwise: ~1.5 s of the search's time, against several seconds niced."""
+def _plan(plan: Callable[..., ReportScope], *, fork: bool) -> tuple[ReportScope, bool]:
+    """The scope (`plan(start_s=...)`: `plan_scope` for this report), and whether to fork.
+    A forked child imports sweetviz itself unless this process has, and this process imports
+    it before the fork only when the report would not be complete otherwise: ~1.5 s of the
+    search's time, against several seconds niced."""
     imported = "sweetviz" in sys.modules
-
-    def plan(start_s: float) -> ReportScope:
-        return plan_scope(
-            data,
-            target,
-            task,
-            seconds=seconds,
-            max_rows=max_rows,
-            max_columns=max_columns,
-            start_s=start_s,
-            seed=seed,
-        )
-
     if not fork:
-        return plan(SPAWN_CPU_S + IMPORT_CPU_S), False
-    scope = plan(0.0 if imported else IMPORT_CPU_S)
+        return plan(start_s=SPAWN_CPU_S + IMPORT_CPU_S), False
+    scope = plan(start_s=0.0 if imported else IMPORT_CPU_S)
     if imported or (scope.complete and scope.fits) or not _import_sweetviz():
         return scope, True
-    return plan(0.0), True
+    return plan(start_s=0.0), True
 
 
 def can_fork() -> bool:

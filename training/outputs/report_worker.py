@@ -64,6 +64,7 @@ from typing import Any, NoReturn  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
+from common.files import replacing  # noqa: E402
 from training.outputs import report_speed  # noqa: E402
 from training.outputs.report import TargetPlan, plan_target  # noqa: E402
 
@@ -173,50 +174,29 @@ def make_report(
     histograms: tuple[int, ...],
 ) -> int:
     """Write the report at `out_path`: 0, or 2 after saying why on stderr."""
+    if target not in frame.columns:
+        return _fail(f"the target column '{target}' is not in the data")
     try:
-        build_report(
-            frame, target, task, out_path, positive, pairwise=pairwise, histograms=histograms
+        plan = plan_target(frame[target], task, positive)
+        frame = frame.loc[plan.keep_rows].copy()
+        frame[target] = plan.values
+        if frame.empty:
+            return _fail(f"no rows have a value in the target column '{target}'")
+        started = time.perf_counter()
+        report = _analyze(frame, target, plan, pairwise, histograms)
+        # A killed child must not leave a half-written report behind under the real name
+        # (the parent removes what one left at `partial_path`).
+        with replacing(out_path) as partial:
+            report.show_html(str(partial), open_browser=False, layout="vertical")
+        speed = "on" if report_speed.applied() else "off"
+        print(
+            f"report written in {time.perf_counter() - started:.1f} s "
+            f"({time.process_time():.1f} s CPU in all; Sweetviz speed-ups {speed})"
         )
-    except ReportError as exc:
-        return _fail(str(exc))
     except Exception as exc:
         logging.getLogger(__name__).exception("the EDA report failed")
         return _fail(f"{type(exc).__name__}: {str(exc).strip()[:300]}")
     return 0
-
-
-class ReportError(Exception):
-    """A failure with a message fit for a person."""
-
-
-def build_report(
-    frame: pd.DataFrame,
-    target: str,
-    task: str,
-    out_path: Path,
-    positive: str | None = None,
-    *,
-    pairwise: bool,
-    histograms: tuple[int, ...],
-) -> None:
-    if target not in frame.columns:
-        raise ReportError(f"the target column '{target}' is not in the data")
-    plan = plan_target(frame[target], task, positive)
-    frame = frame.loc[plan.keep_rows].copy()
-    frame[target] = plan.values
-    if frame.empty:
-        raise ReportError(f"no rows have a value in the target column '{target}'")
-    started = time.perf_counter()
-    report = _analyze(frame, target, plan, pairwise, histograms)
-    partial = out_path.with_name(out_path.name + ".partial")
-    # A killed child must not leave a half-written report behind under the real name.
-    report.show_html(str(partial), open_browser=False, layout="vertical")
-    os.replace(partial, out_path)
-    speed = "on" if report_speed.applied() else "off"
-    print(
-        f"report written in {time.perf_counter() - started:.1f} s "
-        f"({time.process_time():.1f} s CPU in all; Sweetviz speed-ups {speed})"
-    )
 
 
 def _analyze(

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from common.logs import TIMED_FORMAT
+
 
 @contextmanager
 def run_log(path: Path) -> Iterator[None]:
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(TIMED_FORMAT))  # as on the job's stderr
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
     root.addHandler(handler)

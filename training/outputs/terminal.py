@@ -8,18 +8,16 @@ from typing import IO
 
 from contract.jobs import (
     ClassMetrics,
-    DecisionThreshold,
     FinishedEvent,
     JobResult,
-    LeaderboardRow,
     ProgressEvent,
     StartedEvent,
     SuspectedLeak,
 )
 from contract.metrics import metric_label
+from contract.wording import classes_shown, leak_sentence, model_name, threshold_sentence
 
 BAR_WIDTH = 24
-MAX_CLASS_ROWS = 10  # per-class precision and recall: the most frequent classes only
 
 
 class ProgressDisplay:
@@ -117,7 +115,7 @@ def _leaderboard_table(result: JobResult) -> str:
     rows = [
         (
             str(r.rank),
-            _model_cell(r),
+            model_name(r),
             f"{r.validation_score:.4f}" if r.validation_score is not None else "not tried",
             f"{r.train_time_s:.1f}s" if r.train_time_s is not None else "",
             str(r.trials),
@@ -129,58 +127,14 @@ def _leaderboard_table(result: JobResult) -> str:
     return "\n".join(fmt.format(*row) for row in [header, *rows])
 
 
-def _short(value: float) -> str:
-    """A weight, threshold or single-column score in few digits: 0.5, 0.27, 0.993."""
-    return f"{value:.3g}"
-
-
-def _model_cell(row: LeaderboardRow) -> str:
-    """The estimator's name; an ensemble's with its members, heaviest first."""
-    if not row.weights:
-        return row.estimator
-    members = sorted(row.weights.items(), key=lambda item: -item[1])
-    return f"{row.estimator} ({', '.join(f'{m} {_short(w)}' for m, w in members)})"
-
-
-def _option(option: str, column: str) -> str:
-    """`--keep x` as a person would type it: quoted when the name has spaces or commas."""
-    value = f'"{column}"' if any(c.isspace() or c in ',"' for c in column) else column
-    return f"`--{option} {value}`"
-
-
 def leak_line(leak: SuspectedLeak) -> str:
-    line = (
-        f"⚠️ `{leak.column}` alone predicts the target with {metric_label(leak.metric)} "
-        f"{_short(leak.score)}: check it is known before the outcome."
+    return "⚠️ " + leak_sentence(
+        leak, code=lambda column: f"`{column}`", option=lambda name, value: f"`--{name} {value}`"
     )
-    if leak.kept:
-        return f"{line} It is used; {_option('exclude', leak.column)} leaves it out."
-    return f"{line} It was left out; {_option('keep', leak.column)} uses it."
-
-
-def threshold_sentence(threshold: DecisionThreshold) -> str:
-    """How labels come from probabilities, in a sentence."""
-    value = _short(threshold.value)
-    rule = f"Labels use a threshold of {value} on P({threshold.positive_class})"
-    reason = threshold.reason.strip()
-    if not reason:
-        criterion = metric_label(threshold.criterion)
-        return f"{rule}, chosen on validation rows to maximise {criterion}."
-    if value in reason:  # the engine's sentence gives the value already
-        return reason
-    return f"{rule}. {reason[0].upper()}{reason[1:]}"
-
-
-def _classes_shown(metrics: list[ClassMetrics]) -> list[ClassMetrics]:
-    """At most MAX_CLASS_ROWS classes: the ones with the most held-out rows, in their order."""
-    if len(metrics) <= MAX_CLASS_ROWS:
-        return metrics
-    biggest = sorted(range(len(metrics)), key=lambda i: -metrics[i].support)[:MAX_CLASS_ROWS]
-    return [metrics[i] for i in sorted(biggest)]
 
 
 def _class_metrics_lines(metrics: list[ClassMetrics]) -> list[str]:
-    shown = _classes_shown(metrics)
+    shown = classes_shown(metrics)
     title = "Per class on the holdout rows"
     if len(shown) < len(metrics):
         title += f" (the {len(shown)} largest of {len(metrics)} classes)"

@@ -36,6 +36,9 @@ FOREST_FIRST_CHUNK = 10
 FOREST_MIN_TREES = 60
 FOREST_BAG_SHARE = 0.4  # of the trees, for each of the five averaged fold models
 FOREST_MAX_ROWS = 100_000  # forests on more rows than this learn from a sample of them
+# Leaves across all the trees of a final model (every fold's forest): a full-depth forest on
+# 12,000 rows was 1 GB in memory and took 18 s to save. About 100 bytes a leaf saved.
+FOREST_MAX_LEAVES = 1_000_000
 MAX_BOOSTING_ROUNDS = 10_000
 PARALLEL_MIN_CELLS = 1_000_000
 
@@ -131,6 +134,15 @@ class _BoosterLabels:
     def classes(self) -> np.ndarray:
         return self.present if self.present is not None else _no_classes()
 
+    def objective(self, binary: str, multiclass: str) -> dict[str, Any]:
+        """The booster's parameters for these classes (its names for the two objectives);
+        none for regression."""
+        if self.present is None:
+            return {}
+        if len(self.present) > 2:
+            return {"objective": multiclass, "num_class": len(self.present)}
+        return {"objective": binary}
+
     @classmethod
     def of(cls, train: Fold, valid: Fold | None, ctx: FitContext) -> _BoosterLabels:
         present, y = (None, train.y)
@@ -144,22 +156,42 @@ class _BoosterLabels:
         return cls(y, present, valid)
 
 
-# ---- LightGBM ----------------------------------------------------------------------------------
+class _BoosterFitted(Fitted):
+    """A booster's model: predictions from the rounds early stopping kept, probabilities over
+    every class of the task (the fold may have lacked some)."""
 
-
-class _LightGBMFitted(Fitted):
     def __init__(self, booster: Any, present: np.ndarray, ctx: FitContext) -> None:
         self.booster = booster
         self.present = present
         self.task = ctx.task
         self.n_classes = ctx.n_classes
-        self.rounds = booster.best_iteration or booster.current_iteration()
+        self.rounds = self._rounds_kept(booster)
+
+    @staticmethod
+    def _rounds_kept(booster: Any) -> int:
+        raise NotImplementedError
+
+    def _raw(self, X: pd.DataFrame) -> np.ndarray:
+        """The booster's own predictions: values, or probabilities of the fold's classes."""
+        raise NotImplementedError
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        raw = self.booster.predict(X, num_iteration=self.rounds)
+        raw = self._raw(X)
         if self.task == "regression":
             return raw
         return _full_proba(raw, self.present, self.n_classes)
+
+
+# ---- LightGBM ----------------------------------------------------------------------------------
+
+
+class _LightGBMFitted(_BoosterFitted):
+    @staticmethod
+    def _rounds_kept(booster: Any) -> int:
+        return booster.best_iteration or booster.current_iteration()
+
+    def _raw(self, X: pd.DataFrame) -> np.ndarray:
+        return self.booster.predict(X, num_iteration=self.rounds)
 
     def importances(self, names: list[str]) -> dict[str, float] | None:
         gains = self.booster.feature_importance(importance_type="gain")
@@ -173,11 +205,7 @@ def fit_lightgbm(
 
     params, rounds = _lightgbm_params(config, train, ctx)
     labels = _BoosterLabels.of(train, valid, ctx)
-    if labels.present is not None:
-        multi = len(labels.present) > 2
-        params["objective"] = "multiclass" if multi else "binary"
-        if multi:
-            params["num_class"] = len(labels.present)
+    params.update(labels.objective("binary", "multiclass"))
     dtrain = lgb.Dataset(train.X, label=labels.y, free_raw_data=True)
     callbacks: list[Callable[..., None]] = [_lightgbm_deadline(ctx)]
     valid_sets = []
@@ -231,23 +259,17 @@ def _lightgbm_deadline(ctx: FitContext) -> Callable[..., None]:
 # ---- XGBoost -----------------------------------------------------------------------------------
 
 
-class _XGBoostFitted(Fitted):
-    def __init__(self, booster: Any, present: np.ndarray, ctx: FitContext) -> None:
-        self.booster = booster
-        self.present = present
-        self.task = ctx.task
-        self.n_classes = ctx.n_classes
+class _XGBoostFitted(_BoosterFitted):
+    @staticmethod
+    def _rounds_kept(booster: Any) -> int:
         best = getattr(booster, "best_iteration", None)
-        self.rounds = (best + 1) if best is not None else booster.num_boosted_rounds()
+        return (best + 1) if best is not None else booster.num_boosted_rounds()
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def _raw(self, X: pd.DataFrame) -> np.ndarray:
         import xgboost as xgb
 
         matrix = xgb.DMatrix(X, enable_categorical=True)
-        raw = self.booster.predict(matrix, iteration_range=(0, self.rounds))
-        if self.task == "regression":
-            return raw
-        return _full_proba(raw, self.present, self.n_classes)
+        return self.booster.predict(matrix, iteration_range=(0, self.rounds))
 
     def importances(self, names: list[str]) -> dict[str, float] | None:
         scores = self.booster.get_score(importance_type="total_gain")
@@ -269,11 +291,7 @@ def fit_xgboost(config: dict[str, Any], train: Fold, valid: Fold | None, ctx: Fi
     }
     params.update({k: v for k, v in config.items() if k != "rounds"})
     labels = _BoosterLabels.of(train, valid, ctx)
-    if labels.present is not None:
-        multi = len(labels.present) > 2
-        params["objective"] = "multi:softprob" if multi else "binary:logistic"
-        if multi:
-            params["num_class"] = len(labels.present)
+    params.update(labels.objective("binary:logistic", "multi:softprob"))
     dtrain = xgb.DMatrix(train.X, label=labels.y, enable_categorical=True)
     evals = []
     if labels.valid is not None:
@@ -399,6 +417,9 @@ def _fit_forest(kind: str, config: dict[str, Any], train: Fold, ctx: FitContext)
         X, y = X.iloc[rows], y[rows]
     if ctx.folds > 1:  # the fold models are averaged: together they make a larger forest
         target_trees = max(FOREST_MIN_TREES, round(target_trees * FOREST_BAG_SHARE))
+    leaves = FOREST_MAX_LEAVES // (target_trees * max(ctx.folds, 1))
+    if leaves < len(y):  # small tables never reach the cap
+        model.set_params(max_leaf_nodes=max(leaves, 2))
     # A first small chunk times one tree; later chunks take what the deadline leaves room for.
     chunk = target_trees if X.size < FOREST_CHUNK_CELLS else FOREST_FIRST_CHUNK
     while model.n_estimators < target_trees:

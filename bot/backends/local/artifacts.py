@@ -6,8 +6,8 @@ Layout under `root`::
     runs/<job_id>/...                    everything the training job writes
 
 - Job ids are checked against `contract.jobs.JOB_ID_PATTERN` before they touch a path.
-- Uploads stream into a hidden temporary file next to the target and are renamed into place
-  only when complete and within the size limit; a failed or oversized upload leaves nothing.
+- Uploads stream into a temporary file next to the target and are renamed into place only
+  when complete and within the size limit; a failed or oversized upload leaves nothing.
 - `resolve` is what the link-serving web route calls: it refuses paths that leave the run
   folder (including through symlinks) and anything that is not an existing regular file.
 
@@ -20,13 +20,13 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
 from bot.errors import FileTooLarge
 from bot.links import LinkSigner, UnsafePath, check_job_id, normalize_artifact_path
+from common.files import replacing, write_atomically
 from contract.jobs import JobResult, JobSpec
 from contract.run_folder import DATASETS_DIR, RESULT_FILE, RUNS_DIR, SPEC_FILE
 
@@ -96,22 +96,11 @@ class LocalArtifactStore:
         return str(self.run_dir(job_id).resolve())
 
     def save_spec(self, spec: JobSpec) -> str:
-        run = self.run_dir(spec.job_id)
-        run.mkdir(parents=True, exist_ok=True)
-        path = run / SPEC_FILE
-        temp = path.with_suffix(".json.part")
-        temp.write_text(spec.model_dump_json(indent=2), encoding="utf-8")
-        os.replace(temp, path)  # the launcher's restart recovery trusts a spec.json it sees
-        return str(path.resolve())
+        # Whole or absent: the launcher's restart recovery trusts a spec.json it sees.
+        return self._save_json(spec.job_id, SPEC_FILE, spec.model_dump_json(indent=2))
 
     def save_result(self, result: JobResult) -> str:
-        run = self.run_dir(result.job_id)
-        run.mkdir(parents=True, exist_ok=True)
-        path = run / RESULT_FILE
-        temp = path.with_suffix(".json.part")
-        temp.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-        os.replace(temp, path)
-        return str(path.resolve())
+        return self._save_json(result.job_id, RESULT_FILE, result.model_dump_json(indent=2))
 
     def discard_dataset(self, job_id: str) -> None:
         folder = self.dataset_path(job_id, "x").parent
@@ -131,6 +120,13 @@ class LocalArtifactStore:
         if self.signer is None:
             raise RuntimeError("this artifact store was built without a link signer")
         return self.public_url + self.signer.sign(job_id, relative_path, self.link_expiry_s)
+
+    def _save_json(self, job_id: str, name: str, text: str) -> str:
+        run = self.run_dir(job_id)
+        run.mkdir(parents=True, exist_ok=True)
+        path = run / name
+        write_atomically(path, text)
+        return str(path.resolve())
 
     # ---- layout ---------------------------------------------------------------------------
 
@@ -156,21 +152,20 @@ class LocalArtifactStore:
         folder = target.parent
         created = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
-        temp = Path(temp_name)
         try:
-            written = 0
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    written += len(chunk)
-                    if written > max_bytes:
-                        raise TooLarge(max_bytes)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, target)
+            with replacing(target) as temp:
+                # Readable by this user alone, as the person's data should be.
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    written = 0
+                    for chunk in chunks:
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise TooLarge(max_bytes)
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
         except BaseException:
-            temp.unlink(missing_ok=True)
             if created:
                 with contextlib.suppress(OSError):
                     folder.rmdir()

@@ -47,6 +47,7 @@ from bot.messages.failure import (
     process_stopped,
 )
 from bot.ports import JobEnding, JobEvents
+from common.files import path_from_uri, write_atomically
 from contract.jobs import FinishedEvent, ProgressEvent, StartedEvent, parse_event, utc_now
 from contract.run_folder import EVENTS_FILE, JOB_LOG_FILE, RUNS_DIR, SPEC_FILE
 from training.warm_worker import process_stat
@@ -161,7 +162,7 @@ class LocalLauncher:
     # ---- the port ------------------------------------------------------------------------
 
     def submit(self, job: Job, spec_uri: str) -> None:
-        self._enqueue(job, _local_path(spec_uri))
+        self._enqueue(job, path_from_uri(spec_uri))
 
     def cancel(self, job: Job) -> None:
         with self._lock:
@@ -256,7 +257,7 @@ class LocalLauncher:
             "warm": watch.process is None,
         }
         try:
-            _write_atomically(run_dir / RECORD_FILE, json.dumps(record))
+            write_atomically(run_dir / RECORD_FILE, json.dumps(record))
         except OSError:  # the job runs all the same; only a restart would lose track of it
             log.exception("could not record the process of job %s", job_id)
         return watch
@@ -491,12 +492,6 @@ def _read_record(path: Path) -> tuple[int, Path, int | None] | None:
         return None
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
-
-
 def _log_tail(path: Path, lines: int = LOG_TAIL_LINES, max_bytes: int = 64_000) -> str:
     try:
         with path.open("rb") as file:
@@ -505,7 +500,3 @@ def _log_tail(path: Path, lines: int = LOG_TAIL_LINES, max_bytes: int = 64_000) 
     except OSError:
         return ""
     return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])
-
-
-def _local_path(uri: str) -> Path:
-    return Path(uri.removeprefix("file://"))

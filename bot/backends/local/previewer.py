@@ -14,12 +14,11 @@ import logging
 import subprocess
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
 from bot.errors import PreviewFailed
+from common.files import path_from_uri
 from contract import exit_codes
 from contract.jobs import DatasetPreview
 
@@ -42,7 +41,7 @@ class SubprocessPreviewer:
         self._timeout_s = timeout_s
 
     def preview(self, dataset_uri: str, file_name: str) -> DatasetPreview:
-        path = local_path(dataset_uri)
+        path = path_from_uri(dataset_uri)  # the local backend stores datasets on this machine
         argv = [*self._command, str(path), "--name", file_name]
         try:
             done = subprocess.run(
@@ -88,15 +87,6 @@ class SubprocessPreviewer:
             _tail(done.stderr),
         )
         raise _crashed(file_name)
-
-
-def local_path(dataset_uri: str) -> Path:
-    """A plain path or a `file://` URI; the local backend stores datasets on this machine."""
-    if dataset_uri.startswith("file://"):
-        return Path(unquote(urlsplit(dataset_uri).path))
-    if "://" in dataset_uri:
-        raise ValueError(f"the local previewer reads local files, not {dataset_uri!r}")
-    return Path(dataset_uri)
 
 
 def _input_error(stdout: bytes) -> PreviewFailed | None:

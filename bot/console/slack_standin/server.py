@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.console.slack_standin.api import WebApi
 
+POLL_INTERVAL_S = 0.05  # how often the serving loop checks for `stop()`
+
 
 class HttpServer:
     """Serves a `WebApi` from a thread, on a free port of 127.0.0.1."""
@@ -27,8 +29,12 @@ class HttpServer:
         handler = type("_BoundHandler", (_Handler,), {"api": self.api})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
+        # A short poll interval: `shutdown()` waits for the loop's next poll (0.5 s by default).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-slack", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL_S},
+            name="fake-slack",
+            daemon=True,
         )
         self._thread.start()
 

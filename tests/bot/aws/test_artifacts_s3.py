@@ -20,6 +20,7 @@ from bot.backends.aws.artifacts import (
 from bot.backends.local.artifacts import ArtifactNotFound, TooLarge, UnsafeArtifactPath
 from bot.errors import FileTooLarge
 from contract.jobs import Artifacts, ErrorInfo, JobResult, JobSpec
+from tests.builders import make_spec
 
 from .conftest import BUCKET, REGION
 from .spy import Spy
@@ -28,11 +29,9 @@ MIB = 1024 * 1024
 
 
 def spec(job_id: str = "job-1") -> JobSpec:
-    return JobSpec(
+    return make_spec(
         job_id=job_id,
         dataset_uri=f"s3://{BUCKET}/datasets/{job_id}/churn.csv",
-        file_name="churn.csv",
-        target="churned",
         output_uri=f"s3://{BUCKET}/runs/{job_id}",
     )
 

@@ -16,7 +16,7 @@ from bot.backends.aws.launcher import BatchLauncher
 from bot.backends.aws.previewer import LambdaPreviewer
 from bot.backends.aws.table import create_table_kwargs
 from bot.settings import Settings, SettingsError, load_settings
-from tests.bot.test_job_store import make_job
+from tests.builders import make_job
 
 from .conftest import BUCKET, REGION, TABLE
 

@@ -12,7 +12,7 @@ from botocore.stub import ANY, Stubber
 from bot.backends.aws import job_store as job_store_module
 from bot.backends.aws.job_store import DynamoJobStore
 from bot.backends.aws.table import TABLE_SCHEMA, TTL_ATTRIBUTE, create_table_kwargs
-from tests.bot.test_job_store import make_job
+from tests.builders import make_job
 
 from .conftest import REGION, TABLE
 

@@ -16,7 +16,7 @@ import pytest
 from bot.backends.local.job_store import DuplicateJobId, SqliteJobStore
 from bot.jobs import STATUSES, Job, JobStore, Status
 from bot.lifecycle import allowed
-from tests.bot.test_job_store import make_job
+from tests.builders import make_job
 
 StoreFactory = Callable[[], JobStore]
 

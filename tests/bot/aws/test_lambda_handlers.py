@@ -25,15 +25,23 @@ from bot.backends.aws import secrets
 from bot.backends.aws.job_store import DynamoJobStore
 from bot.console.slack_requests import SignedRequest, SlackRequests
 from bot.jobs import Job
+from bot.messages.answers import LOOKING_FOR_THE_FILE
 from contract.jobs import (
-    Artifacts,
-    Chart,
     JobResult,
-    LeaderboardRow,
     ProgressEvent,
     StartedEvent,
 )
 from tests.bot.aws_lambda.batch_event import attempt, batch_event
+from tests.bot.blocks import (
+    context_texts,
+    header_text,
+    in_thread,
+    of_type,
+    section_texts,
+    sent,
+    texts,
+)
+from tests.builders import make_job, make_result
 from tests.conftest import SAMPLE_CHURN
 from tests.fakes.slack_api import FakeSlack, fake_slack
 
@@ -192,7 +200,8 @@ def test_a_slash_command_is_acked_then_its_slow_half_runs_in_a_self_invocation(
         http_api_event(requests.command(fake.channel, "train target=churned time=2m")), context
     )
     assert answer["statusCode"] == 200
-    assert "Looking for the file" in answer["body"]
+    acked = json.loads(answer["body"])
+    assert (acked["response_type"], acked["text"]) == ("ephemeral", LOOKING_FOR_THE_FILE)
     assert store(dynamodb_client).list_for_channel(fake.channel) == []  # nothing slow yet
 
     (invoke,) = invokes.calls
@@ -216,9 +225,13 @@ def test_a_slash_command_is_acked_then_its_slow_half_runs_in_a_self_invocation(
     (submitted,) = batch.list_jobs(jobQueue=QUEUE, filters=named)["jobSummaryList"]
     described = batch.describe_jobs(jobs=[submitted["jobId"]])["jobs"][0]
     assert described["container"]["command"][-1] == f"s3://{BUCKET}/runs/{job.job_id}/spec.json"
-    thread = fake.thread(fake.channel, file["message_ts"])
-    assert "queued" in json.dumps(thread[1:])
-    assert any(job.job_id in e.get("text", "") for e in fake.ephemerals)
+    (status,) = sent(fake, "chat.postMessage", thread_ts=file["message_ts"])  # the status
+    assert section_texts(status["blocks"])[0].startswith(
+        ":hourglass_flowing_sand: Training on *churn.csv*: *queued*"
+    )
+    assert context_texts(status["blocks"])[0] == f"Job `{job.job_id}`"
+    (started,) = fake.ephemerals
+    assert started["text"].startswith(f"Started job `{job.job_id}`")
 
 
 def test_a_forged_request_gets_401_and_no_invocation(
@@ -239,13 +252,11 @@ def a_job(dynamodb_client: Any, fake: FakeSlack, job_id: str = "3fa9c1b2") -> Jo
     """A job the bot Lambda recorded and announced in a file's thread."""
     file = fake.add_file("churn.csv", b"a,b\n1,2\n", channel=fake.channel)
     status = fake.post_user_message(fake.channel, "status", thread_ts=file["message_ts"])
-    job = Job(
+    job = make_job(
         job_id=job_id,
         user_id="U0HUMAN",
         channel_id=fake.channel,
         thread_ts=file["message_ts"],
-        file_name="churn.csv",
-        target="churned",
         status_ts=status,
     )
     store(dynamodb_client).create(job)
@@ -253,28 +264,11 @@ def a_job(dynamodb_client: Any, fake: FakeSlack, job_id: str = "3fa9c1b2") -> Jo
 
 
 def put_result(s3_client: Any, job: Job) -> None:
-    result = JobResult(
-        job_id=job.job_id,
-        status="succeeded",
-        file_name=job.file_name,
-        target=job.target,
-        task="classification",
-        metric="roc_auc",
-        best_estimator="lgbm",
-        leaderboard=[
-            LeaderboardRow(
-                rank=1, estimator="lgbm", validation_score=0.81, train_time_s=3.0, trials=9
-            )
-        ],
-        holdout_metrics={"roc_auc": 0.8},
-        artifacts=Artifacts(
-            charts=[Chart(name="roc", path="charts/roc.png", title="ROC", alt_text="ROC curve")],
-            report="report.html",
-            model="model.joblib",
-        ),
-    )
+    """The training's succeeded result in the job's run folder, with its charts."""
+    result = make_result(job)
     prefix = f"runs/{job.job_id}"
-    s3_client.put_object(Bucket=BUCKET, Key=f"{prefix}/charts/roc.png", Body=PNG)
+    for chart in result.artifacts.charts:
+        s3_client.put_object(Bucket=BUCKET, Key=f"{prefix}/{chart.path}", Body=PNG)
     s3_client.put_object(Bucket=BUCKET, Key=f"{prefix}/result.json", Body=result.model_dump_json())
 
 
@@ -299,9 +293,10 @@ def test_training_events_and_batch_success_post_once_with_the_cost(
     finished = store(dynamodb_client).get(job.job_id)
     assert finished is not None and finished.status == "succeeded"
     thread = fake.thread(fake.channel, job.thread_ts or "")
-    results = [m for m in thread if "Results" in json.dumps(m.get("blocks", []))]
+    results = [m for m in thread if header_text(m.get("blocks") or []).startswith("Results")]
     assert len(results) == 1
-    assert "Fargate Spot" in json.dumps(results[0]["blocks"])  # the cost of the answer
+    (cost,) = [t for t in context_texts(results[0]["blocks"]) if t.startswith(":moneybag:")]
+    assert "on Fargate Spot" in cost and "for 1 min 35 s billed" in cost  # what the answer cost
     assert len([m for m in thread if m.get("files") and m.get("bot_id")]) == 1  # the chart
 
 
@@ -327,10 +322,12 @@ def test_a_job_that_died_without_a_result_is_explained(
     assert completion_handler.handler(failed, None)["done"].endswith("(FAILED)")
     ended = store(dynamodb_client).get(job.job_id)
     assert ended is not None and ended.status == "failed"
-    shown = json.dumps(fake.thread(fake.channel, job.thread_ts or ""))
-    assert "ran out of memory" in shown
-    assert "Killed" in shown  # the last words of its log, which wrote no result
-    assert "OutOfMemoryError" not in shown  # AWS's own reason is put in words instead
+    failure = in_thread(fake, fake.channel, job.thread_ts or "", containing="*What went wrong:*")
+    (why,) = [t for t in section_texts(failure["blocks"]) if t.startswith("*What went wrong:*")]
+    assert "ran out of memory" in why
+    assert "“Killed”" in why  # the last words of its log, which wrote no result
+    # AWS's own reason is put in words instead, nowhere shown as it is.
+    assert not [t for t in [failure["text"], *texts(failure["blocks"])] if "OutOfMemory" in t]
 
 
 def test_other_events_change_nothing(deployed: FakeSlack) -> None:
@@ -360,6 +357,10 @@ def test_a_reclaim_on_the_last_attempt_still_posts_the_partial_results(
     )
     ended = store(dynamodb_client).get(job.job_id)
     assert ended is not None and ended.status == "interrupted"
-    shown = json.dumps(fake.thread(fake.channel, job.thread_ts or ""))
-    assert "Interrupted" in shown and "lgbm" in shown  # the models found, marked as partial
-    assert "3 attempts" in shown  # every reclaimed attempt was billed
+    results = in_thread(fake, fake.channel, job.thread_ts or "", header="Results")
+    blocks = results["blocks"]
+    assert section_texts(blocks)[0].startswith(":warning: *Interrupted:*")  # marked as partial
+    (table,) = of_type(blocks, "table")
+    assert [row[1]["text"] for row in table["rows"][1:]] == ["lgbm", "rf"]  # the models found
+    (cost,) = [t for t in context_texts(blocks) if t.startswith(":moneybag:")]
+    assert cost.endswith(", 3 attempts.")  # every reclaimed attempt was billed

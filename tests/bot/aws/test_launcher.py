@@ -19,7 +19,7 @@ from bot.backends.aws.launcher import (
 )
 from bot.backends.local.artifacts import ArtifactNotFound
 from bot.jobs import Job
-from contract.jobs import JobSpec
+from tests.builders import make_job, spec_for
 
 from .conftest import BUCKET, DEFINITION, MB, QUEUE, REGION
 from .spy import Spy
@@ -28,17 +28,9 @@ from .spy import Spy
 @pytest.fixture
 def staged(s3_store: S3ArtifactStore) -> tuple[Job, str]:
     """A job whose 3 MB dataset and spec the service has written."""
-    job = Job(job_id="3fa9c1b2", user_id="U1", channel_id="C1", thread_ts="1.2",
-              file_name="churn.csv", target="churned", time_budget_s=600)  # fmt: skip
+    job = make_job(job_id="3fa9c1b2", time_budget_s=600)
     dataset_uri = s3_store.save_dataset(job.job_id, job.file_name, [b"x" * (3 * MB)], 10 * MB)
-    spec = JobSpec(
-        job_id=job.job_id,
-        dataset_uri=dataset_uri,
-        file_name=job.file_name,
-        target=job.target,
-        time_budget_s=job.time_budget_s,
-        output_uri=s3_store.output_uri(job.job_id),
-    )
+    spec = spec_for(job, dataset_uri=dataset_uri, output_uri=s3_store.output_uri(job.job_id))
     return job, s3_store.save_spec(spec)
 
 
@@ -81,11 +73,9 @@ def test_submit(launcher: BatchLauncher, batch: Any, staged: tuple[Job, str]) ->
 def test_submit_sizes_from_the_dataset(s3_store: S3ArtifactStore, batch: Any) -> None:
     spy = Spy(batch)
     launcher = BatchLauncher(spy, job_queue=QUEUE, job_definition=DEFINITION, artifacts=s3_store)
-    job = Job(job_id="big1", user_id="U1", channel_id="C1", thread_ts=None,
-              file_name="sales.parquet", target="y", time_budget_s=3600)  # fmt: skip
+    job = make_job(job_id="big1", file_name="sales.parquet", target="y", time_budget_s=3600)
     uri = s3_store.save_dataset(job.job_id, job.file_name, [b"p" * (60 * MB)], 100 * MB)
-    spec = JobSpec(job_id=job.job_id, dataset_uri=uri, file_name=job.file_name, target="y",
-                   time_budget_s=3600, output_uri=s3_store.output_uri(job.job_id))  # fmt: skip
+    spec = spec_for(job, dataset_uri=uri, output_uri=s3_store.output_uri(job.job_id))
     launcher.submit(job, s3_store.save_spec(spec))
 
     (submitted,) = [kwargs for name, kwargs in spy.calls if name == "submit_job"]
@@ -132,8 +122,8 @@ def test_cancel_leaves_finished_and_unrelated_jobs_alone(
     spy = Spy(batch)
     launcher.batch = spy
     launcher.cancel(job)
-    launcher.cancel(Job(job_id="nosuchjob", user_id="U1", channel_id="C1", thread_ts=None,
-                        file_name="a.csv", target="y"))  # fmt: skip
+    launcher.cancel(make_job(job_id="nosuchjob"))
+    assert spy.names().count("get_paginator") == 2  # it looked for each job's Batch jobs
     assert "terminate_job" not in spy.names()
 
 

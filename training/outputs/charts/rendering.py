@@ -11,6 +11,7 @@ import os
 import time
 from pathlib import Path
 
+from common.files import write_atomically
 from contract.jobs import Chart
 from training.outputs.charts.alt_text import plural
 from training.outputs.charts.browser import RENDER_TIMEOUT_S, SESSION, START_TIMEOUT_S
@@ -84,9 +85,7 @@ def _render_one(chart: PlannedChart, path: Path) -> None:
     png = SESSION.render(figure, width=width, height=height, timeout=RENDER_TIMEOUT_S)
     if not png.startswith(b"\x89PNG"):
         raise RuntimeError("the browser returned something that is not a PNG")
-    tmp = path.with_suffix(".png.tmp")
-    tmp.write_bytes(png)
-    tmp.replace(path)  # no half-written image if we are killed mid-write
+    write_atomically(path, png)  # no half-written image if we are killed mid-write
     logger.info("rendered %s in %.2f s", chart.name, time.perf_counter() - started)
 
 
