@@ -32,6 +32,7 @@ SUITE = (
     ("bot_import.py", "bot_import.md"),
     ("bot_ack.py", "bot_ack.md"),
     ("bot_end_to_end.py", "bot_end_to_end.md"),
+    ("abuse.py", "abuse.md"),
     ("aws.py", "aws.md"),
 )
 

@@ -68,12 +68,22 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("run_dir", type=Path, help="the folder of a finished run")
     predict.add_argument("data", type=Path, help="a table with the same columns")
     predict.add_argument("-o", "--output", type=Path, help="CSV to write (default: stdout)")
+    predict.add_argument(
+        "--trust-unsigned",
+        action="store_true",
+        help="load a model this installation did not sign (models are code: only from "
+        "runs you trust)",
+    )
     predict.set_defaults(handler=_predict)
 
     serve = commands.add_parser(
         "serve", help="run the Slack bot as a web app (POST /slack/events, /health, links)"
     )
-    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default all)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
     serve.add_argument("--port", type=int, default=3000)
     serve.set_defaults(handler=_serve)
 
@@ -143,23 +153,33 @@ def _train(args: argparse.Namespace) -> int:
     from training.run import RunOptions, run_job
 
     result = run_job(spec, RunOptions(sinks=[ProgressDisplay()], report=not args.no_report))
+    _sign_model(out, job_id, result.artifacts.model_sha256)
     stream = sys.stdout if result.status != "failed" else sys.stderr
     print(summary(result, str(out)), file=stream)
     return exit_codes.for_result(result)
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from bot.model_signature import ModelNotTrusted
     from contract.run_folder import MODEL_FILE
     from training.errors import InputError
     from training.input.reading import read_table
+    from training.outputs.spreadsheet import safe_frame
     from training.pipeline.model import TrainedModel
 
     try:
-        model = TrainedModel.load(args.run_dir / MODEL_FILE)
+        model_path = args.run_dir / MODEL_FILE
+        unchecked = args.trust_unsigned or not model_path.exists()  # load says what is missing
+        sha256 = None if unchecked else _signed_sha256(args.run_dir)
+    except ModelNotTrusted as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    try:
+        model = TrainedModel.load(model_path, sha256=sha256)
         if not args.data.is_file():
             raise InputError("file_not_found", f"There is no file at {args.data}.")
         frame = read_table(args.data, args.data.name)
-        table = frame.join(model.predictions_table(frame))
+        table = safe_frame(frame.join(model.predictions_table(frame)))  # opened in spreadsheets
     except InputError as error:
         print(f"error: {error.message}", file=sys.stderr)
         if error.hint:
@@ -171,6 +191,29 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         table.to_csv(sys.stdout, index=False)
     return exit_codes.SUCCEEDED
+
+
+def _sign_model(run_dir: Path, job_id: str, sha256: str | None) -> None:
+    """Sign the model `automl train` made with this user's key, so `predict` will load it."""
+    from bot.model_signature import local_key, signature
+    from common.files import write_atomically
+    from contract.run_folder import MODEL_SIGNATURE_FILE
+
+    key = local_key(create=True)
+    if sha256 and key:
+        write_atomically(run_dir / MODEL_SIGNATURE_FILE, signature(job_id, sha256, key))
+
+
+def _signed_sha256(run_dir: Path) -> str:
+    """The model's SHA-256 as this installation signed it; `ModelNotTrusted` otherwise."""
+    from bot.model_signature import installation_keys, signed_sha256
+    from contract.run_folder import MODEL_SIGNATURE_FILE
+
+    try:
+        record: bytes | None = (run_dir / MODEL_SIGNATURE_FILE).read_bytes()
+    except FileNotFoundError:
+        record = None
+    return signed_sha256(record, installation_keys())
 
 
 # ---- the bot -------------------------------------------------------------------------------
@@ -205,7 +248,14 @@ def _web_app(bot: Bot) -> FastAPI:
     files = None
     if isinstance(artifacts, LocalArtifactStore) and artifacts.signer is not None:
         files = ArtifactFiles(artifacts.resolve, artifacts.signer)
-    return create_web_app(bot.app, files)
+    settings = bot.settings
+    return create_web_app(
+        bot.app,
+        bot.signing_secret,
+        files,
+        max_body_bytes=settings.max_request_kb * 1024,
+        body_timeout_s=settings.request_timeout_s,
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -214,6 +264,8 @@ def _serve(args: argparse.Namespace) -> int:
         return exit_codes.BAD_INPUT
     import uvicorn
 
+    from bot.http_server import server_options
+
     bot = _started_bot(settings)
     print(
         f"AutoML bot on http://{args.host}:{args.port}; Slack's request URL is "
@@ -221,7 +273,13 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     try:
-        uvicorn.run(_web_app(bot), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            _web_app(bot),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            **server_options(settings),
+        )
     finally:
         bot.close()  # running trainings go on; the next start picks them up
     return exit_codes.SUCCEEDED
@@ -236,10 +294,18 @@ def _socket(args: argparse.Namespace) -> int:
     import uvicorn
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    from bot.http_server import server_options
+
     bot = _started_bot(settings)
     # Slack talks over the socket; people still open report links over HTTP.
     server = uvicorn.Server(
-        uvicorn.Config(_web_app(bot), host=args.host, port=args.port, log_level="warning")
+        uvicorn.Config(
+            _web_app(bot),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            **server_options(settings),
+        )
     )
     threading.Thread(target=server.run, name="links", daemon=True).start()
     assert settings.slack_app_token is not None

@@ -14,8 +14,9 @@ import logging
 
 from bot.jobs import JobStore
 from bot.lifecycle import JobLifecycle
+from bot.model_signature import signature
 from bot.notifier import Notifier
-from bot.outcome import read_outcome
+from bot.outcome import Outcome, read_outcome
 from bot.ports import ArtifactStore, JobEnding
 from contract.jobs import ProgressEvent
 
@@ -31,11 +32,13 @@ class JobEventHandler:
         store: JobStore,
         artifacts: ArtifactStore,
         notifier: Notifier,
+        model_key: bytes | None = None,
     ) -> None:
         self._lifecycle = lifecycle
         self._store = store
         self._artifacts = artifacts
         self._notifier = notifier
+        self._model_key = model_key  # signs each model's SHA-256 (bot.model_signature)
 
     def job_started(self, job_id: str) -> None:
         job = self._store.get(job_id)
@@ -60,6 +63,7 @@ class JobEventHandler:
             self._notifier.forget(job_id)  # a repeated or late ending: the person was told
             return
         outcome = read_outcome(self._artifacts, job, ending)
+        self._sign_model(outcome)
         error = outcome.error
         ended = self._lifecycle.end(
             job_id,
@@ -72,3 +76,14 @@ class JobEventHandler:
             self._notifier.show_outcome(job, outcome)
         else:  # another caller ended it first (or it was cancelled meanwhile)
             self._notifier.forget(job_id)
+
+    def _sign_model(self, outcome: Outcome) -> None:
+        artifacts = outcome.result.artifacts
+        if self._model_key is None or not artifacts.model or not artifacts.model_sha256:
+            return
+        job_id = outcome.result.job_id
+        try:
+            record = signature(job_id, artifacts.model_sha256, self._model_key)
+            self._artifacts.save_model_signature(job_id, record)
+        except Exception:  # an unsigned model is refused on load: nothing worse follows
+            log.exception("could not sign the model of job %s", job_id)

@@ -29,6 +29,10 @@ MUTABLE_FIELDS: frozenset[str] = frozenset(
 )
 
 
+class ActiveLimitReached(Exception):
+    """`JobStore.create` refused: the person already has `max_active` queued or running jobs."""
+
+
 def check_statuses(statuses: tuple[str, ...]) -> None:
     """ValueError for a status that does not exist (a typo must not match nothing silently)."""
     unknown = [status for status in statuses if status not in STATUSES]
@@ -83,12 +87,14 @@ class Job:
 class JobStore(Protocol):
     """Where jobs live. Every method is safe to call from several threads."""
 
-    def create(self, job: Job) -> tuple[Job, bool]:
+    def create(self, job: Job, *, max_active: int | None = None) -> tuple[Job, bool]:
         """Store a new job; `(job, True)`.
 
         If a job with the same `dedupe_key` exists already, store nothing and return
         `(existing_job, False)`: one user action, one job, however often Slack retries.
-        A `dedupe_key` of None never deduplicates.
+        A `dedupe_key` of None never deduplicates. With `max_active`, raise
+        `ActiveLimitReached` instead when the job's owner has that many active jobs: the
+        count and the write are one atomic step, so racing requests cannot both pass.
         """
         ...
 
@@ -131,4 +137,16 @@ class JobStore(Protocol):
         For one-off work that is not a job, such as the preview of a shared file, so a Slack
         retry of the same event does not do it twice.
         """
+        ...
+
+    def release(self, key: str) -> None:
+        """Undo a claim whose work did not happen, so it may be claimed again."""
+        ...
+
+    def remember_columns(self, file_id: str, columns: list[str]) -> None:
+        """Keep a previewed file's column names, to check a request before it is a job."""
+        ...
+
+    def columns_of(self, file_id: str) -> list[str] | None:
+        """The column names its preview found; None when the file was not previewed."""
         ...

@@ -91,11 +91,14 @@ class JobLifecycle:
     def __init__(self, store: JobStore) -> None:
         self._store = store
 
-    def record(self, job: Job) -> tuple[Job, bool]:
-        """Store a new job, `queued`; `JobStore.create`'s answer (a retry gets the first job)."""
+    def record(self, job: Job, *, max_active: int | None = None) -> tuple[Job, bool]:
+        """Store a new job, `queued`; `JobStore.create`'s answer (a retry gets the first job).
+
+        `bot.jobs.ActiveLimitReached` when its owner already has `max_active` active jobs.
+        """
         if job.status != INITIAL:
             raise ValueError(f"a new job is {INITIAL}, not {job.status}")
-        return self._store.create(job)
+        return self._store.create(job, max_active=max_active)
 
     def start(self, job_id: str) -> bool:
         """`queued` -> `running`; False when the job was cancelled or ended meanwhile."""

@@ -110,10 +110,15 @@ def derive_link_key(signing_secret: str) -> bytes:
     One extract and one expand step of RFC 5869 with fixed salt and info labels: the result
     is unrelated to the secret for anyone without it, and differs from it.
     """
+    return derive_key(signing_secret, _HKDF_INFO)
+
+
+def derive_key(signing_secret: str, info: bytes) -> bytes:
+    """HKDF-SHA256 of the signing secret for one use, named by `info` (one key per use)."""
     if not signing_secret:
         raise ValueError("the signing secret is empty")
     prk = hmac.new(_HKDF_SALT, signing_secret.encode("utf-8"), hashlib.sha256).digest()
-    return hmac.new(prk, _HKDF_INFO + b"\x01", hashlib.sha256).digest()
+    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
 
 
 class LinkSigner:

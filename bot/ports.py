@@ -10,8 +10,8 @@ Standard library and the contract models only: this module is on the Lambda's pa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from bot.jobs import Job, JobStore
 from contract.jobs import DatasetPreview, FinishedEvent, JobResult, JobSpec, ProgressEvent
@@ -48,6 +48,10 @@ class ArtifactStore(Protocol):
 
     def load_result(self, job_id: str) -> JobResult | None:
         """The run's `result.json`, or None when the job wrote none (yet)."""
+        ...
+
+    def save_model_signature(self, job_id: str, record: bytes) -> None:
+        """Write `model.sig` (bot.model_signature) beside the run's model."""
         ...
 
     def read_bytes(self, job_id: str, relative_path: str) -> bytes:
@@ -128,8 +132,11 @@ class Backend:
     artifacts: ArtifactStore
     launcher: Launcher
     previewer: Previewer
+    # Background work the backend runs besides the launcher (the local sweeper), stopped too.
+    workers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
-        close = getattr(self.launcher, "close", None)
-        if callable(close):
-            close()
+        for part in (*self.workers, self.launcher):
+            close = getattr(part, "close", None)
+            if callable(close):
+                close()

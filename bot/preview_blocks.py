@@ -36,7 +36,7 @@ from bot.messages.blocks import (
     section,
     table,
 )
-from bot.messages.text import bullets, escape, format_duration, truncate
+from bot.messages.text import bullets, code, escape, format_duration, truncate
 from contract.jobs import ColumnPreview, DatasetPreview
 
 PREVIEW_ACTIONS_BLOCK = "preview_actions"
@@ -118,7 +118,7 @@ def preview_message(
     target = preview.suggested_target
     if target is not None:
         task = _TASK_WORDS.get(preview.suggested_task or "", "")
-        line = f"*Suggested target:* {_code(target)}"
+        line = f"*Suggested target:* {code(target)}"
         blocks.append(section(line + (f", so {task}." if task else ".")))
     else:
         blocks.append(section("*Target:* I couldn't tell which column to predict: pick one below."))
@@ -152,9 +152,9 @@ def preview_message(
     )
     blocks.append(context(footer))
 
-    fallback = f"{name}: {preview.rows:,} rows × {n_columns:,} columns."
+    fallback = f"{escape(name)}: {preview.rows:,} rows × {n_columns:,} columns."
     if target is not None:
-        fallback += f" Suggested target: {target}."
+        fallback += f" Suggested target: {escape(target)}."
     return message(fallback, blocks)
 
 
@@ -230,7 +230,7 @@ def preview_failed_message(file_name: str, error: UserFacingError) -> SlackMessa
     if error.hint.strip():
         blocks.append(section(f"*What to do:* {escape(error.hint.strip())}"))
     blocks.append(context(f"error `{escape(error.code)}`"))
-    return message(f"I couldn't preview {name}: {what}", blocks)
+    return message(f"I couldn't preview {escape(name)}: {escape(what)}", blocks)
 
 
 # ---- the "Train a model" modal ---------------------------------------------------------------
@@ -376,12 +376,6 @@ def _select(
     if chosen is not None:
         menu["initial_option"] = chosen
     return menu
-
-
-def _code(name: str) -> str:
-    # A backtick in a column name would end the code span early.
-    inner = escape(truncate(name, 80)).replace("`", "'")
-    return f"`{inner}`"
 
 
 def _compact(data: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from bot.backends import load_backend
 from bot.job_events import JobEventHandler
 from bot.lifecycle import JobLifecycle
 from bot.links import derive_link_key
+from bot.model_signature import derive_model_key, local_key
 from bot.notifier import Notifier
 from bot.ports import Backend
 from bot.service import JobService
@@ -73,14 +74,16 @@ def build_bot(settings: Settings, *, process_before_response: bool = False) -> B
     if settings.slack_signing_secret is not None:
         signing_secret = settings.slack_signing_secret.get_secret_value()
         link_key = derive_link_key(signing_secret)
+        model_key: bytes | None = derive_model_key(signing_secret)
     else:  # Socket Mode and the console: Slack signs nothing, links need a key of their own
         signing_secret = secrets.token_hex(32)
         link_key = _stored_link_key(settings)
+        model_key = local_key(create=True)  # the one `automl predict` reads too
     backend = load_backend(settings, link_key=link_key)
     client = make_client(token, settings.slack_api_url)
     lifecycle = JobLifecycle(backend.jobs)
     notifier = Notifier(client, backend.jobs, backend.artifacts)
-    events = JobEventHandler(lifecycle, backend.jobs, backend.artifacts, notifier)
+    events = JobEventHandler(lifecycle, backend.jobs, backend.artifacts, notifier, model_key)
     service = JobService(settings, backend, client, notifier, lifecycle=lifecycle, events=events)
     app = build_app(
         service,

@@ -10,23 +10,24 @@ Standard library, slack_sdk and the bot's own modules only: this is on the Lambd
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk import WebClient
 
-from bot import slack_files
+from bot import column_names, slack_files
 from bot.command_parser import TrainCommand
 from bot.errors import UserFacingError
-from bot.jobs import ACTIVE, Job, new_job_id
+from bot.jobs import ACTIVE, ActiveLimitReached, Job, new_job_id
 from bot.lifecycle import JobLifecycle
-from bot.messages import answers, problems
+from bot.messages import answers, columns, problems
 from bot.notifier import Notifier
 from bot.ports import Backend, JobEnding, JobEvents
 from bot.preview_blocks import preview_failed_message, preview_message
+from bot.preview_turns import PreviewTurns
 from bot.settings import Settings
 from bot.slack_files import SlackFile
-from contract.jobs import ErrorInfo, JobResult, JobSpec, Limits
+from contract.jobs import ErrorInfo, JobResult, JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,16 @@ class TrainStarted:
     problem: str | None = (
         None  # the job was recorded but ended before training (its thread says why)
     )
+    notes: tuple[str, ...] = ()  # e.g. which column a loosely typed name was taken for
 
     def sentence(self) -> str:
-        return answers.train_started(
+        text = answers.train_started(
             self.job,
             created=self.created,
             queue_position=self.queue_position,
             problem=self.problem,
         )
+        return " ".join((*self.notes, text))
 
 
 class JobService:
@@ -80,6 +83,7 @@ class JobService:
         self.notifier = notifier
         self.lifecycle = lifecycle
         self.events = events  # where a job that ends before it is launched is reported
+        self.preview_turns = PreviewTurns()
 
     @property
     def _token(self) -> str:
@@ -97,11 +101,44 @@ class JobService:
             raise problems.user_not_allowed()
 
     def _check_user_limit(self, user_id: str) -> None:
+        # Early, for the common case; `lifecycle.record` takes the slot atomically.
+        if self.backend.jobs.count_active(user_id) >= self.settings.max_jobs_per_user:
+            raise self._over_limit(user_id)
+
+    def _over_limit(self, user_id: str) -> UserFacingError:
+        mine = [j for j in self.backend.jobs.list_for_user(user_id) if j.status in ACTIVE]
         limit = self.settings.max_jobs_per_user
-        active = self.backend.jobs.count_active(user_id)
-        if active >= limit:
-            mine = [j for j in self.backend.jobs.list_for_user(user_id) if j.status in ACTIVE]
-            raise problems.too_many_jobs(active, limit, [j.job_id for j in mine])
+        return problems.too_many_jobs(len(mine), limit, [j.job_id for j in mine])
+
+    def _check_columns(
+        self, file: SlackFile, command: TrainCommand
+    ) -> tuple[TrainCommand, list[str]]:
+        """The command with the file's real column names, when its preview knew them.
+
+        A name that matches no column refuses the request before a job exists; one that
+        matches up to case, accents and spacing is used, and the reply says so.
+        """
+        known = self.backend.jobs.columns_of(file.id) if file.id else None
+        if not known:
+            return command, []  # not previewed: the job checks the names itself
+        notes: list[str] = []
+
+        def real(given: str, key: str) -> str:
+            found = column_names.match(known, given)
+            if found is None:
+                near = column_names.closest(known, given)
+                raise columns.no_such_column(given, key, file.name, near, known)
+            if found != given:
+                notes.append(columns.using_column(found, key, given))
+            return found
+
+        checked = replace(
+            command,
+            target=real(command.target, "target"),
+            exclude=tuple(real(name, "exclude") for name in command.exclude),
+            keep=tuple(real(name, "keep") for name in command.keep),
+        )
+        return checked, notes
 
     # ---- train ---------------------------------------------------------------------------
 
@@ -149,31 +186,23 @@ class JobService:
             if existing is not None:
                 return TrainStarted(existing, created=False)
         file = self.find_file(request)
-        duplicate, earlier = self._repeat_of(request, file)
+        command, notes = self._check_columns(file, request.command)
+        request = replace(request, command=command)
+        duplicate, after = self._repeat_of(request, file)
         if duplicate is not None:  # a double click or the same command typed twice
             return TrainStarted(duplicate, created=False)
         self._check_user_limit(request.user_id)
-        command = request.command
         budget = self._budget(command)
-        self._claim_next(request, file, earlier)
+        claim = self._claim_next(request, file, after)
 
-        job, created = self.lifecycle.record(
-            Job(
-                job_id=new_job_id(),
-                user_id=request.user_id,
-                channel_id=request.channel_id,
-                thread_ts=file.thread_ts or file.message_ts,
-                file_id=file.id,
-                file_name=file.name,
-                target=command.target,
-                task=command.task,
-                metric=command.metric,
-                time_budget_s=budget,
-                exclude_columns=command.exclude,
-                keep_columns=command.keep,
-                dedupe_key=request.dedupe_key,
+        try:
+            job, created = self.lifecycle.record(
+                self._new_job(request, file, budget),
+                max_active=self.settings.max_jobs_per_user,
             )
-        )
+        except ActiveLimitReached:  # another request took the last slot meanwhile
+            self.backend.jobs.release(claim)
+            raise self._over_limit(request.user_id) from None
         if not created:
             return TrainStarted(job, created=False)
 
@@ -182,7 +211,7 @@ class JobService:
             spec_uri = self._stage(job, file)
         except UserFacingError as error:
             self.end_before_start(job, error.message, error.hint, error.code)
-            return TrainStarted(job, created=True, problem=error.message)
+            return TrainStarted(job, created=True, problem=error.message, notes=tuple(notes))
         except Exception:
             log.exception("could not stage job %s", job.job_id)
             problem = problems.STAGING_FAILED
@@ -198,7 +227,25 @@ class JobService:
         position = self._waiting_position(job)
         if position:
             self.notifier.show_queue_position(job.job_id, position)
-        return TrainStarted(job, created=True, queue_position=position)
+        return TrainStarted(job, created=True, queue_position=position, notes=tuple(notes))
+
+    def _new_job(self, request: TrainRequest, file: SlackFile, budget: int) -> Job:
+        command = request.command
+        return Job(
+            job_id=new_job_id(),
+            user_id=request.user_id,
+            channel_id=request.channel_id,
+            thread_ts=file.thread_ts or file.message_ts,
+            file_id=file.id,
+            file_name=file.name,
+            target=command.target,
+            task=command.task,
+            metric=command.metric,
+            time_budget_s=budget,
+            exclude_columns=command.exclude,
+            keep_columns=command.keep,
+            dedupe_key=request.dedupe_key,
+        )
 
     def _waiting_position(self, job: Job) -> int | None:
         """The job's place in the queue, when it really has to wait for a free worker."""
@@ -213,8 +260,8 @@ class JobService:
             raise problems.budget_too_long(budget, self.settings.max_time_budget_s)
         return budget
 
-    def _repeat_of(self, request: TrainRequest, file: SlackFile) -> tuple[Job | None, int]:
-        """The active job this request repeats, if any; and how many it would follow."""
+    def _repeat_of(self, request: TrainRequest, file: SlackFile) -> tuple[Job | None, str]:
+        """The active job this request repeats, if any; and the newest job it would follow."""
         command = request.command
         same = [
             job
@@ -223,27 +270,32 @@ class JobService:
             and job.target == command.target
             and job.channel_id == request.channel_id
         ]
-        return next((job for job in same if job.active), None), len(same)
+        # The newest job's id, not a count: old jobs expire (sweeper) and lists are capped.
+        after = same[0].job_id if same else "none"
+        return next((job for job in same if job.active), None), after
 
-    def _claim_next(self, request: TrainRequest, file: SlackFile, earlier: int) -> None:
+    def _claim_next(self, request: TrainRequest, file: SlackFile, after: str) -> str:
         """Claim the right to start this person's next job for this file and target.
 
         Two clicks of one button are two requests with nothing in common but what they ask
-        for, and they can arrive at the same moment, before either job exists. Both counted
-        the same `earlier` jobs, so both claim the same key, and exactly one claim succeeds;
+        for, and they can arrive at the same moment, before either job exists. Both follow
+        the same newest job, so both claim the same key, and exactly one claim succeeds;
         the other request is told the job is already starting. Claimed last, after every
         check that could refuse the request, so a refused request leaves no claim behind.
         """
         target = request.command.target
-        key = f"train:{request.channel_id}:{request.user_id}:{file.id}:{target}:{earlier}"
+        key = f"train:{request.channel_id}:{request.user_id}:{file.id}:{target}:{after}"
         if not self.backend.jobs.claim(key):
             raise problems.already_starting(target, file.name)
+        return key
 
     def _stage(self, job: Job, file: SlackFile) -> str:
         """Copy the Slack file into the artifact store and write the job's spec."""
         artifacts = self.backend.artifacts
         max_bytes = self.settings.max_file_bytes
-        chunks = slack_files.download(file, self._token, max_bytes)
+        chunks = slack_files.download(
+            file, self._token, max_bytes, slack_api_url=self.client.base_url
+        )
         dataset_uri = artifacts.save_dataset(job.job_id, file.name, chunks, max_bytes)
         spec = JobSpec(
             job_id=job.job_id,
@@ -256,9 +308,7 @@ class JobService:
             exclude_columns=list(job.exclude_columns),
             keep_columns=list(job.keep_columns),
             output_uri=artifacts.output_uri(job.job_id),
-            limits=Limits(
-                max_file_mb=self.settings.max_file_mb, max_columns=self.settings.max_columns
-            ),
+            limits=self.settings.input_limits(),
         )
         return artifacts.save_spec(spec)
 
@@ -296,6 +346,29 @@ class JobService:
         thread_ts: str | None,
         user_id: str,
     ) -> None:
+        """`_preview_file`, one at a time per person: a burst of shares costs one reader,
+        and the files shared meanwhile get no preview (they can still be trained on)."""
+        with self.preview_turns.take(user_id) as mine:
+            if not mine:
+                log.info("no preview of %s: its sharer has one running", file_id)
+                return
+            self._preview_file(
+                channel_id=channel_id,
+                file_id=file_id,
+                message_ts=message_ts,
+                thread_ts=thread_ts,
+                user_id=user_id,
+            )
+
+    def _preview_file(
+        self,
+        *,
+        channel_id: str,
+        file_id: str,
+        message_ts: str,
+        thread_ts: str | None,
+        user_id: str,
+    ) -> None:
         """Reply in a shared table's thread with what it holds and a Train button.
 
         Once per file and channel (a Slack retry or a re-share changes nothing). Files in
@@ -313,12 +386,15 @@ class JobService:
             file = slack_files.file_info(self.client, file_id, channel_id)
             file_name = file.name
             max_bytes = self.settings.max_file_bytes
-            chunks = slack_files.download(file, self._token, max_bytes)
+            chunks = slack_files.download(
+                file, self._token, max_bytes, slack_api_url=self.client.base_url
+            )
             uri = artifacts.save_dataset(holder, file.name, chunks, max_bytes)
             try:
                 preview = self.backend.previewer.preview(uri, file.name)
             finally:
                 artifacts.discard_dataset(holder)
+            self.backend.jobs.remember_columns(file.id, [c.name for c in preview.columns])
             message = preview_message(
                 preview,
                 file_id=file.id,

@@ -31,7 +31,7 @@ from contract.aws import (
     PREVIEW_FUNCTION_NAME,
     SIGNING_SECRET_SECRET_NAME,
 )
-from contract.jobs import MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S
+from contract.jobs import MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S, Limits
 
 Backend = Literal["local", "aws"]
 
@@ -75,6 +75,13 @@ HINTS: dict[str, str] = {
     "empty allows everyone",
     "AUTOML_LINK_EXPIRY_HOURS": "a number of hours greater than 0, at most 168, e.g. 24",
     "AUTOML_WARM_WORKER": "on or off",
+    "AUTOML_MAX_CELLS": "a whole number of values (rows x columns) above 0, e.g. 50000000",
+    "AUTOML_MAX_UNPACKED_MB": "a number of megabytes above 0, e.g. 2000",
+    env.JOB_MEMORY_MB: "a whole number of megabytes, 0 for no cap, e.g. 8192",
+    "AUTOML_MAX_CONCURRENT_PREVIEWS": "a whole number from 1 to 64, e.g. 2",
+    "AUTOML_MAX_REQUEST_KB": "a whole number of kilobytes from 64 to 102400, e.g. 1024",
+    "AUTOML_REQUEST_TIMEOUT_S": "a number of seconds from 1 to 300, e.g. 10",
+    "AUTOML_MAX_CONNECTIONS": "a whole number from 10 to 100000, e.g. 200",
     env.BUCKET: "aws backend: the S3 bucket for datasets and runs (the stack sets it)",
     env.TABLE: "aws backend: the DynamoDB job table's name (the stack sets it)",
     env.JOB_QUEUE: "aws backend: the AWS Batch job queue's name or ARN (the stack sets it)",
@@ -87,6 +94,8 @@ HINTS: dict[str, str] = {
     "signing secret, e.g. automl/slack-signing-secret",
     env.RUN_EXPIRY_DAYS: "a whole number of days from 1 to 3650 before runs and job "
     "records expire, e.g. 30",
+    "AUTOML_KEEP_DATASETS": "on or off (local backend: keep each job's copy of the "
+    "file after the job ends)",
 }
 
 
@@ -147,6 +156,14 @@ class Settings(BaseSettings):
     # Limits
     max_file_mb: float = Field(default=100, gt=0, alias="AUTOML_MAX_FILE_MB")
     max_columns: int = Field(default=2000, gt=0, alias="AUTOML_MAX_COLUMNS")
+    # What a shared file may expand to (checked before it is read; training/input/limits.py).
+    max_cells: int = Field(default=50_000_000, gt=0, alias="AUTOML_MAX_CELLS")
+    max_unpacked_mb: float = Field(default=2000, gt=0, alias="AUTOML_MAX_UNPACKED_MB")
+    # The local backend: each preview and job process's memory cap (common/memory.py).
+    job_memory_mb: int = Field(default=8192, ge=0, alias=env.JOB_MEMORY_MB)
+    max_concurrent_previews: int = Field(
+        default=2, ge=1, le=64, alias="AUTOML_MAX_CONCURRENT_PREVIEWS"
+    )
     default_time_budget_s: int = Field(
         default=60, ge=MIN_TIME_BUDGET_S, le=MAX_TIME_BUDGET_S, alias="AUTOML_DEFAULT_TIME_BUDGET_S"
     )
@@ -160,6 +177,10 @@ class Settings(BaseSettings):
     link_expiry_hours: float = Field(default=24, gt=0, le=168, alias="AUTOML_LINK_EXPIRY_HOURS")
     # The local backend: start jobs from a process with the heavy imports done (warm_start.py).
     warm_worker: bool = Field(default=True, alias="AUTOML_WARM_WORKER")
+    # `automl serve`: what one request may cost (bot/http_guard.py, bot/http_server.py).
+    max_request_kb: int = Field(default=1024, ge=64, le=102400, alias="AUTOML_MAX_REQUEST_KB")
+    request_timeout_s: float = Field(default=10, ge=1, le=300, alias="AUTOML_REQUEST_TIMEOUT_S")
+    max_connections: int = Field(default=200, ge=10, le=100000, alias="AUTOML_MAX_CONNECTIONS")
 
     # The aws backend's resources (names the CDK stack sets; see infra/ and bot/backends/aws).
     aws_bucket: str | None = Field(default=None, alias=env.BUCKET)
@@ -175,6 +196,8 @@ class Settings(BaseSettings):
         default=SIGNING_SECRET_SECRET_NAME, min_length=1, alias=env.SIGNING_SECRET_SECRET
     )
     run_expiry_days: int = Field(default=30, ge=1, le=3650, alias=env.RUN_EXPIRY_DAYS)
+    # The local backend: keep a job's copy of the file after it ends (backends/local/sweeper.py).
+    keep_datasets: bool = Field(default=False, alias="AUTOML_KEEP_DATASETS")
 
     @field_validator("allowed_channels", "allowed_users", mode="before")
     @classmethod
@@ -246,6 +269,14 @@ class Settings(BaseSettings):
 
     def user_allowed(self, user_id: str) -> bool:
         return not self.allowed_users or user_id in self.allowed_users
+
+    def input_limits(self) -> Limits:
+        return Limits(
+            max_file_mb=self.max_file_mb,
+            max_columns=self.max_columns,
+            max_cells=self.max_cells,
+            max_unpacked_mb=self.max_unpacked_mb,
+        )
 
     @property
     def max_file_bytes(self) -> int:

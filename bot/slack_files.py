@@ -7,7 +7,8 @@
   at the channel's own messages only, not at files shared in threads.
 - `download`: streams `url_private_download` with the bot token, in chunks, never holding the
   whole file; refuses files over the size limit, and recognises the HTML login page Slack
-  answers with (status 200) when the token lacks the `files:read` scope.
+  answers with (status 200) when the token lacks the `files:read` scope. The token goes only
+  to Slack (`is_slack_url`): a link or a redirect elsewhere is refused before it is followed.
 
 Every problem raises a `bot.errors.UserFacingError` (`FileFetchError`, `FileTooLarge`) with a
 sentence and a hint for the person, worded in `bot.messages.files`. Standard library, slack_sdk
@@ -21,7 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote, urlsplit
 
 from slack_sdk import WebClient
@@ -41,6 +42,10 @@ TABLE_FILETYPES = ("csv", "tsv", "xlsx", "xlsm", "xls", "ods")
 _NOT_DOWNLOADABLE_MODES = ("external", "tombstone", "hidden_by_limit")
 
 HISTORY_PAGE = 200  # conversations.history's recommended page size
+
+# Where Slack serves files from, with their subdomains (files.slack.com, its CDN, GovSlack).
+# Only these, over https, and the origin of the configured API URL (the stand-in) get the token.
+SLACK_FILE_DOMAINS = ("slack.com", "slack-edge.com", "slack-files.com", "slack-gov.com")
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,11 +252,28 @@ def _network_error(action: str) -> FileFetchError:
 # ---- downloading -------------------------------------------------------------------------
 
 
+def is_slack_url(url: str, slack_api_url: str) -> bool:
+    """Whether `url` is Slack's: https on a Slack file domain, or the configured API's origin."""
+    try:
+        parts, api = urlsplit(url), urlsplit(slack_api_url)
+        port, api_port = parts.port, api.port
+    except ValueError:  # a port that is not a number
+        return False
+    if parts.username is not None or parts.password is not None:  # https://slack.com@evil/
+        return False
+    host = (parts.hostname or "").rstrip(".")
+    if host and (parts.scheme, host, port) == (api.scheme, api.hostname, api_port):
+        return True
+    on_slack = any(host == d or host.endswith("." + d) for d in SLACK_FILE_DOMAINS)
+    return parts.scheme == "https" and port in (None, 443) and on_slack
+
+
 def download(
     file: SlackFile,
     token: str,
     max_bytes: int,
     *,
+    slack_api_url: str,
     chunk_size: int = 1 << 16,
     timeout_s: float = 30,
 ) -> Iterator[bytes]:
@@ -259,25 +281,63 @@ def download(
 
     A size Slack reports above `max_bytes` is refused at once; otherwise the request is made
     when the first chunk is asked for, and the stream stops with `FileTooLarge` as soon as
-    more than `max_bytes` have arrived (the caller discards what it got).
+    more than `max_bytes` have arrived (the caller discards what it got). The token is sent
+    only to Slack (`is_slack_url`, with `slack_api_url` the client's base URL), redirects too.
     """
     if file.size > max_bytes:
         raise _too_large(file.name, max_bytes, file.size)
     url = file.url_private_download
     if urlsplit(url).scheme not in ("https", "http"):  # never let urllib open file:// and kin
         raise FileFetchError(*says.no_download_link(file.name), code="no_download_url")
-    return _stream(file, url, token, max_bytes, chunk_size=chunk_size, timeout_s=timeout_s)
+    if not is_slack_url(url, slack_api_url):
+        raise _not_slack(file.name, url)
+    opener = urllib.request.build_opener(_SlackOnlyRedirects(file.name, slack_api_url))
+    return _stream(file, url, token, max_bytes, opener, chunk_size=chunk_size, timeout_s=timeout_s)
+
+
+class _SlackOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect (with the token) only to Slack; refuses any other in words."""
+
+    def __init__(self, name: str, slack_api_url: str) -> None:
+        self._name = name
+        self._api = slack_api_url
+
+    def redirect_request(  # noqa: PLR0917  (urllib's signature)
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if not is_slack_url(newurl, self._api):
+            fp.close()
+            raise _not_slack(self._name, newurl, redirected=True)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _not_slack(name: str, url: str, *, redirected: bool = False) -> FileFetchError:
+    host = urlsplit(url).netloc.rpartition("@")[2] or url
+    return FileFetchError(*says.not_slack_link(name, host, redirected), code="not_a_slack_link")
 
 
 def _stream(
-    file: SlackFile, url: str, token: str, max_bytes: int, *, chunk_size: int, timeout_s: float
+    file: SlackFile,
+    url: str,
+    token: str,
+    max_bytes: int,
+    opener: urllib.request.OpenerDirector,
+    *,
+    chunk_size: int,
+    timeout_s: float,
 ) -> Iterator[bytes]:
     # Quote what a URL may not hold raw (spaces, non-ASCII), leaving escapes as they are.
     safe_url = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
     request = urllib.request.Request(safe_url, headers={"Authorization": f"Bearer {token}"})
     received = 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with opener.open(request, timeout=timeout_s) as response:
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
                 raise _too_large(file.name, max_bytes, int(length))

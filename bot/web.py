@@ -22,6 +22,7 @@ from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 
+from bot.http_guard import BODY_TIMEOUT_S, MAX_BODY_BYTES, RequestGuard
 from bot.links import BAD_SIGNATURE, EXPIRED, LinkRefused, LinkSigner
 from bot.messages import escape
 
@@ -29,9 +30,16 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 
+REPORT_CSP = (
+    "sandbox allow-scripts allow-popups; default-src 'none'; script-src 'unsafe-inline'; "
+    "style-src 'unsafe-inline'; img-src data:; font-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 # A report is someone's data: it must not run with the bot's origin, nor be cached or indexed.
 _REPORT_HEADERS = {
-    "Content-Security-Policy": "sandbox allow-scripts allow-popups",
+    # Sweetviz inlines its scripts, styles, fonts and images; nothing may load or send data,
+    # and the sandbox (no allow-same-origin) gives the page an opaque origin.
+    "Content-Security-Policy": REPORT_CSP,
     "Cache-Control": "private, no-store",
     "X-Robots-Tag": "noindex, nofollow",
     "Referrer-Policy": "no-referrer",
@@ -53,9 +61,24 @@ class ArtifactFiles:
         self.signer = signer
 
 
-def create_web_app(bolt_app: App, artifacts: ArtifactFiles | None = None) -> FastAPI:
+def create_web_app(
+    bolt_app: App,
+    signing_secret: str,
+    artifacts: ArtifactFiles | None = None,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    body_timeout_s: float = BODY_TIMEOUT_S,
+) -> FastAPI:
     """The FastAPI app. Without `artifacts` (the aws backend) links are S3's, not ours."""
     api = FastAPI(title="AutoML Slack bot", docs_url=None, redoc_url=None, openapi_url=None)
+    # Bodies are bounded and Slack's signature checked on the raw bytes before Bolt parses.
+    api.add_middleware(
+        RequestGuard,
+        signing_secret=signing_secret,
+        signed_paths=[EVENTS_PATH],
+        max_body_bytes=max_body_bytes,
+        body_timeout_s=body_timeout_s,
+    )
 
     @api.post(EVENTS_PATH)
     async def slack_events(request: Request) -> Response:
@@ -67,7 +90,7 @@ def create_web_app(bolt_app: App, artifacts: ArtifactFiles | None = None) -> Fas
         return to_starlette_response(bolt_response)
 
     @api.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:  # on the event loop: never queued behind Bolt
         return {"ok": True}
 
     if artifacts is not None:

@@ -21,9 +21,23 @@ BATCH_RUNNING: Final = "RUNNING"
 BATCH_SUCCEEDED: Final = "SUCCEEDED"
 BATCH_FAILED: Final = "FAILED"
 
+# The tag the launcher puts on each Batch job (its value: the job queue's ARN); the bot's
+# role may terminate only jobs that carry it, so only this stack's jobs.
+BATCH_QUEUE_TAG: Final = "automl-queue"
+
+# The scheduled event (its whole input) that makes the completion Lambda sweep: reconcile
+# queued and running jobs with Batch and end the lost ones.
+SWEEP_EVENT: Final = {"automl": "sweep"}
+SWEEP_EVERY_MINUTES: Final = 15
+
 # Object key prefixes in the bucket: the data folder's layout (contract.run_folder).
 DATASETS_PREFIX: Final = f"{DATASETS_DIR}/"
 RUNS_PREFIX: Final = f"{RUNS_DIR}/"
+
+# The preview request's field with a presigned GET of the one file to preview: the preview
+# Lambda's role has no S3 access, so it can read that file and nothing else.
+PREVIEW_DATASET_URL: Final = "dataset_url"
+PREVIEW_URL_EXPIRY_S: Final = 600
 
 # Fixed names: the stack creates them, the bot's settings default to them.
 PREVIEW_FUNCTION_NAME: Final = "automl-preview"

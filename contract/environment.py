@@ -30,3 +30,5 @@ FARGATE_SPOT_FRACTION: Final = "AUTOML_FARGATE_SPOT_FRACTION"
 EVENT_BUS: Final = "AUTOML_EVENT_BUS"  # set: events go to this EventBridge bus too
 S3_KMS_KEY_ID: Final = "AUTOML_S3_KMS_KEY_ID"  # optional: SSE-KMS for what the job uploads
 JOB_ID: Final = "AUTOML_JOB_ID"  # set by the bot's Batch launcher on each job
+# Set by the local backend on the warm worker: the memory cap of each job it forks.
+JOB_MEMORY_MB: Final = "AUTOML_JOB_MEMORY_MB"

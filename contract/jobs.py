@@ -40,6 +40,9 @@ class Limits(_Model):
 
     max_file_mb: float = Field(default=500, gt=0)
     max_columns: int = Field(default=2000, gt=0)
+    # What a file expands to: rows x columns, and bytes once inflated (xlsx, Parquet).
+    max_cells: int = Field(default=50_000_000, gt=0)
+    max_unpacked_mb: float = Field(default=2000, gt=0)
 
 
 class JobSpec(_Model):
@@ -190,6 +193,9 @@ class Artifacts(_Model):
     charts: list[Chart] = Field(default_factory=list)
     report: str | None = None
     model: str | None = None
+    model_sha256: str | None = Field(
+        default=None, description="hex SHA-256 of the model file; the bot signs it (model.sig)"
+    )
     leaderboard_csv: str | None = None
     events_log: str | None = None
     search_log: str | None = None

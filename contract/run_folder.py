@@ -26,4 +26,5 @@ SEARCH_LOG_FILE: Final = "search_log.jsonl"  # every trial of the search
 LEADERBOARD_FILE: Final = "leaderboard.csv"
 REPORT_FILE: Final = "report.html"
 MODEL_FILE: Final = "model.joblib"  # a `training.pipeline.model.TrainedModel`
+MODEL_SIGNATURE_FILE: Final = "model.sig"  # the bot's (or CLI's) signature of its SHA-256
 CHARTS_DIR: Final = "charts"  # the chart images, `charts/<name>.png`

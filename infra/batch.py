@@ -7,6 +7,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -136,7 +137,8 @@ class TrainingBatch(Construct):
         )
 
         self.log_group = logs.LogGroup(self, "Logs", retention=retention(config.log_retention_days))
-        self.job_role = self._job_role(stack, bucket)
+        self.job_role = self._job_role(bucket)
+        self.bus = self._event_bus()
         self.execution_role = iam.Role(
             self,
             "ExecutionRole",
@@ -154,7 +156,7 @@ class TrainingBatch(Construct):
             fargate_cpu_architecture=ecs.CpuArchitecture.X86_64,
             fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
             fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
-            environment={env.BUCKET: bucket.bucket_name, env.EVENT_BUS: EVENT_BUS},
+            environment={env.BUCKET: bucket.bucket_name, env.EVENT_BUS: self.bus.event_bus_name},
             job_role=self.job_role,
             execution_role=self.execution_role,
             logging=ecs.LogDriver.aws_logs(stream_prefix="training", log_group=self.log_group),
@@ -175,7 +177,7 @@ class TrainingBatch(Construct):
         )
         self._acknowledge_findings(stack, bucket)
 
-    def _job_role(self, stack: Stack, bucket: s3.IBucket) -> iam.Role:
+    def _job_role(self, bucket: s3.IBucket) -> iam.Role:
         role = iam.Role(
             self,
             "JobRole",
@@ -205,18 +207,27 @@ class TrainingBatch(Construct):
                 resources=[bucket.bucket_arn],
             )
         )
-        role.add_to_policy(
+        return role
+
+    def _event_bus(self) -> events.EventBus:
+        """The training events' own bus: the job role may put to it, and nobody else.
+
+        IAM alone would let any principal with `events:PutEvents` on `*` fake a job's progress;
+        the bus's resource policy denies every caller but the job role.
+        """
+        bus = events.EventBus(self, "Events", event_bus_name=EVENT_BUS)
+        bus.grant_put_events_to(self.job_role)
+        bus.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="PublishTrainingEvents",
+                sid="OnlyTrainingJobsPut",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
                 actions=["events:PutEvents"],
-                resources=[
-                    stack.format_arn(
-                        service="events", resource="event-bus", resource_name=EVENT_BUS
-                    )
-                ],
+                resources=[bus.event_bus_arn],
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": self.job_role.role_arn}},
             )
         )
-        return role
+        return bus
 
     def _acknowledge_findings(self, stack: Stack, bucket: s3.IBucket) -> None:
         for prefix in (DATASETS_PREFIX, RUNS_PREFIX):

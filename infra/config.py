@@ -33,8 +33,9 @@ COMPLETION_HANDLER = "bot.aws_lambda.completion_handler.handler"
 PREVIEW_ENTRYPOINT = ["python", "-m", "awslambdaric"]
 PREVIEW_HANDLER = "training.aws.preview_lambda.preview_handler"
 
-# The bus the training job publishes its events to (contract.aws has their source and type).
-EVENT_BUS = "default"
+# The bus the training job publishes its events to (contract.aws has their source and type):
+# this stack's own, which only the job role may put to, so nobody else can fake progress.
+EVENT_BUS = "automl-training"
 
 # The prices the completion Lambda uses to say what a job cost, as its environment.
 FARGATE_PRICES = {

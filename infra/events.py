@@ -16,6 +16,8 @@ from contract.aws import (
     BATCH_FAILED,
     BATCH_RUNNING,
     BATCH_SUCCEEDED,
+    SWEEP_EVENT,
+    SWEEP_EVERY_MINUTES,
     TRAINING_EVENT_DETAIL_TYPE,
     TRAINING_EVENT_SOURCE,
 )
@@ -45,6 +47,7 @@ class CompletionEvents(Construct):
         construct_id: str,
         *,
         job_queue: batch.IJobQueue,
+        training_bus: events.IEventBus,
         completion: lambda_.IFunction,
         dead_letters: sqs.IQueue,
     ) -> None:
@@ -70,8 +73,25 @@ class CompletionEvents(Construct):
             self,
             "TrainingEvent",
             description="AutoML training jobs' own started/progress/finished events",
+            event_bus=training_bus,
             event_pattern=events.EventPattern(
                 source=[TRAINING_EVENT_SOURCE], detail_type=[TRAINING_EVENT_DETAIL_TYPE]
             ),
             targets=[target],
+        )
+        # Reconciles queued and running jobs with Batch: a job whose events were lost ends.
+        self.sweep_rule = events.Rule(
+            self,
+            "Sweep",
+            description="AutoML: end jobs Batch no longer runs (their events were lost)",
+            schedule=events.Schedule.rate(Duration.minutes(SWEEP_EVERY_MINUTES)),
+            targets=[
+                targets.LambdaFunction(
+                    completion,
+                    event=events.RuleTargetInput.from_object(SWEEP_EVENT),
+                    dead_letter_queue=dead_letters,
+                    retry_attempts=2,
+                    max_event_age=Duration.minutes(SWEEP_EVERY_MINUTES),
+                )
+            ],
         )

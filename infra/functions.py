@@ -7,6 +7,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -14,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contract import environment as env
-from contract.aws import DATASETS_PREFIX, PREVIEW_FUNCTION_NAME, RUNS_PREFIX
+from contract.aws import BATCH_QUEUE_TAG, DATASETS_PREFIX, PREVIEW_FUNCTION_NAME, RUNS_PREFIX
 from infra.batch import training_image_asset_options
 from infra.config import (
     BOT_BUNDLE,
@@ -103,23 +104,11 @@ class Functions(Construct):
         }
 
         # -- preview: the training image, reading a dataset enough to describe it ----------
-        self.preview_role = self._role("PreviewRole", "Reads datasets to preview them")
+        self.preview_role = self._role(
+            "PreviewRole", "Previews one dataset, read through the bot's presigned GET: no S3"
+        )
         self.preview_log_group = self._log_group(
             "PreviewLogs", PREVIEW_FUNCTION_NAME, self.preview_role
-        )
-        self.preview_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadDatasets",
-                actions=["s3:GetObject"],
-                resources=[bucket.arn_for_objects(f"{DATASETS_PREFIX}*")],
-            )
-        )
-        self.preview_role.add_to_policy(  # a missing copy then reads as missing, not forbidden
-            iam.PolicyStatement(
-                sid="TellMissingFromForbidden",
-                actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
-            )
         )
         self.preview = lambda_.DockerImageFunction(
             self,
@@ -158,13 +147,28 @@ class Functions(Construct):
                 resources=[job_queue.job_queue_arn, job_definition.job_definition_arn],
             )
         )
+        # Batch job ids are made at submit time, so the bot's jobs are told apart by a tag the
+        # launcher sets (its queue's ARN): TerminateJob needs it, and tagging (on submit) may
+        # set that one tag, to that value, only.
+        any_job = self._stack.format_arn(service="batch", resource="job", resource_name="*")
+        queue_tag = f"aws:ResourceTag/{BATCH_QUEUE_TAG}"
+        self.bot_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TagTrainingJobsOnSubmit",
+                actions=["batch:TagResource"],
+                resources=[any_job],
+                conditions={
+                    "StringEquals": {f"aws:RequestTag/{BATCH_QUEUE_TAG}": job_queue.job_queue_arn},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [BATCH_QUEUE_TAG]},
+                },
+            )
+        )
         self.bot_role.add_to_policy(
             iam.PolicyStatement(
                 sid="CancelTrainingJobs",
                 actions=["batch:TerminateJob"],
-                resources=[
-                    self._stack.format_arn(service="batch", resource="job", resource_name="*")
-                ],
+                resources=[any_job],
+                conditions={"StringEquals": {queue_tag: job_queue.job_queue_arn}},
             )
         )
         self.bot_role.add_to_policy(
@@ -205,9 +209,6 @@ class Functions(Construct):
             },
             role=self.bot_role,
             log_group=self.bot_log_group,
-            # A lazy half that failed is not run again a minute later: one action, one answer
-            # (it has already told the person what went wrong, or logged why it could not).
-            retry_attempts=0,
         )
 
         # -- completion: Batch state changes and the job's own events -> the Slack thread --
@@ -258,6 +259,20 @@ class Functions(Construct):
             # retries are kept, not lost.
             dead_letter_queue=dead_letters,
             retry_attempts=2,
+        )
+        # The sweep (bot/aws_lambda/sweeper.py) asks Batch about jobs whose events were lost.
+        self.completion_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SweepLostJobs",
+                actions=["batch:ListJobs", "batch:DescribeJobs"],
+                resources=["*"],  # neither has resource-level permissions
+            )
+        )
+        # A lazy half that failed is not run again a minute later: one action, one answer.
+        # Lambda hands the failed invocation to the completion Lambda, which tells the person.
+        self.bot.configure_async_invoke(
+            retry_attempts=0,
+            on_failure=destinations.LambdaDestination(self.completion, response_only=False),
         )
         self._acknowledge_findings()
 
@@ -326,7 +341,6 @@ class Functions(Construct):
         grants = {
             self.bot_role: (DATASETS_PREFIX, RUNS_PREFIX),
             self.completion_role: (RUNS_PREFIX,),
-            self.preview_role: (DATASETS_PREFIX,),
         }
         for role, prefixes in grants.items():
             for prefix in prefixes:
@@ -337,6 +351,18 @@ class Functions(Construct):
                 )
         acknowledge(
             self.bot_role,
+            f"AwsSolutions-IAM5[{arn_finding(stack, self.completion, ':*')}]",
+            "The failure destination's grant (CDK's) covers the completion function's "
+            "versions and aliases; the bot invokes nothing else there.",
+        )
+        acknowledge(
+            self.completion_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "batch:ListJobs and batch:DescribeJobs (the sweep of lost jobs) have no "
+            "resource-level permissions.",
+        )
+        acknowledge(
+            self.bot_role,
             "AwsSolutions-IAM5[Resource::*]",
             "batch:ListJobs (finding a job's Batch id by its name, to cancel it) has no "
             "resource-level permissions.",
@@ -344,8 +370,8 @@ class Functions(Construct):
         acknowledge(
             self.bot_role,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]",
-            "Batch job ids are generated at submit time; TerminateJob can only be scoped "
-            "to this account's jobs.",
+            "Batch job ids are generated at submit time; TerminateJob and TagResource are "
+            "limited by a condition on the automl-queue tag (this stack's queue) instead.",
         )
         for function in (self.bot, self.completion):
             acknowledge(

@@ -48,6 +48,7 @@ class AutomlStack(Stack):
             self,
             "CompletionEvents",
             job_queue=self.training.queue,
+            training_bus=self.training.bus,
             completion=self.functions.completion,
             dead_letters=self.dead_letters,
         )

@@ -6,15 +6,18 @@ backend's process pool, which Lambda never runs), the `contract` and `common` pa
 locked `bot` extra built for Lambda's platform (Linux x86_64, CPython 3.11), minus what Lambda
 does not use. boto3 comes from the Lambda runtime. Bytecode is compiled with unchecked hashes,
 so a cold start never re-checks or recompiles a source file; the libraries ship as bytecode
-only. The zip is reproducible: sorted entries, fixed timestamps.
+only, and all bytecode without docstrings or column positions (asserts and line numbers
+stay): a fifth less zip. The zip is reproducible: sorted entries, fixed timestamps.
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
+import ast
 import importlib
+import importlib.util
 import json
+import marshal
 import shutil
 import subprocess
 import sys
@@ -50,6 +53,7 @@ UNUSED_PARTS = (
     "slack_sdk/rtm_v2",
     "slack_sdk/scim",
     "slack_sdk/audit_logs",
+    "fastapi/.agents",  # Markdown for coding assistants; no code reads it
     *(
         f"slack_bolt/adapter/{name}"
         for name in (
@@ -59,7 +63,9 @@ UNUSED_PARTS = (
     ),
 )  # fmt: skip
 PRUNED_DIRS = ("tests", "test", "__pycache__")
-PRUNED_SUFFIXES = (".pyi", ".c", ".h", ".pyx", ".pxd", ".lock")
+PRUNED_SUFFIXES = (".pyi", ".c", ".h", ".pyx", ".pxd")
+# Type checkers' marker (PEP 561), and uv's lock of the folder it installs into.
+PRUNED_NAMES = ("py.typed", ".lock")
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
 # The bot's imports from outside bot/: the values and the standard-library helpers it shares.
@@ -140,7 +146,7 @@ def prune(target: Path) -> None:
     for path in sorted(target.rglob("*"), reverse=True):
         if path.is_dir() and path.name in PRUNED_DIRS:
             shutil.rmtree(path, ignore_errors=True)
-        elif path.is_file() and path.suffix in PRUNED_SUFFIXES:
+        elif path.is_file() and (path.suffix in PRUNED_SUFFIXES or path.name in PRUNED_NAMES):
             path.unlink()
 
 
@@ -151,32 +157,63 @@ def compile_bytecode(target: Path) -> None:
     them still names the file and line; the bot's own sources stay for readable tracebacks.
     The file names inside the bytecode are where Lambda unpacks the zip, not the build
     folder: otherwise the zip's size and bytes depend on where it was built.
+
+    Compiled in a child interpreter under `-X no_debug_ranges`: Python 3.11 stores each
+    instruction's columns for tracebacks' carets (^^^), a quarter of the libraries' bytecode;
+    without them a traceback still names every file and line. Nothing in the bundle reads
+    the columns (`co_positions`).
     """
-    ours = {target / "bot", *(target / package for package in SHARED_PACKAGES)}
-    for folder in sorted(p for p in target.iterdir() if p.is_dir()):
-        legacy = folder not in ours  # `module.pyc` next to where `module.py` was: importable
-        ok = compileall.compile_dir(
-            folder,
-            quiet=1,
-            workers=0,
-            ddir=f"{LAMBDA_TASK_ROOT}/{folder.name}",
-            legacy=legacy,
-            invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
-        if not ok:
-            raise SystemExit(f"compiling {folder.name} failed")
-        if legacy:
-            for source in folder.rglob("*.py"):
-                source.unlink()
-    for module in sorted(target.glob("*.py")):  # single-module libraries (typing_extensions)
-        compileall.compile_file(
-            module,
-            quiet=1,
-            ddir=LAMBDA_TASK_ROOT,
-            legacy=True,
-            invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
-        module.unlink()
+    subprocess.run(
+        [sys.executable, "-X", "no_debug_ranges", __file__, "--compile-only", str(target)],
+        check=True,
+    )
+
+
+def without_docstrings(tree: ast.Module) -> ast.Module:
+    """The module, class and function docstrings left out, their `__doc__` None, as `-OO`
+    does, but with asserts kept (`optimize=2` would drop them; our code and libraries assert).
+
+    Nothing on the bot's Lambda path reads a docstring at run time: FastAPI and pydantic turn
+    them into OpenAPI and JSON Schema descriptions (the app serves no OpenAPI, the bot makes
+    no JSON Schema), pydantic-settings into CLI help; the rest guard against None, like -OO.
+    Every other statement keeps its line number, so our sources still match tracebacks.
+    """
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and ast.get_docstring(node, clean=False) is not None
+        ):
+            del node.body[0]
+            if not node.body and not isinstance(node, ast.Module):  # it was only a docstring
+                # On the definition's first line, where its implicit `return None` was.
+                first = min([node, *node.decorator_list], key=lambda n: n.lineno)
+                node.body.append(ast.copy_location(ast.Pass(), first))
+    return tree
+
+
+def _compile_tree(target: Path) -> None:
+    """What `compile_bytecode` runs in the child: what `compileall` would write (hash-based
+    `.pyc`, unchecked: a cold start never re-reads or recompiles a source), from the source
+    without docstrings, at optimize=0 whatever PYTHONOPTIMIZE says (asserts stay)."""
+    if not sys._xoptions.get("no_debug_ranges"):
+        raise SystemExit("compile under `python -X no_debug_ranges`")
+    ours = {"bot", *SHARED_PACKAGES}
+    header = importlib.util.MAGIC_NUMBER + (0b01).to_bytes(4, "little")  # PEP 552, unchecked
+    tag = sys.implementation.cache_tag
+    for source in sorted(target.rglob("*.py")):
+        relative = source.relative_to(target)
+        data = source.read_bytes()
+        tree = without_docstrings(ast.parse(data, str(relative)))
+        path = f"{LAMBDA_TASK_ROOT}/{relative}"
+        code = compile(tree, path, "exec", dont_inherit=True, optimize=0)
+        pyc = header + importlib.util.source_hash(data) + marshal.dumps(code)
+        if relative.parts[0] in ours:  # in __pycache__/, next to the source
+            cached = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+            cached.parent.mkdir(exist_ok=True)
+            cached.write_bytes(pyc)
+        else:  # `module.pyc` where `module.py` was: importable without the source
+            source.with_suffix(".pyc").write_bytes(pyc)
+            source.unlink()
 
 
 def write_zip(source: Path, out: Path) -> None:
@@ -303,7 +340,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "dist" / "bot-lambda.zip")
     parser.add_argument("--build-dir", type=Path, default=REPO / "build" / "bot-lambda")
+    parser.add_argument("--compile-only", type=Path, help=argparse.SUPPRESS)  # see compile_bytecode
     args = parser.parse_args()
+    if args.compile_only:
+        _compile_tree(args.compile_only)
+        return 0
 
     build = args.build_dir
     shutil.rmtree(build, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 # Sweetviz and matplotlib must never try to open a window in tests.
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The model key (bot/model_signature.py) lives under XDG_CONFIG_HOME: never the real one.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="automl-test-config-")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_CHURN = REPO / "samples" / "churn.csv"

@@ -49,11 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--name", help="the file's name as the person gave it")
     preview.add_argument("--max-file-mb", type=float, default=Limits().max_file_mb)
     preview.add_argument("--max-columns", type=int, default=Limits().max_columns)
+    preview.add_argument("--max-cells", type=int, default=Limits().max_cells)
+    preview.add_argument("--max-unpacked-mb", type=float, default=Limits().max_unpacked_mb)
     args = parser.parse_args(argv)
 
     configure_logging(stderr_level=logging.WARNING)  # the run's log file records INFO
     if args.command == "preview":
-        limits = Limits(max_file_mb=args.max_file_mb, max_columns=args.max_columns)
+        limits = Limits(
+            max_file_mb=args.max_file_mb,
+            max_columns=args.max_columns,
+            max_cells=args.max_cells,
+            max_unpacked_mb=args.max_unpacked_mb,
+        )
         return _preview(args.path, args.name or args.path.name, limits)
     if args.spec.startswith("s3://"):  # imports overlap the downloads of a cold container
         from training.preload import start_background_imports

@@ -72,7 +72,12 @@ def preview_table(path: Path, file_name: str, *, limits: Limits | None = None) -
     """Read the table and describe it. Raises `InputError` when it cannot be read."""
     limits = limits or Limits()
     frame = read_table(
-        path, file_name, max_file_mb=limits.max_file_mb, max_columns=limits.max_columns
+        path,
+        file_name,
+        max_file_mb=limits.max_file_mb,
+        max_columns=limits.max_columns,
+        max_cells=limits.max_cells,
+        max_unpacked_mb=limits.max_unpacked_mb,
     )
     sample = frame
     if len(frame) > PLAN_SAMPLE_ROWS:

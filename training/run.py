@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from common.files import write_atomically
+from common.memory import memory_limit_mb
 from contract.jobs import (
     FinishedEvent,
     JobResult,
@@ -38,6 +39,7 @@ from contract.run_folder import (
     SPEC_FILE,
 )
 from training.errors import InputError, internal_error
+from training.input.limits import out_of_memory
 from training.input.staging import open_staging
 from training.outputs.events import EventEmitter, EventSink, JsonLinesSink
 from training.outputs.run_log import run_log
@@ -135,6 +137,10 @@ class _Run:
                 log.info("bad input: %s (%s)", error.message, error.code)
                 self.result.status = "failed"
                 self.result.error = error.info()
+            except MemoryError:  # past the memory cap the local backend sets (RLIMIT_DATA)
+                log.exception("out of memory")
+                self.result.status = "failed"
+                self.result.error = out_of_memory(self.spec.file_name, memory_limit_mb()).info()
             except Exception:
                 log.exception("the run failed")
                 self.result.status = "failed"
@@ -168,6 +174,8 @@ class _Run:
                 self.spec.file_name,
                 max_file_mb=limits.max_file_mb,
                 max_columns=limits.max_columns,
+                max_cells=limits.max_cells,
+                max_unpacked_mb=limits.max_unpacked_mb,
             )
         self.result.rows_total = len(frame)
         from training.preload import wait_for_imports
@@ -294,7 +302,7 @@ class _Run:
     def _save(self, model: TrainedModel, outcome: SearchOutcome) -> None:
         from training.outputs.leaderboard import write_leaderboard_csv
 
-        model.save(self.run_dir / MODEL_FILE)
+        self.result.artifacts.model_sha256 = model.save(self.run_dir / MODEL_FILE)
         self.result.artifacts.model = MODEL_FILE
         write_leaderboard_csv(self.run_dir / LEADERBOARD_FILE, self.result.leaderboard)
         self.result.artifacts.leaderboard_csv = LEADERBOARD_FILE

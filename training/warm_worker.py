@@ -45,7 +45,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from common.logs import configure_logging
+from common.memory import limit_memory
 from contract import exit_codes
+from contract.environment import JOB_MEMORY_MB
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +337,8 @@ def _become_job(
         listener.close()
         conn.close()
         os.setsid()  # its own session and process group, as `start_new_session` gives
+        # The job's memory cap, in the job only: the worker itself forks many jobs.
+        limit_memory(int(os.environ.get(JOB_MEMORY_MB) or 0))
         for signum in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)

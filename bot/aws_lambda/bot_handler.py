@@ -29,7 +29,7 @@ def _asgi_handler() -> Any:
     bot = build_bot(settings, process_before_response=True)
     bot.app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(log)
     # Report and model links are S3 presigned URLs: the app serves no files here.
-    return Mangum(create_web_app(bot.app), lifespan="off")
+    return Mangum(create_web_app(bot.app, bot.signing_secret), lifespan="off")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -5,7 +5,9 @@ It is fed by two rules: Batch's own "Batch Job State Change" events for the job 
 "AutoML Training Event"s (started, progress). It reports them to the same `JobEvents` as
 the local launcher does, `bot.job_events.JobEventHandler`: the job lifecycle moves the job,
 the notifier tells Slack. Every event may come twice, late or out of order; the lifecycle's
-transitions, forward only, make that harmless.
+transitions, forward only, make that harmless. Two more kinds come in: the scheduled sweep
+(`contract.aws.SWEEP_EVENT`, bot/aws_lambda/sweeper.py) and the bot's own lazy half that
+failed (its on-failure destination), whose requester is told.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from functools import cache
 from typing import Any
 
 from bot.aws_lambda.batch_events import ending_of, job_id_of, log_stream_of
+from bot.aws_lambda.failed_requests import is_failed_invocation, requester_of
+from bot.aws_lambda.sweeper import sweep
 from bot.cost import FargatePrices
 from bot.job_events import JobEventHandler
+from bot.jobs import JobStore
 from bot.lifecycle import JobLifecycle
+from bot.messages.aws_recovery import LAZY_WORK_FAILED
 from bot.notifier import Notifier
 from bot.ports import JobEvents
 from contract import environment as env
@@ -30,6 +36,7 @@ from contract.aws import (
     BATCH_FAILED,
     BATCH_RUNNING,
     BATCH_SUCCEEDED,
+    SWEEP_EVENT,
     TRAINING_EVENT_DETAIL_TYPE,
     TRAINING_EVENT_SOURCE,
 )
@@ -47,9 +54,17 @@ class Completion:
     prices: FargatePrices
     logs: Any = None  # a boto3 CloudWatch Logs client, for the tail of a job that left no result
     log_group: str | None = None
+    jobs: JobStore | None = None  # with `batch` and `job_queue`: the sweep
+    batch: Any = None
+    job_queue: str | None = None
+    slack: Any = None  # a slack_sdk WebClient: tells a person their request failed
 
     def handle(self, event: dict[str, Any]) -> str:
-        """Act on one EventBridge event; returns what was done, for the log and tests."""
+        """Act on one event; returns what was done, for the log and tests."""
+        if event == SWEEP_EVENT:
+            return self._sweep()
+        if is_failed_invocation(event):
+            return self._failed_request(event)
         source, kind = event.get("source"), event.get("detail-type")
         detail = event.get("detail") or {}
         if source == TRAINING_EVENT_SOURCE and kind == TRAINING_EVENT_DETAIL_TYPE:
@@ -87,6 +102,28 @@ class Completion:
             self.events.job_ended(job_id, ending_of(detail, prices=self.prices, log_tail=tail))
             return f"ended {job_id} ({status})"
         return f"ignored: {status}"
+
+    def _sweep(self) -> str:
+        if self.jobs is None or self.batch is None or not self.job_queue:
+            return "ignored: no job store or Batch queue to sweep"
+        done = sweep(self.jobs, self.batch, self.job_queue, self.events, self._batch)
+        return "; ".join(done) or "swept: nothing lost"
+
+    def _failed_request(self, event: dict[str, Any]) -> str:
+        condition = (event.get("requestContext") or {}).get("condition")
+        log.error("the bot's lazy half failed (%s): %s", condition, event.get("responsePayload"))
+        who = requester_of(event)
+        if who is None or self.slack is None:
+            return "failed request: nobody to tell"
+        channel, user, thread = who
+        try:
+            self.slack.chat_postEphemeral(
+                channel=channel, user=user, text=LAZY_WORK_FAILED, thread_ts=thread
+            )
+        except Exception:  # the log above keeps the failure; Slack may refuse the channel
+            log.exception("could not tell %s in %s that their request failed", user, channel)
+            return f"failed request: could not tell {user}"
+        return f"failed request: told {user} in {channel}"
 
     def _log_tail(self, detail: dict[str, Any]) -> str:
         stream = log_stream_of(detail)
@@ -126,6 +163,10 @@ def _completion() -> Completion:
         prices=FargatePrices(),
         logs=boto3.client("logs"),
         log_group=os.environ.get(env.JOB_LOG_GROUP),
+        jobs=backend.jobs,
+        batch=boto3.client("batch"),
+        job_queue=settings.aws_job_queue,
+        slack=client,
     )
 
 

@@ -19,7 +19,9 @@ so a caller writes `client.chat_postMessage(channel=c, thread_ts=t, **message)`.
 
 (The file preview and the training form are in `bot.preview_blocks`.) Text a person
 provided (file and column names, target, error messages) is escaped for mrkdwn (`&`, `<`,
-`>`) before it is put into a message.
+`>`: `text.escape`, `text.code` for code spans) wherever it enters mrkdwn, the fallback text
+included, so it can neither mention nor link. A problem's words (`UserFacingError`) are plain
+and escaped where they are shown.
 
 A result's sentences that the terminal shows too are worded in `contract.wording`; this
 package gives them Slack's markup. It is on the Lambda's import path: the contract and the

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from bot.errors import UserFacingError
 from bot.jobs import Job
-from bot.messages.text import format_duration
+from bot.messages.problems import NotYourJob
+from bot.messages.text import code, escape, format_duration, link, mention
 
 SORRY = (
     ":x: Something went wrong on the bot's side and it could not do that. "
@@ -30,9 +31,12 @@ FORM_TASK_UNKNOWN = "Choose classification, regression or auto."
 
 def problem_text(error: UserFacingError) -> str:
     """A user-facing error as one short message: what went wrong, then what to do."""
-    text = f":warning: {error.message}"
+    words = escape(error.message)
+    if isinstance(error, NotYourJob):  # the one problem that names a person
+        words = words.replace("someone else", mention(error.owner_id, "someone else"), 1)
+    text = f":warning: {words}"
     if error.hint:
-        text += f"\n*What to do:* {error.hint}"
+        text += f"\n*What to do:* {escape(error.hint)}"
     return text
 
 
@@ -40,14 +44,15 @@ def train_started(
     job: Job, *, created: bool, queue_position: int | None = None, problem: str | None = None
 ) -> str:
     """The answer to a request to train: started, already started, or could not start."""
-    where = f"in the thread of *{job.file_name}*"
+    where = f"in the thread of *{escape(job.file_name)}*"
     if problem:
-        return f":x: Job `{job.job_id}` could not start: {problem} The details are {where}."
+        return f":x: Job `{job.job_id}` could not start: {escape(problem)} The details are {where}."
     if not created:
         return f"Job `{job.job_id}` for this is already {job.status}; its replies are {where}."
     budget = format_duration(job.time_budget_s)
     text = (
-        f"Started job `{job.job_id}`: predicting `{job.target}` from *{job.file_name}* "
+        f"Started job `{job.job_id}`: predicting {code(job.target)} "
+        f"from *{escape(job.file_name)}* "
         f"within {budget}. Follow it {where}."
     )
     if queue_position:
@@ -59,13 +64,13 @@ def job_line(job: Job, queue_position: int | None = None) -> str:
     """One job in a list: id, status, file, target, budget, owner, when; why it failed."""
     when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
     line = (
-        f"`{job.job_id}` *{job.status}* · {job.file_name} → `{job.target}` · "
+        f"`{job.job_id}` *{job.status}* · {escape(job.file_name)} → {code(job.target)} · "
         f"budget {format_duration(job.time_budget_s)} · <@{job.user_id}> · {when}"
     )
     if job.status == "queued" and queue_position:
         line += f" · number {queue_position} in the queue"
     if job.error_message and job.status == "failed":
-        line += f"\n      {job.error_message}"
+        line += f"\n      {escape(job.error_message)}"
     return line
 
 
@@ -81,11 +86,11 @@ def fresh_links(links: list[tuple[str, str]]) -> str:
     """`(label, url)` pairs for a finished job: the ones in its thread may have expired."""
     if not links:
         return ""
-    return "\nFresh links: " + " · ".join(f"<{url}|{label}>" for label, url in links)
+    return "\nFresh links: " + " · ".join(link(url, label) for label, url in links)
 
 
 def cancelled(job: Job) -> str:
-    return f"Cancelled job `{job.job_id}` ({job.file_name} → `{job.target}`)."
+    return f"Cancelled job `{job.job_id}` ({escape(job.file_name)} → {code(job.target)})."
 
 
 def nothing_to_cancel(job_id: str, status: str) -> str:

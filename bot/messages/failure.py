@@ -65,7 +65,16 @@ def failure_message(result: JobResult, *, cost: str | None = None) -> SlackMessa
     if cost:
         blocks.append(context(f":moneybag: {escape(cost)}"))
     blocks.append(context(f"Job `{escape(result.job_id)}` · error `{escape(code)}`"))
-    return message(f"Training on {file_name} failed: {what}", blocks)
+    return message(f"Training on {escape(file_name)} failed: {escape(what)}", blocks)
+
+
+def stopped_at_time_limit(time_budget_s: int) -> str:
+    """A local job that ran well past its budget without results (stuck reading, say)."""
+    return (
+        f"The job ran well past its time budget ({time_budget_s} s) without finishing, so it "
+        "was stopped at its time limit. A very large file can take longer to read than the "
+        "budget: give it more time (for example time=5m) or share a smaller file."
+    )
 
 
 def process_stopped(*, stopped_by_us: bool, exit_code: int | None) -> str:

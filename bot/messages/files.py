@@ -155,3 +155,12 @@ def too_large(name: str, max_bytes: int, size: int | None) -> Sentence:
         "Share a sample of the rows (or only the columns you need), or ask whoever runs the "
         "bot to raise AUTOML_MAX_FILE_MB.",
     )
+
+
+def not_slack_link(name: str, host: str, redirected: bool) -> Sentence:
+    where = "sent me on to" if redirected else "points to"
+    return (
+        f"I didn't download “{name}”: its link {where} {host}, which is not Slack, "
+        "and I send the bot's token only to Slack.",
+        "Share the file again in Slack itself; if it keeps happening, tell whoever runs the bot.",
+    )

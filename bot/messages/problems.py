@@ -1,7 +1,8 @@
 """The problems the job service refuses a request with, each with what to do about it.
 
 Each function returns the `bot.errors` exception to raise; the listeners show its message
-and hint (`answers.problem_text`).
+and hint (`answers.problem_text`). Both are plain words (a `*` or a backtick at most): they are
+escaped where they are shown, so a file name in them cannot mention or link.
 """
 
 from __future__ import annotations
@@ -93,5 +94,15 @@ def no_such_job(job_id: str) -> UserFacingError:
     )
 
 
-def not_your_job(job_id: str, owner_id: str) -> UserFacingError:
-    return UserFacingError(f"Job `{job_id}` was started by <@{owner_id}>; only they can cancel it.")
+class NotYourJob(UserFacingError):
+    """Someone else's job. Its words name no one; Slack shows the owner (`problem_text`)."""
+
+    code = "not_your_job"
+
+    def __init__(self, job_id: str, owner_id: str) -> None:
+        super().__init__(f"Job `{job_id}` was started by someone else; only they can cancel it.")
+        self.owner_id = owner_id
+
+
+def not_your_job(job_id: str, owner_id: str) -> NotYourJob:
+    return NotYourJob(job_id, owner_id)

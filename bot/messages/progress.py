@@ -43,7 +43,7 @@ def progress_message(
     emoji = _STATUS_EMOJI.get(status, ":gear:")
     name = escape(file_name) or "your file"
     lines = [f"{emoji} Training on *{name}*: *{escape(status)}*"]
-    fallback = f"Training on {file_name}: {status}"
+    fallback = f"Training on {escape(file_name)}: {escape(status)}"
     if event is not None:
         lines += _progress_lines(event, status)
         fallback += (

@@ -18,6 +18,7 @@ from bot.messages.blocks import (
 from bot.messages.failure import failure_message
 from bot.messages.text import (
     bullets,
+    code,
     escape,
     format_duration,
     format_score,
@@ -285,29 +286,24 @@ def _footer(result: JobResult) -> Block:
 def _fallback(result: JobResult) -> str:
     """The notification's text: the file, the target, how it ended, the best model."""
     fallback = (
-        f"Results for {result.file_name or 'your file'} (target {result.target or '?'}): "
-        f"{result.status}"
+        f"Results for {escape(result.file_name or 'your file')} "
+        f"(target {escape(result.target or '?')}): {result.status}"
     )
     best, score = _best(result)
     if best:
-        fallback += f", best model {best}"
+        fallback += f", best model {escape(best)}"
         if score is not None:
             fallback += f" ({metric_name(result.metric)} {format_score(score)})"
     return fallback
 
 
-def _code(name: str) -> str:
-    # Cut before escaping, and no backtick inside, so the code span is never left open.
-    return "`" + escape(truncate(name, 80)).replace("`", "'") + "`"
-
-
 def _option_code(option: str, value: str) -> str:
     """`keep=x` as a person types it in Slack."""
-    return _code(f"{option}={value}")
+    return code(f"{option}={value}")
 
 
 def _leak_line(leak: SuspectedLeak) -> str:
-    return f":warning: {leak_sentence(leak, code=_code, option=_option_code, text=escape)}"
+    return f":warning: {leak_sentence(leak, code=code, option=_option_code, text=escape)}"
 
 
 def charts_comment(file_name: str, job_id: str) -> str:

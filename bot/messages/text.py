@@ -7,6 +7,7 @@ Slack and the terminal in `contract.wording`.)
 from __future__ import annotations
 
 import math
+import re
 
 ELLIPSIS = "…"
 
@@ -14,6 +15,16 @@ ELLIPSIS = "…"
 def escape(text: object) -> str:
     """Escape the three characters Slack's mrkdwn gives a meaning to."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(user_id: str, otherwise: str = "someone") -> str:
+    """A mention of a Slack user id (U… or W…); anything else is not written as one."""
+    return f"<@{user_id}>" if re.fullmatch(r"[UW][A-Z0-9]{2,20}", user_id) else otherwise
+
+
+def code(text: object, limit: int = 80) -> str:
+    """Inline code: cut before escaping and no backtick inside, so the span always closes."""
+    return "`" + escape(truncate(str(text), limit)).replace("`", "'") + "`"
 
 
 def truncate(text: str, limit: int) -> str:

@@ -35,7 +35,7 @@ def usage_message(problem: str | None = None) -> SlackMessage:
             "Upload a CSV, TSV, Excel or Parquet file first; the bot previews it in its thread."
         )
     )
-    fallback = f"{problem} " if problem else ""
+    fallback = f"{escape(problem)} " if problem else ""
     fallback += (
         "Usage: /automl train target=COLUMN [time=5m] [metric=NAME] [exclude=a,b] [keep=a,b]"
     )

@@ -21,6 +21,7 @@ import uvicorn
 
 from bot.backends.local.artifacts import LocalArtifactStore
 from bot.console.slack_requests import SignedRequest, SlackRequests
+from bot.http_server import server_options
 from bot.runtime import Bot, build_bot
 from bot.settings import Settings
 from bot.web import ArtifactFiles, create_web_app
@@ -82,8 +83,18 @@ class BotUnderTest:
         self.bot.start()
         artifacts = self.bot.backend.artifacts
         assert isinstance(artifacts, LocalArtifactStore) and artifacts.signer is not None
-        web = create_web_app(self.bot.app, ArtifactFiles(artifacts.resolve, artifacts.signer))
-        self._server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off"))
+        web = create_web_app(
+            self.bot.app,
+            SIGNING_SECRET,
+            ArtifactFiles(artifacts.resolve, artifacts.signer),
+            max_body_bytes=self.settings.max_request_kb * 1024,
+            body_timeout_s=self.settings.request_timeout_s,
+        )
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                web, log_level="warning", lifespan="off", **server_options(self.settings)
+            )
+        )
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bot.messages.failure import RESTARTED_WHILE_RUNNING
+from bot.model_signature import derive_model_key, file_sha256, signed_sha256
 from bot.preview_blocks import TARGET_SELECT_ACTION, TRAIN_BUTTON_ACTION
 from tests.bot.blocks import (
     element,
@@ -27,7 +28,7 @@ from tests.bot.blocks import (
     section_with,
     shown,
 )
-from tests.bot.harness import BotUnderTest, wait_for
+from tests.bot.harness import SIGNING_SECRET, BotUnderTest, wait_for
 from tests.conftest import SAMPLE_CHURN
 from tests.fakes.slack_api import FakeSlack, fake_slack
 
@@ -114,6 +115,10 @@ def test_upload_preview_train_progress_results(bot: BotUnderTest) -> None:
     download = bot.get(model)
     assert download.status == 200 and "attachment" in download.headers["content-disposition"]
     assert download.body == (bot.data_dir / "runs" / job_id / "model.joblib").read_bytes()
+    # The bot signed the model's SHA-256 (the job recorded it) for `automl predict`.
+    run = bot.data_dir / "runs" / job_id
+    signed = signed_sha256((run / "model.sig").read_bytes(), [derive_model_key(SIGNING_SECRET)])
+    assert signed == file_sha256(run / "model.joblib")
     assert bot.get(model.replace("sig=", "sig=0")).status == 403
     assert bot.get(model.replace(job_id, "someone-else")).status == 403
 
@@ -122,7 +127,8 @@ def test_upload_preview_train_progress_results(bot: BotUnderTest) -> None:
 
 
 def test_missing_target_is_explained_in_the_thread(bot: BotUnderTest) -> None:
-    file = share(bot)
+    # Not previewed (its columns unknown to the bot): the job finds the typo.
+    file = bot.fake.add_file("churn.csv", CHURN, channel=bot.fake.channel)
     bot.post(bot.requests.command(bot.fake.channel, "train target=churnd"))
     job = bot.wait_for_job_end(started_job_id(bot))
     assert job.status == "failed"

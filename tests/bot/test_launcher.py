@@ -744,6 +744,8 @@ def test_a_warm_started_job_is_watched_and_cancelled(
 ) -> None:
     monkeypatch.setenv(LOG_PRELOADED_ENV, "1")  # the worker's environment, so the job's too
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-for-jobs")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-jobs")
+    monkeypatch.setenv("SOME_API_TOKEN", "not-for-jobs")
     data = tables.breast_cancer(tmp_path / "cancer.csv", rows=200)
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
     job = make_job(file_name=data.name, target="diagnosis", time_budget_s=60)
@@ -757,7 +759,7 @@ def test_a_warm_started_job_is_watched_and_cancelled(
             return any(e.stage == "search" and e.trials >= 1 for _, e in events.progress)
 
     events = Recorder()
-    warm = WarmWorker(tmp_path / "data")
+    warm = WarmWorker(tmp_path / "data", memory_mb=6000)
     launcher = LocalLauncher(store, tmp_path / "data", max_concurrent=1, poll_s=0.1,
                              kill_grace_s=60, warm_worker=warm)  # fmt: skip
     launcher.start(events)
@@ -775,6 +777,11 @@ def test_a_warm_started_job_is_watched_and_cancelled(
         environ = Path(f"/proc/{record['pid']}/environ").read_bytes().split(b"\0")
         assert b"AUTOML_LOG_PRELOADED=1" in environ
         assert not [name for name in environ if name.startswith(b"SLACK_")]
+        assert not [name for name in environ if b"not-for-jobs" in name]
+        # The cap is set in the forked job, not in the worker, which forks every job.
+        cap = f"Max data size             {6000 * 1024 * 1024}"
+        assert cap in Path(f"/proc/{record['pid']}/limits").read_text()
+        assert cap not in Path(f"/proc/{worker_pid}/limits").read_text()
 
         assert store.transition(job.job_id, "cancelled")
         launcher.cancel(job)
@@ -790,3 +797,79 @@ def test_a_warm_started_job_is_watched_and_cancelled(
     assert "preloaded modules: pandas sklearn lightgbm xgboost flaml" in log.splitlines()[0]
     assert worker_pid is not None and gone(worker_pid)  # terminate_all stopped the worker
     assert not (tmp_path / "data" / "warm-worker.sock").exists()
+
+
+# ---- the budget, the environment and the memory cap --------------------------------------
+
+
+def short_budget(world: World, *files: str, budget_s: int = 5) -> tuple[Job, str]:
+    """A job whose spec gives it `budget_s`; the fake job never looks at its deadline."""
+    job, spec = world.job(*files)
+    values = json.loads(Path(spec).read_text())
+    values["time_budget_s"] = budget_s
+    Path(spec).write_text(json.dumps(values))
+    return job, spec
+
+
+def test_a_job_past_its_budget_is_stopped_and_keeps_its_results(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events, deadline_margin_s=0.5, kill_grace_s=5)
+    job, spec = short_budget(world)
+    started = time.monotonic()
+    launcher.submit(job, spec)
+    wait_until(lambda: job.job_id in events.ended)
+    took = time.monotonic() - started
+    ending = events.ended[job.job_id]
+    # SIGTERM at 5 s + 0.5 s: the job handles it and ends with what it found.
+    assert ending.finished is not None and ending.finished.status == "interrupted"
+    assert (world.run_dir(job.job_id) / "sigterm").exists()
+    assert 5.4 < took < 9, took
+
+
+def test_a_job_stuck_past_its_budget_is_killed_with_a_sentence(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events, deadline_margin_s=0.5, kill_grace_s=0.5)
+    job, spec = short_budget(world, "ignore-term")  # as a job stuck in a C call would
+    started = time.monotonic()
+    launcher.submit(job, spec)
+    wait_until(lambda: job.job_id in events.ended)
+    took = time.monotonic() - started
+    ending = events.ended[job.job_id]
+    assert ending.finished is None and ending.exit_code == -signal.SIGKILL
+    assert "stopped at its time limit" in ending.detail and "(5 s)" in ending.detail
+    assert 5.9 < took < 10, took
+
+
+def test_the_margin_is_a_tenth_of_the_budget_at_least_the_minimum(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events, deadline_margin_s=30)
+    job, spec = short_budget(world, budget_s=600)
+    launcher.submit(job, spec)
+    wait_until(lambda: job.job_id in launcher._running)
+    watch = launcher._running[job.job_id]
+    assert watch.stop_at is not None  # until the job says it started: a minute more
+    assert 600 + 60 + 60 - 2 < watch.stop_at - time.monotonic() <= 600 + 60 + 60
+    wait_until(lambda: events.trials(job.job_id))  # its started event came before
+    assert 658 < watch.stop_at - time.monotonic() <= 660  # 600 s + max(30 s, 60 s)
+
+
+def test_a_job_sees_no_secrets_and_runs_under_the_memory_cap(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "GITHUB_TOKEN", "DB_PASSWORD",
+                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AUTOML_MODEL_KEY"):  # fmt: skip
+        monkeypatch.setenv(name, "not-for-jobs")
+    monkeypatch.setenv("AUTOML_KEEP_ME", "1")
+    events = Recorder()
+    launcher = world.launcher(events, memory_mb=3000)
+    job, spec = world.job()
+    launcher.submit(job, spec)
+    wait_until(lambda: events.trials(job.job_id))
+    pid = json.loads((world.run_dir(job.job_id) / "launcher.json").read_text())["pid"]
+    environ = Path(f"/proc/{pid}/environ").read_bytes()
+    assert b"not-for-jobs" not in environ
+    assert b"AUTOML_KEEP_ME=1" in environ
+    limits = Path(f"/proc/{pid}/limits").read_text()
+    assert f"Max data size             {3000 * 1024 * 1024}" in limits
+    world.go(job.job_id, "succeed")
+    wait_until(lambda: job.job_id in events.ended)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,65 @@ def test_the_bot_side_imports_no_pandas() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+# ---- a child that sees no secrets, a name that is never an option, a cap, a semaphore ------
+
+SAYS_WHAT_IT_GOT = (
+    "import json, os, sys, pathlib; pathlib.Path(os.environ['AUTOML_TEST_OUT']).write_text("
+    "json.dumps({'argv': sys.argv[1:], 'env': dict(os.environ),"
+    " 'limits': pathlib.Path('/proc/self/limits').read_text()}))"
+)
+
+
+def test_the_child_gets_the_name_as_a_value_no_secrets_and_a_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "got.json"
+    monkeypatch.setenv("AUTOML_TEST_OUT", str(out))
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "AWS_SESSION_TOKEN",
+                 "AWS_ACCESS_KEY_ID", "AUTOML_LINK_SECRET", "SMTP_PASSWORD"):  # fmt: skip
+        monkeypatch.setenv(name, "not-for-children")
+    previewer = SubprocessPreviewer(python_says(SAYS_WHAT_IT_GOT), memory_mb=2500)
+    with pytest.raises(PreviewFailed):  # it printed no preview
+        previewer.preview(str(tmp_path / "x.csv"), "--max-cells=1 -h.csv")
+    got = json.loads(out.read_text())
+    assert got["argv"][0] == "--name=--max-cells=1 -h.csv"
+    assert got["argv"][-1] == str(tmp_path / "x.csv")
+    assert not [value for value in got["env"].values() if value == "not-for-children"]
+    assert f"Max data size             {2500 * 1024 * 1024}" in got["limits"]
+
+
+def test_previews_wait_for_a_free_slot(tmp_path: Path) -> None:
+    slow = SubprocessPreviewer(
+        python_says("import time; time.sleep(0.6)"), timeout_s=0.3, max_concurrent=1
+    )
+    errors: list[str | None] = []
+
+    def run() -> None:
+        try:
+            slow.preview(str(tmp_path / "x.csv"), "a.csv")
+        except PreviewFailed as error:
+            errors.append(error.code)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # One ran (and timed out); the other never got a slot within its timeout.
+    assert sorted(str(e) for e in errors) == ["preview_busy", "preview_timeout"]
+
+
+@REAL_PREVIEW
+def test_a_file_past_the_memory_cap_fails_its_preview_with_a_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "upload"  # 39 MB of distinct text: about 350 MB once read
+    rows = (",".join(f"v{r}x{i}" for i in range(40)) for r in range(100_000))
+    path.write_text(",".join(f"h{i}" for i in range(40)) + "\n" + "\n".join(rows) + "\n")
+    with pytest.raises(PreviewFailed) as caught:
+        SubprocessPreviewer(memory_mb=250).preview(str(path), "huge.csv")
+    assert caught.value.code == "file_too_large"
+    # A MemoryError the job explains, or a crash in pandas' C code the previewer explains.
+    assert "more memory than a" in caught.value.message
+    assert "(the limit is 250 MB)" in caught.value.message
+    assert "AUTOML_JOB_MEMORY_MB" in caught.value.hint

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.server
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from slack_sdk import WebClient
@@ -20,6 +22,7 @@ from bot.slack_files import (
     SlackFile,
     download,
     file_info,
+    is_slack_url,
     is_table_file,
     newest_table_file,
 )
@@ -257,7 +260,11 @@ def shared_file(fake: FakeSlack, client: WebClient, name: str = "churn.csv") -> 
 
 def test_download_streams_in_chunks(fake_slack: FakeSlack, client: WebClient) -> None:
     file = shared_file(fake_slack, client)
-    chunks = list(download(file, fake_slack.bot_token, max_bytes=len(CSV), chunk_size=1000))
+    chunks = list(
+        download(
+            file, fake_slack.bot_token, len(CSV), slack_api_url=fake_slack.url, chunk_size=1000
+        )
+    )
     assert b"".join(chunks) == CSV
     assert len(chunks) > 1
     assert max(len(c) for c in chunks) <= 1000
@@ -266,7 +273,9 @@ def test_download_streams_in_chunks(fake_slack: FakeSlack, client: WebClient) ->
 
 def test_download_non_ascii_name(fake_slack: FakeSlack, client: WebClient) -> None:
     file = shared_file(fake_slack, client, "données clients.csv")
-    assert b"".join(download(file, fake_slack.bot_token, 10**6)) == CSV
+    assert (
+        b"".join(download(file, fake_slack.bot_token, 10**6, slack_api_url=fake_slack.url)) == CSV
+    )
 
 
 def test_too_large_by_size_is_refused_before_downloading(
@@ -274,7 +283,7 @@ def test_too_large_by_size_is_refused_before_downloading(
 ) -> None:
     big = dataclasses.replace(shared_file(fake_slack, client), size=312 * 1024 * 1024)
     with pytest.raises(FileTooLarge) as caught:
-        download(big, fake_slack.bot_token, max_bytes=100 * 1024 * 1024)
+        download(big, fake_slack.bot_token, 100 * 1024 * 1024, slack_api_url=fake_slack.url)
     says(
         caught.value, "“churn.csv” is 312 MB; the limit is 100 MB.", "sample", "AUTOML_MAX_FILE_MB"
     )
@@ -286,15 +295,24 @@ def test_too_large_while_streaming(fake_slack: FakeSlack, client: WebClient) -> 
     unknown = dataclasses.replace(shared_file(fake_slack, client), size=0)
     received: list[bytes] = []
     with pytest.raises(FileTooLarge) as caught:
-        received.extend(download(unknown, fake_slack.bot_token, max_bytes=5000, chunk_size=1000))
+        received.extend(
+            download(
+                unknown, fake_slack.bot_token, 5000, slack_api_url=fake_slack.url, chunk_size=1000
+            )
+        )
     assert sum(map(len, received)) <= 5000
     says(caught.value, f"is {len(CSV) // 1024} KB; the limit is 5 KB", "AUTOML_MAX_FILE_MB")
 
     # Without a Content-Length, the stream is cut once it passes the limit.
     chunked = dataclasses.replace(unknown, url_private_download=chunked_server(CSV))
     received.clear()
+    chunked_api = chunked.url_private_download.split("/files-pri/")[0] + "/api/"
     with pytest.raises(FileTooLarge) as caught:
-        received.extend(download(chunked, fake_slack.bot_token, max_bytes=5000, chunk_size=1000))
+        received.extend(
+            download(
+                chunked, fake_slack.bot_token, 5000, slack_api_url=chunked_api, chunk_size=1000
+            )
+        )
     assert 0 < sum(map(len, received)) <= 5000
     says(caught.value, "larger than the limit of 5 KB")
 
@@ -303,7 +321,7 @@ def test_login_page_without_files_read(fake_slack: FakeSlack, client: WebClient)
     file = shared_file(fake_slack, client)
     fake_slack.scopes.discard("files:read")  # the scope was removed after the lookup
     with pytest.raises(FileFetchError) as caught:
-        list(download(file, fake_slack.bot_token, 10**6))
+        list(download(file, fake_slack.bot_token, 10**6, slack_api_url=fake_slack.url))
     assert caught.value.code == "missing_scope"
     says(caught.value, "sign-in page", "`files:read`", "reinstall")
 
@@ -320,7 +338,7 @@ def test_files_info_without_files_read_names_the_scope() -> None:
 def test_login_page_with_the_wrong_token(fake_slack: FakeSlack, client: WebClient) -> None:
     file = shared_file(fake_slack, client)
     with pytest.raises(FileFetchError) as caught:
-        list(download(file, "xoxb-someone-else", 10**6))
+        list(download(file, "xoxb-someone-else", 10**6, slack_api_url=fake_slack.url))
     says(caught.value, "`files:read`")
 
 
@@ -328,18 +346,19 @@ def test_deleted_file(fake_slack: FakeSlack, client: WebClient) -> None:
     file = shared_file(fake_slack, client)
     del fake_slack.files[file.id]
     with pytest.raises(FileFetchError) as caught:
-        list(download(file, fake_slack.bot_token, 10**6))
+        list(download(file, fake_slack.bot_token, 10**6, slack_api_url=fake_slack.url))
     assert caught.value.code == "file_deleted"
     says(caught.value, "“churn.csv” is no longer on Slack", "Share the file again")
 
 
 def test_network_error(fake_slack: FakeSlack, client: WebClient) -> None:
     file = shared_file(fake_slack, client)
+    dead_api = f"http://127.0.0.1:{free_port()}/api/"  # a Slack that does not answer
     dead = dataclasses.replace(
-        file, url_private_download=f"http://127.0.0.1:{free_port()}/files-pri/x/download/a.csv"
+        file, url_private_download=dead_api.replace("/api/", "/files-pri/x/download/a.csv")
     )
     with pytest.raises(FileFetchError) as caught:
-        list(download(dead, fake_slack.bot_token, 10**6, timeout_s=5))
+        list(download(dead, fake_slack.bot_token, 10**6, slack_api_url=dead_api, timeout_s=5))
     assert caught.value.code == "network_error"
     says(caught.value, "connection failed", "Try again")
 
@@ -348,16 +367,113 @@ def test_network_error(fake_slack: FakeSlack, client: WebClient) -> None:
 def test_only_http_links_are_opened(fake_slack: FakeSlack, client: WebClient, url: str) -> None:
     file = dataclasses.replace(shared_file(fake_slack, client), url_private_download=url)
     with pytest.raises(FileFetchError) as caught:
-        download(file, fake_slack.bot_token, 10**6)
+        download(file, fake_slack.bot_token, 10**6, slack_api_url=fake_slack.url)
     assert caught.value.code == "no_download_url"
 
 
 def test_stopping_early_closes_the_connection(fake_slack: FakeSlack, client: WebClient) -> None:
     stream: Iterator[bytes] = download(
-        shared_file(fake_slack, client), fake_slack.bot_token, 10**6, chunk_size=100
+        shared_file(fake_slack, client),
+        fake_slack.bot_token,
+        10**6,
+        slack_api_url=fake_slack.url,
+        chunk_size=100,
     )
     assert next(stream)
     stream.close()  # type: ignore[attr-defined]  # a generator: closing releases the socket
+
+
+# ---- the token goes only to Slack ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def recording_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """An HTTP server on another port that answers 200 and records each request's headers."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(dict(self.headers.items()))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(CSV)))
+            self.end_headers()
+            self.wfile.write(CSV)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/files-pri/T-F1/download/a.csv", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_link_elsewhere_gets_no_token(fake_slack: FakeSlack, client: WebClient) -> None:
+    file = shared_file(fake_slack, client)
+    with recording_server() as (elsewhere, seen):
+        other = dataclasses.replace(file, url_private_download=elsewhere)
+        with pytest.raises(FileFetchError) as caught:
+            list(download(other, fake_slack.bot_token, 10**6, slack_api_url=fake_slack.url))
+    assert caught.value.code == "not_a_slack_link"
+    assert seen == []  # not even asked
+    says(caught.value, "“churn.csv”", "is not Slack", "token only to Slack", "Share the file")
+
+
+def test_a_redirect_elsewhere_is_refused(fake_slack: FakeSlack, client: WebClient) -> None:
+    file = shared_file(fake_slack, client)
+    with recording_server() as (elsewhere, seen):
+        bounce = f"{fake_slack.root}/redirect?to={quote(elsewhere, safe='')}"
+        other = dataclasses.replace(file, url_private_download=bounce)
+        with pytest.raises(FileFetchError) as caught:
+            list(download(other, fake_slack.bot_token, 10**6, slack_api_url=fake_slack.url))
+    assert caught.value.code == "not_a_slack_link"
+    assert not any("Authorization" in headers for headers in seen)
+    assert seen == []
+    says(caught.value, "sent me on to 127.0.0.1:", "is not Slack")
+
+
+def test_a_redirect_within_slack_keeps_the_token(fake_slack: FakeSlack, client: WebClient) -> None:
+    file = shared_file(fake_slack, client)
+    bounce = f"{fake_slack.root}/redirect?to={quote(file.url_private_download, safe='')}"
+    moved = dataclasses.replace(file, url_private_download=bounce)
+    got = b"".join(download(moved, fake_slack.bot_token, 10**6, slack_api_url=fake_slack.url))
+    assert got == CSV
+    assert fake_slack.calls("download")[-1].token == fake_slack.bot_token
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://files.slack.com/files-pri/T1-F1/download/a.csv", True),
+        ("https://files-edu.slack.com/files-pri/T1-F1/a.csv", True),
+        ("https://a.slack-edge.com/x.csv", True),
+        ("https://files.slack-gov.com/files-pri/T1-F1/a.csv", True),
+        ("https://FILES.SLACK.COM./files-pri/a.csv", True),
+        ("https://files.slack.com:443/a.csv", True),
+        ("http://files.slack.com/files-pri/a.csv", False),  # no token in the clear
+        ("https://files.slack.com:8443/a.csv", False),
+        ("https://files.slack.com.evil.example/a.csv", False),
+        ("https://evilslack.com/a.csv", False),
+        ("https://evil.example/files.slack.com/a.csv", False),
+        ("https://files.slack.com@evil.example/a.csv", False),
+        ("https://x:y@files.slack.com/a.csv", False),
+        ("https://files.slack.com:port/a.csv", False),
+        ("http://127.0.0.1:9000/files-pri/a.csv", True),  # the configured API's origin
+        ("http://127.0.0.1:9001/files-pri/a.csv", False),
+        ("https://127.0.0.1:9000/files-pri/a.csv", False),
+        ("http://localhost:9000/files-pri/a.csv", False),
+    ],
+)
+def test_is_slack_url(url: str, expected: bool) -> None:
+    assert is_slack_url(url, "http://127.0.0.1:9000/api/") is expected
+
+
+def test_slacks_own_api_url_allows_its_file_host() -> None:
+    assert is_slack_url("https://files.slack.com/a.csv", "https://slack.com/api/")
+    assert not is_slack_url("http://slack.com/a.csv", "https://slack.com/api/")
 
 
 def test_module_imports_nothing_heavy() -> None:

@@ -312,7 +312,7 @@ def test_job_definition(synth: Synth) -> None:
     }
     assert {e["Name"]: render(e["Value"]) for e in container["Environment"]} == {
         "AUTOML_BUCKET": f"<{synth.id(synth.stack.storage.bucket)}>",
-        "AUTOML_EVENT_BUS": "default",
+        "AUTOML_EVENT_BUS": f"<{synth.id(synth.stack.training.bus)}>",
     }
     assert container["LinuxParameters"] == {"InitProcessEnabled": True}
     assert container["RuntimePlatform"]["CpuArchitecture"] == "X86_64"
@@ -344,14 +344,81 @@ def test_retry_strategy_follows_the_contract(synth: Synth) -> None:
 
 def test_job_role_can_only_read_datasets_write_runs_and_publish_events(synth: Synth) -> None:
     bucket = synth.id(synth.stack.storage.bucket)
+    bus = synth.id(synth.stack.training.bus)
     assert synth.allowed(synth.stack.training.job_role) == {
         ("s3:GetObject", f"<{bucket}.Arn>/datasets/*"),
         ("s3:GetObject", f"<{bucket}.Arn>/runs/*"),
         ("s3:PutObject", f"<{bucket}.Arn>/runs/*"),
         ("s3:AbortMultipartUpload", f"<{bucket}.Arn>/runs/*"),
         ("s3:ListBucket", f"<{bucket}.Arn>"),
-        ("events:PutEvents", f"{ARN_PREFIX}:events:{REGION_ACCOUNT}:event-bus/default"),
+        ("events:PutEvents", f"<{bus}.Arn>"),
     }
+
+
+def test_training_events_have_a_bus_only_the_job_role_may_put_to(synth: Synth) -> None:
+    training = synth.stack.training
+    assert synth.props(training.bus)["Name"] == "automl-training"
+    env = synth.props(training.job_definition)["ContainerProperties"]["Environment"]
+    assert {"Name": "AUTOML_EVENT_BUS", "Value": {"Ref": synth.id(training.bus)}} in env
+    synth.template.has_resource_properties(
+        "AWS::Events::EventBusPolicy",
+        {
+            "EventBusName": {"Ref": synth.id(training.bus)},
+            "Statement": {
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "events:PutEvents",
+                "Resource": {"Fn::GetAtt": [synth.id(training.bus), "Arn"]},
+                "Condition": {
+                    "ArnNotEquals": {
+                        "aws:PrincipalArn": {"Fn::GetAtt": [synth.id(training.job_role), "Arn"]}
+                    }
+                },
+            },
+        },
+    )
+
+
+def test_the_bot_may_terminate_only_jobs_tagged_with_its_queue(synth: Synth) -> None:
+    stack = synth.stack
+    queue = {"Fn::GetAtt": [synth.id(stack.training.queue), "JobQueueArn"]}
+    statements = [
+        s
+        for p in synth.resources("AWS::IAM::Policy").values()
+        if {"Ref": synth.id(stack.functions.bot_role)} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (terminate,) = [s for s in statements if s["Action"] == "batch:TerminateJob"]
+    assert terminate["Condition"] == {"StringEquals": {"aws:ResourceTag/automl-queue": queue}}
+    (tag,) = [s for s in statements if s["Action"] == "batch:TagResource"]
+    assert tag["Condition"] == {
+        "StringEquals": {"aws:RequestTag/automl-queue": queue},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["automl-queue"]},
+    }
+
+
+def test_a_failed_lazy_half_goes_to_the_completion_lambda(synth: Synth) -> None:
+    functions_ = synth.stack.functions
+    synth.template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": synth.id(functions_.bot)},
+            "MaximumRetryAttempts": 0,
+            "DestinationConfig": {
+                "OnFailure": {
+                    "Destination": {"Fn::GetAtt": [synth.id(functions_.completion), "Arn"]}
+                }
+            },
+        },
+    )
+
+
+def test_a_schedule_sweeps_lost_jobs(synth: Synth) -> None:
+    rule = synth.props(synth.stack.events.sweep_rule)
+    assert rule["ScheduleExpression"] == "rate(15 minutes)"
+    (target,) = rule["Targets"]
+    assert json.loads(target["Input"]) == {"automl": "sweep"}
+    assert render(target["Arn"]) == f"<{synth.id(synth.stack.functions.completion)}.Arn>"
 
 
 def test_execution_role_pulls_the_image_and_writes_logs(synth: Synth) -> None:
@@ -464,9 +531,12 @@ def test_bot_may_invoke_itself_by_name_and_the_previewer(synth: Synth) -> None:
     invoke = {
         r for a, r in synth.allowed(synth.stack.functions.bot_role) if a == "lambda:InvokeFunction"
     }
+    completion = f"<{synth.id(synth.stack.functions.completion)}.Arn>"
     assert invoke == {
         f"{ARN_PREFIX}:lambda:{REGION_ACCOUNT}:function:automl-bot",
         f"<{synth.id(synth.stack.functions.preview)}.Arn>",
+        completion,  # the failure destination of its lazy half
+        f"{completion}:*",
     }
 
 
@@ -491,10 +561,14 @@ def test_bot_role_is_least_privilege(synth: Synth) -> None:
             f"<{synth.id(stack.training.job_definition)}>",
         },
         "batch:TerminateJob": {f"{ARN_PREFIX}:batch:{REGION_ACCOUNT}:job/*"},
+        "batch:TagResource": {f"{ARN_PREFIX}:batch:{REGION_ACCOUNT}:job/*"},
         "batch:ListJobs": {"*"},
         "lambda:InvokeFunction": {
             f"{ARN_PREFIX}:lambda:{REGION_ACCOUNT}:function:automl-bot",
             f"<{synth.id(stack.functions.preview)}.Arn>",
+            # its failure destination: the completion Lambda
+            f"<{synth.id(stack.functions.completion)}.Arn>",
+            f"<{synth.id(stack.functions.completion)}.Arn>:*",
         },
         "logs:CreateLogStream": {f"<{synth.id(stack.functions.bot_log_group)}.Arn>"},
         "logs:PutLogEvents": {f"<{synth.id(stack.functions.bot_log_group)}.Arn>"},
@@ -530,18 +604,19 @@ def test_completion_role_is_least_privilege(synth: Synth) -> None:
         "secretsmanager:GetSecretValue": {secret},
         "secretsmanager:DescribeSecret": {secret},
         "sqs:SendMessage": {f"<{synth.id(stack.dead_letters)}.Arn>"},
+        "batch:ListJobs": {"*"},
+        "batch:DescribeJobs": {"*"},
         **dict.fromkeys(
             JOB_TABLE_ACTIONS, {table} | {f"{table}/index/{n}" for n in JOB_TABLE.indexes}
         ),
     }
 
 
-def test_preview_role_reads_datasets_only(synth: Synth) -> None:
+def test_preview_role_has_no_s3_access(synth: Synth) -> None:
+    """It reads the one file it previews through the bot's presigned GET."""
     stack = synth.stack
     own_logs = f"<{synth.id(stack.functions.preview_log_group)}.Arn>"
     assert synth.allowed(stack.functions.preview_role) == {
-        ("s3:GetObject", f"<{synth.id(stack.storage.bucket)}.Arn>/datasets/*"),
-        ("s3:ListBucket", f"<{synth.id(stack.storage.bucket)}.Arn>"),
         ("logs:CreateLogStream", own_logs),
         ("logs:PutLogEvents", own_logs),
     }
@@ -552,7 +627,6 @@ def test_bucket_listing_has_no_condition(synth: Synth) -> None:
     roles = (
         synth.stack.functions.bot_role,
         synth.stack.functions.completion_role,
-        synth.stack.functions.preview_role,
         synth.stack.training.job_role,
     )
     for role in roles:

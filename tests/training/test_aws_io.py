@@ -115,7 +115,8 @@ def test_a_job_reads_s3_writes_its_run_folder_back_and_sends_events(
 
     s3.download_file(bucket, f"runs/{job_id}/{MODEL_FILE}", str(tmp_path / MODEL_FILE))
     rows = pd.read_csv(SAMPLE_CHURN, nrows=20).drop(columns=["churned"])
-    assert set(TrainedModel.load(tmp_path / MODEL_FILE).predict(rows)) <= {"yes", "no"}
+    model = TrainedModel.load(tmp_path / MODEL_FILE, sha256=result.artifacts.model_sha256)
+    assert set(model.predict(rows)) <= {"yes", "no"}
 
     # stdout keeps its JSON lines; the last one points at result.json in S3.
     printed = [parse_event(line) for line in done.stdout.splitlines()]

@@ -56,6 +56,13 @@ def test_train_then_predict(tmp_path: Path) -> None:
     assert "petal length (cm)" in refused.stderr
     assert "Traceback" not in refused.stderr
 
+    # `train` signed the model with this user's key; a changed file is refused.
+    with (run_dir / "model.joblib").open("ab") as model:
+        model.write(b"\0")
+    tampered = automl("predict", str(run_dir), str(new), cwd=tmp_path)
+    assert tampered.returncode == exit_codes.BAD_INPUT
+    assert "has changed since its run signed it" in tampered.stderr
+
 
 @pytest.mark.slow
 def test_bad_input_exits_2_with_the_message(tmp_path: Path) -> None:
@@ -100,7 +107,7 @@ def test_predict_with_a_model_it_cannot_rebuild(tmp_path: Path) -> None:
         run = tmp_path / name
         run.mkdir()
         (run / "model.joblib").write_bytes(payload)
-        result = automl("predict", str(run), str(data), cwd=tmp_path)
+        result = automl("predict", str(run), str(data), "--trust-unsigned", cwd=tmp_path)
         assert result.returncode == exit_codes.BAD_INPUT, result.stderr
         assert "could not be loaded" in result.stderr
         assert "Traceback" not in result.stderr

@@ -66,7 +66,7 @@ def test_sigterm_mid_search_keeps_the_best_model(tmp_path: Path) -> None:
     finished = json.loads(rest.strip().splitlines()[-1])
     assert finished["type"] == "finished" and finished["status"] == "interrupted"
 
-    model = TrainedModel.load(run_dir / MODEL_FILE)
+    model = TrainedModel.load(run_dir / MODEL_FILE, sha256=result.artifacts.model_sha256)
     sample = pd.read_csv(tmp_path / "wide.csv", nrows=50).drop(columns=["label"])
     assert set(model.predict(sample)) <= {"up", "down"}
     assert INTERRUPT_GRACE_S < 30

@@ -240,3 +240,56 @@ def test_the_image_command_serves_previews_through_awslambdaric(
     good = DatasetPreview.model_validate(api.responses["req-1"])
     assert (good.file_name, good.rows, good.suggested_target) == ("c.csv", 3000, "churned")
     assert api.responses["req-2"]["error"]["code"] == "empty_file"
+
+
+def test_it_reads_the_file_through_the_presigned_url_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On AWS its role has no S3 access: the bot's presigned GET is all it can read."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "lambda-tmp"))
+    (tmp_path / "lambda-tmp").mkdir()
+    data = messy_churn(tmp_path / "churn.csv").read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path.startswith("/datasets/p/churn.csv?")
+            self.send_response(HTTPStatus.OK if found else HTTPStatus.FORBIDDEN)
+            self.send_header("Content-Length", str(len(data) if found else 0))
+            self.end_headers()
+            if found:
+                self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        answer = preview_lambda.preview_handler(
+            _event(
+                "datasets/p/churn.csv",
+                "churn.csv",
+                dataset_url=f"{base}/datasets/p/churn.csv?X-Amz-Signature=s",
+            ),
+            None,
+        )
+        assert DatasetPreview.model_validate(answer).suggested_target == "is_churned"
+        expired = preview_lambda.preview_handler(
+            _event("datasets/p/churn.csv", "churn.csv", dataset_url=f"{base}/expired"), None
+        )
+        assert expired["error"]["code"] == "unreadable_file"
+        limits = {"max_file_mb": 0.001, "max_columns": 2000}
+        large = preview_lambda.preview_handler(
+            _event(
+                "datasets/p/churn.csv",
+                "churn.csv",
+                dataset_url=f"{base}/datasets/p/churn.csv?X-Amz-Signature=s",
+                limits=limits,
+            ),
+            None,
+        )
+        assert large["error"]["code"] == "file_too_large"
+    finally:
+        server.shutdown()
+    assert list((tmp_path / "lambda-tmp").iterdir()) == []

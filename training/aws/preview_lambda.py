@@ -1,6 +1,8 @@
 """The preview Lambda: `preview_handler(event, context)`, run from the training image.
 
-The event is a `PreviewRequest` (`{"dataset_uri": "s3://…", "file_name": "…"}`); the answer
+The event is a `PreviewRequest` (`{"dataset_uri": "s3://…", "file_name": "…"}`) and, from the
+bot, `dataset_url`: a presigned GET of that one object, which is all this function may read
+(its role has no S3 access on AWS; without the URL it reads `dataset_uri` itself). The answer
 is what `python -m training preview` prints: a `DatasetPreview` as JSON, or
 `{"error": {"code", "message", "hint"}}` when the file cannot be read. Never a traceback:
 an unexpected failure is logged (CloudWatch) and answered as `internal_error`.
@@ -19,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contract.aws import PREVIEW_DATASET_URL
 from contract.jobs import INTERNAL_ERROR_CODE, ErrorInfo, PreviewRequest
 from training.errors import INTERNAL_ERROR_HINT, InputError
 
@@ -41,8 +44,9 @@ def preview_handler(event: Any, context: Any) -> dict[str, Any]:
                 hint="The bot sends dataset_uri (s3://…) and file_name.",
             )
         )
+    url = event.get(PREVIEW_DATASET_URL) if isinstance(event, dict) else None
     try:
-        return _preview(request)
+        return _preview(request, url if isinstance(url, str) and url else None)
     except InputError as error:
         return _error(error.info())
     except Exception:
@@ -56,15 +60,38 @@ def preview_handler(event: Any, context: Any) -> dict[str, Any]:
         )
 
 
-def _preview(request: PreviewRequest) -> dict[str, Any]:
+def _preview(request: PreviewRequest, url: str | None) -> dict[str, Any]:
     from training.input.staging import fetch_dataset
     from training.preview import preview_table
 
     # A warm Lambda keeps /tmp between calls: each call cleans up after itself.
     with tempfile.TemporaryDirectory(prefix="preview-") as scratch:
-        path = fetch_dataset(request.dataset_uri, Path(scratch), request.file_name, request.limits)
+        if url is None:
+            path = fetch_dataset(
+                request.dataset_uri, Path(scratch), request.file_name, request.limits
+            )
+        else:
+            path = _fetch_url(url, Path(scratch), request)
         preview = preview_table(path, request.file_name, limits=request.limits)
     return preview.model_dump(mode="json")
+
+
+def _fetch_url(url: str, scratch: Path, request: PreviewRequest) -> Path:
+    from training.aws import storage
+    from training.input.limits import BYTES_PER_MB, check_size
+
+    name = Path(storage.S3Location.parse(request.dataset_uri).key).name or "dataset"
+    limit = int(request.limits.max_file_mb * BYTES_PER_MB)
+    try:
+        size = storage.download_url(url, scratch / name, max_bytes=limit)
+    except storage.ObjectNotFound:
+        raise InputError(
+            "unreadable_file",
+            f"I couldn't open `{request.file_name}`: the stored copy is missing.",
+            "Share the file again; if it keeps happening, tell whoever runs the bot.",
+        ) from None
+    check_size(size, request.file_name, request.limits.max_file_mb)
+    return scratch / name
 
 
 def _error(info: ErrorInfo) -> dict[str, Any]:

@@ -92,6 +92,37 @@ def download(uri: str, destination: Path, *, s3: Any = None) -> Path:
     return destination
 
 
+def download_url(url: str, destination: Path, *, max_bytes: int, timeout_s: float = 30) -> int:
+    """Stream a presigned https GET to `destination`; stops past `max_bytes`. Returns the size.
+
+    Raises ObjectNotFound on 403/404 (an expired link reads as a missing copy).
+    """
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("https://", "http://")):  # http: a local S3 stand-in in tests
+        raise ValueError("a dataset URL must be http(s)")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout_s)
+    except urllib.error.HTTPError as error:
+        if error.code in (403, 404):
+            raise ObjectNotFound(url.partition("?")[0]) from None
+        raise
+    declared = int(response.headers.get("Content-Length") or 0)
+    if declared > max_bytes:
+        response.close()
+        return declared
+    size = 0
+    with response, destination.open("wb") as out:
+        while chunk := response.read(1024 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                break  # the caller's size check words the refusal
+            out.write(chunk)
+    return size
+
+
 def upload_folder(folder: Path, uri: str, *, last: str, s3: Any = None) -> list[str]:
     """Upload every file below `folder` to the prefix `uri`, the file `last` after all others.
 

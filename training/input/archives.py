@@ -19,10 +19,13 @@ from typing import Any
 
 from training.errors import InputError
 from training.input.formats import ZIP_ERRORS
-from training.input.limits import BYTES_PER_MB, too_large_unpacked
+from training.input.limits import BYTES_PER_MB, check_unpacked, too_large_unpacked
 from training.input.problems import FORMATS_HINT, nested_archive, not_a_table, unreadable
 
 UNPACK_CHUNK = 1024 * 1024  # bytes inflated at a time: memory stays flat, whatever the ratio
+# Spreadsheet XML packs 5-20 to 1; a large entry packed past this is a zip bomb.
+BOMB_RATIO = 200
+BOMB_MIN_BYTES = 10 * 1024 * 1024
 _TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
 _ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz", ".zst")
 # What zip tools add next to the files a person chose.
@@ -67,6 +70,25 @@ def _scratch_file_beside(path: Path) -> Iterator[Path]:
         yield Path(scratch)
     finally:
         Path(scratch).unlink(missing_ok=True)
+
+
+def check_zip_directory(path: Path, name: str, max_unpacked_mb: float) -> None:
+    """Refuse a zip (an Excel workbook) whose directory says it inflates past the limit, or
+    whose entries are packed like a bomb, before a byte is inflated. Python's zipfile never
+    yields more than an entry's declared size, so the directory bounds what a reader gets."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except ZIP_ERRORS as exc:
+        raise unreadable(name, "it is a damaged zip or Excel file") from exc
+    check_unpacked(sum(e.file_size for e in entries), name, max_unpacked_mb)
+    for entry in entries:
+        if entry.file_size > BOMB_MIN_BYTES and entry.file_size > BOMB_RATIO * entry.compress_size:
+            ratio = entry.file_size // max(entry.compress_size, 1)
+            raise unreadable(
+                name,
+                f"`{entry.filename}` in it is packed {ratio:,} to 1, as only a crafted file is",
+            )
 
 
 def _copy_within_limit(source: Any, out: Any, name: str, max_file_mb: float) -> None:

@@ -40,3 +40,47 @@ def too_large_unpacked(name: str, max_file_mb: float, size: int | None = None) -
         "Share a smaller table: drop columns you don't need or take a sample of the rows. "
         "Parquet stays small without compressing it.",
     )
+
+
+# The bot's settings behind each limit, for the sentence saying how to change it.
+_RAISE_CELLS = "Whoever runs the bot can raise the limit (AUTOML_MAX_CELLS)."
+_RAISE_UNPACKED = "Whoever runs the bot can raise the limit (AUTOML_MAX_UNPACKED_MB)."
+_RAISE_MEMORY = "Whoever runs the bot can raise the limit (AUTOML_JOB_MEMORY_MB)."
+
+
+def check_cells(rows: int, columns: int, name: str, max_cells: int) -> None:
+    """Refuses a table of more than `max_cells` values, from its shape before it is read."""
+    if rows * columns > max_cells:
+        raise too_many_cells(name, max_cells, rows, columns)
+
+
+def too_many_cells(name: str, max_cells: int, rows: int | None, columns: int) -> InputError:
+    most = max_cells // max(columns, 1)
+    shape = f"{rows:,} rows" if rows is not None else f"more than {most:,} rows"
+    return InputError(
+        "file_too_large",
+        f"`{name}` has {shape} of {columns:,} columns; the limit is {max_cells:,} values "
+        "(rows x columns) in one table.",
+        "Share a sample of the rows or fewer columns. " + _RAISE_CELLS,
+    )
+
+
+def check_unpacked(size: int, name: str, max_unpacked_mb: float) -> None:
+    """Refuses a file whose own directory or footer says it inflates past the limit."""
+    if size > max_unpacked_mb * BYTES_PER_MB:
+        raise InputError(
+            "file_too_large",
+            f"`{name}` expands to {size / BYTES_PER_MB:,.0f} MB once uncompressed; the limit "
+            f"is {max_unpacked_mb:g} MB.",
+            "Share a smaller table: fewer rows or columns. " + _RAISE_UNPACKED,
+        )
+
+
+def out_of_memory(name: str, limit_mb: int | None) -> InputError:
+    """A table that needed more memory than the job may use (its RLIMIT_DATA)."""
+    limit = f" (the limit is {limit_mb:,} MB)" if limit_mb else ""
+    return InputError(
+        "file_too_large",
+        f"`{name}` needs more memory than a job may use{limit}.",
+        "Share a sample of the rows or fewer columns. " + _RAISE_MEMORY,
+    )

@@ -14,15 +14,18 @@ import pandas as pd
 
 from training.errors import InputError
 from training.input.columns import NA_VALUES
-from training.input.limits import check_columns
+from training.input.limits import check_cells, check_columns, check_unpacked, too_many_cells
 from training.input.problems import bad_encoding, empty_file, unreadable
 from training.input.sniffing import TextPlan
 
 _LINE_NUMBER = re.compile(r"line (\d+)")
 
 
-def read_delimited(path: Path, plan: TextPlan, name: str) -> tuple[list[Any], pd.DataFrame]:
-    """Read the header row as text and the rows below it with pandas' C parser."""
+def read_delimited(
+    path: Path, plan: TextPlan, name: str, max_cells: int
+) -> tuple[list[Any], pd.DataFrame]:
+    """Read the header row as text and the rows below it with pandas' C parser, at most
+    `max_cells` values: a row past them refuses the file rather than reading on."""
     for codec, errors in plan.encodings:
         options: dict[str, Any] = {
             "sep": plan.dialect.delimiter,
@@ -38,7 +41,14 @@ def read_delimited(path: Path, plan: TextPlan, name: str) -> tuple[list[Any], pd
             # Names as written: pandas would rename repeats ("a.1") and blanks ("Unnamed: 1").
             first = pd.read_csv(path, header=None, nrows=1, dtype=str, na_filter=False, **options)
             header = first.iloc[0].tolist()
-            body = {**options, "header": 0, "names": list(range(len(header))), "index_col": False}
+            max_rows = max_cells // max(len(header), 1)
+            body = {
+                **options,
+                "header": 0,
+                "names": list(range(len(header))),
+                "index_col": False,
+                "nrows": max_rows + 1,  # one more than allowed tells a file over the limit
+            }
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # handled just below
                 # pandas' way of saying the first row of data is wider than the header.
@@ -63,6 +73,8 @@ def read_delimited(path: Path, plan: TextPlan, name: str) -> tuple[list[Any], pd
             raise _parse_error(name, exc) from exc
         except pd.errors.EmptyDataError as exc:
             raise empty_file(name, "it has no rows") from exc
+        if len(frame) > max_rows:
+            raise too_many_cells(name, max_cells, None, len(header))
         return header, frame
     raise bad_encoding(name)
 
@@ -90,13 +102,18 @@ def _parse_error(name: str, exc: Exception) -> InputError:
     )
 
 
-def read_parquet(path: Path, name: str, max_columns: int) -> tuple[list[Any], pd.DataFrame]:
+def read_parquet(
+    path: Path, name: str, max_columns: int, max_cells: int, max_unpacked_mb: float
+) -> tuple[list[Any], pd.DataFrame]:
     # fastparquet itself, not pd.read_parquet(engine="fastparquet"): pandas 3.1 deprecates that.
     import fastparquet  # only Parquet files pay for importing it
 
     try:
         parquet = fastparquet.ParquetFile(str(path))
+        # The footer says what the file expands to: a few KB can encode millions of rows.
         check_columns(len(parquet.columns), name, max_columns)
+        check_cells(parquet.count(), len(parquet.columns), name, max_cells)
+        check_unpacked(_parquet_unpacked_bytes(parquet), name, max_unpacked_mb)
         frame = parquet.to_pandas()
     except InputError:
         raise
@@ -107,7 +124,18 @@ def read_parquet(path: Path, name: str, max_columns: int) -> tuple[list[Any], pd
     return list(frame.columns), frame
 
 
-def read_xlsx(path: Path, name: str, max_columns: int) -> tuple[list[Any], pd.DataFrame]:
+def _parquet_unpacked_bytes(parquet: Any) -> int:
+    return sum(
+        chunk.meta_data.total_uncompressed_size
+        for group in parquet.row_groups
+        for chunk in group.columns
+        if chunk.meta_data is not None
+    )
+
+
+def read_xlsx(
+    path: Path, name: str, max_columns: int, max_cells: int
+) -> tuple[list[Any], pd.DataFrame]:
     import openpyxl  # only Excel files pay for importing it
 
     try:
@@ -117,7 +145,8 @@ def read_xlsx(path: Path, name: str, max_columns: int) -> tuple[list[Any], pd.Da
             # A file object, not a path: openpyxl refuses paths without an .xlsx suffix.
             book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
             try:
-                rows = _sheet_rows(book.worksheets[0], name, max_columns) if book.worksheets else []
+                sheet = book.worksheets[0] if book.worksheets else None
+                rows = _sheet_rows(sheet, name, max_columns, max_cells) if sheet else []
             finally:
                 book.close()
     except InputError:
@@ -137,13 +166,18 @@ def read_xlsx(path: Path, name: str, max_columns: int) -> tuple[list[Any], pd.Da
     return header, pd.DataFrame(dict(enumerate(columns)))
 
 
-def _sheet_rows(sheet: Any, name: str, max_columns: int) -> list[list[Any]]:
+def _sheet_rows(sheet: Any, name: str, max_columns: int, max_cells: int) -> list[list[Any]]:
     rows: list[list[Any]] = []
+    width = max_rows = 0
     for values in sheet.iter_rows(values_only=True):
         if not rows and all(_blank(v) for v in values):
             continue  # blank rows above the header
         if not rows:
-            check_columns(_width(values), name, max_columns)  # before reading every row
+            width = _width(values)
+            check_columns(width, name, max_columns)  # before reading every row
+            max_rows = max_cells // max(width, 1)
+        elif len(rows) > max_rows:  # the header plus one row too many
+            raise too_many_cells(name, max_cells, None, width)
         rows.append(list(values))
     return rows
 

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from common.memory import memory_limit_mb
+from contract.jobs import Limits
 from training.errors import InputError
-from training.input.archives import unpacked_gzip, unpacked_zip
+from training.input.archives import check_zip_directory, unpacked_gzip, unpacked_zip
 from training.input.columns import clean_table
 from training.input.formats import (
     GZIP_MAGIC,
@@ -34,7 +36,7 @@ from training.input.formats import (
     read_head,
     refuse_known_binary,
 )
-from training.input.limits import check_size
+from training.input.limits import check_size, out_of_memory
 from training.input.problems import empty_file, nested_archive
 from training.input.readers import read_delimited, read_parquet, read_xlsx
 from training.input.sniffing import sniff_text
@@ -46,29 +48,44 @@ def read_table(
     *,
     max_file_mb: float = 500,
     max_columns: int = 2000,
+    max_cells: int = Limits().max_cells,
+    max_unpacked_mb: float = Limits().max_unpacked_mb,
 ) -> pd.DataFrame:
     """Read a CSV/TSV, Excel (.xlsx) or Parquet file into a clean DataFrame; also such a file
     gzip-compressed, or zipped on its own.
 
     `file_name` is the name the person gave the file; it is used in messages and as a hint
-    for the format when the bytes do not settle it. Raises `InputError` for every problem.
+    for the format when the bytes do not settle it. Raises `InputError` for every problem,
+    also when the table needs more memory than the process may use (its RLIMIT_DATA).
     """
-    path = Path(path)
-    name = file_name or path.name
+    limits = Limits(
+        max_file_mb=max_file_mb,
+        max_columns=max_columns,
+        max_cells=max_cells,
+        max_unpacked_mb=max_unpacked_mb,
+    )
+    try:
+        return _read_table(Path(path), file_name or Path(path).name, limits)
+    except MemoryError:
+        raise out_of_memory(file_name or Path(path).name, memory_limit_mb()) from None
+
+
+def _read_table(path: Path, name: str, limits: Limits) -> pd.DataFrame:
+    max_file_mb = limits.max_file_mb
     size = _file_size(path, name)
     check_size(size, name, max_file_mb)
     head = read_head(path, SNIFF_BYTES, name)
 
     if head.startswith(GZIP_MAGIC):
         with unpacked_gzip(path, name, max_file_mb) as inner:
-            return _read_unpacked(inner, name, max_columns)
+            return _read_unpacked(inner, name, limits)
     if head.startswith(ZIP_MAGIC) and not is_workbook(path, name, nested=False):
         with unpacked_zip(path, name, max_file_mb) as (inner, inner_name):
-            return _read_unpacked(inner, inner_name, max_columns)
-    return _read_file(path, name, head, size, max_columns)
+            return _read_unpacked(inner, inner_name, limits)
+    return _read_file(path, name, head, size, limits)
 
 
-def _read_unpacked(path: Path, name: str, max_columns: int) -> pd.DataFrame:
+def _read_unpacked(path: Path, name: str, limits: Limits) -> pd.DataFrame:
     """Read what came out of an archive: a table, never another archive."""
     size = _file_size(path, name)
     if size == 0:
@@ -78,21 +95,25 @@ def _read_unpacked(path: Path, name: str, max_columns: int) -> pd.DataFrame:
         raise nested_archive(name)
     if head.startswith(ZIP_MAGIC):
         is_workbook(path, name, nested=True)
-    return _read_file(path, name, head, size, max_columns)
+    return _read_file(path, name, head, size, limits)
 
 
-def _read_file(path: Path, name: str, head: bytes, size: int, max_columns: int) -> pd.DataFrame:
+def _read_file(path: Path, name: str, head: bytes, size: int, limits: Limits) -> pd.DataFrame:
     """Read a file that is not an archive (an Excel workbook is a zip, but not an archive)."""
+    max_columns = limits.max_columns
     if head.startswith(PARQUET_MAGIC):
-        header, table = read_parquet(path, name, max_columns)
+        header, table = read_parquet(
+            path, name, max_columns, limits.max_cells, limits.max_unpacked_mb
+        )
         decimal_comma = False
     elif head.startswith(ZIP_MAGIC):  # a workbook, checked by the caller; "PK,name" is a CSV
-        header, table = read_xlsx(path, name, max_columns)
+        check_zip_directory(path, name, limits.max_unpacked_mb)
+        header, table = read_xlsx(path, name, max_columns, limits.max_cells)
         decimal_comma = False
     else:
         refuse_known_binary(head, name)
         plan = sniff_text(path, head, size, name, max_columns)
-        header, table = read_delimited(path, plan, name)
+        header, table = read_delimited(path, plan, name, limits.max_cells)
         decimal_comma = plan.dialect.delimiter != ","
     return clean_table(header, table, name, decimal_comma=decimal_comma, max_columns=max_columns)
 

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from common.spreadsheet import safe_cell
 from contract.jobs import LeaderboardRow
 from training.pipeline.metrics import HIGHER_IS_BETTER
 
@@ -44,16 +45,15 @@ def write_leaderboard_csv(path: Path, rows: list[LeaderboardRow]) -> None:
             ["rank", "estimator", "validation_score", "train_time_s", "trials", "config"]
         )
         for row in rows:
-            writer.writerow(
-                [
-                    row.rank,
-                    row.estimator,
-                    row.validation_score,
-                    row.train_time_s,
-                    row.trials,
-                    json.dumps(row.config),
-                ]
-            )
+            cells = [
+                row.rank,
+                row.estimator,
+                row.validation_score,
+                row.train_time_s,
+                row.trials,
+                json.dumps(row.config),
+            ]
+            writer.writerow([safe_cell(cell) for cell in cells])  # opened in spreadsheets
 
 
 def _jsonable(config: dict[str, Any]) -> dict[str, Any]:

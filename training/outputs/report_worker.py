@@ -55,7 +55,9 @@ if __name__ == "__main__":  # before the heavy imports below
     if not detach_from_cpu_and_parent(int(_expected) if _expected else None):
         sys.exit(ORPHANED)
 
+import dataclasses  # noqa: E402
 import gc  # noqa: E402
+import html  # noqa: E402
 import logging  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
@@ -182,6 +184,7 @@ def make_report(
         frame[target] = plan.values
         if frame.empty:
             return _fail(f"no rows have a value in the target column '{target}'")
+        frame, target, plan = escape_for_html(frame, target, plan)
         started = time.perf_counter()
         report = _analyze(frame, target, plan, pairwise, histograms)
         # A killed child must not leave a half-written report behind under the real name
@@ -197,6 +200,23 @@ def make_report(
         logging.getLogger(__name__).exception("the EDA report failed")
         return _fail(f"{type(exc).__name__}: {str(exc).strip()[:300]}")
     return 0
+
+
+def escape_for_html(
+    frame: pd.DataFrame, target: str, plan: TargetPlan
+) -> tuple[pd.DataFrame, str, TargetPlan]:
+    """The frame with HTML-escaped column names and text cells, and the target and title to
+    match. Sweetviz's templates escape nothing (Jinja without autoescape), and every name or
+    value lands in text, never in an attribute or script: escaping them all is exactly right."""
+    frame = frame.rename(columns=lambda name: html.escape(str(name)))
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.astype(object)
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            frame[name] = column.map(lambda v: html.escape(v) if isinstance(v, str) else v)
+    title = html.escape(plan.title)
+    return frame, html.escape(target), dataclasses.replace(plan, title=title)
 
 
 def _analyze(

@@ -88,13 +88,22 @@ class TrainedModel:
         totals[totals == 0] = 1.0
         return proba / totals
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path) -> str:
+        """Write the model; returns the file's SHA-256 (hex), for result.json."""
+        import hashlib
+
         import joblib
 
         joblib.dump(self, path, compress=3)
+        return hashlib.sha256(path.read_bytes()).hexdigest()
 
     @staticmethod
-    def load(path: Path) -> TrainedModel:
+    def load(path: Path, *, sha256: str | None) -> TrainedModel:
+        """Unpickle the model at `path` if its bytes have the SHA-256 `sha256` (a signed one:
+        unpickling runs code). None: the caller chose to trust the file as it is."""
+        import hashlib
+        import io
+
         import joblib
 
         if not path.exists():
@@ -103,8 +112,16 @@ class TrainedModel:
                 f"There is no model at {path}.",
                 "Point to the folder of a finished run (it holds model.joblib).",
             )
+        data = path.read_bytes()  # hashed and unpickled from the same bytes
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+            raise InputError(
+                "model_tampered",
+                f"{path} has changed since its run signed it, so it was not loaded: "
+                "it is not the model that run made.",
+                "Load models only from runs you trust; train again to get a signed model.",
+            )
         try:
-            model = joblib.load(path)
+            model = joblib.load(io.BytesIO(data))
         except Exception as error:  # unpickling a damaged file can raise almost anything
             # A model names the classes it was built from: one saved by another version of
             # this tool (modules moved) or a damaged file cannot be rebuilt.

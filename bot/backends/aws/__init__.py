@@ -51,7 +51,7 @@ def build_aws_backend(settings: Settings, *, link_key: bytes) -> Backend:
     from bot.backends.aws.previewer import LambdaPreviewer
     from bot.ports import Backend
     from bot.settings import AWS_REQUIRED, SettingsError, missing_problems
-    from contract.jobs import Limits
+    from contract.aws import PREVIEW_URL_EXPIRY_S
 
     problems = missing_problems(settings, AWS_REQUIRED)
     if problems:
@@ -99,6 +99,7 @@ def build_aws_backend(settings: Settings, *, link_key: bytes) -> Backend:
         previewer=LambdaPreviewer(
             client("lambda", previews),
             settings.aws_preview_function,
-            limits=Limits(max_file_mb=settings.max_file_mb, max_columns=settings.max_columns),
+            limits=settings.input_limits(),
+            presign=lambda uri: artifacts.presigned_get(uri, PREVIEW_URL_EXPIRY_S),
         ),
     )

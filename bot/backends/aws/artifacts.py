@@ -10,8 +10,9 @@ Layout (the same as the local data folder)::
   part is a single PUT. Past `max_bytes`, or on any error, the multipart upload is aborted:
   S3 shows nothing of it, and an object already at that key stays as it was.
 - Every PUT asks for server-side encryption (the bucket policy may insist on the header).
-- Links are presigned GETs, valid `link_expiry_s` (S3 allows at most 7 days). A report opens
-  in the browser as HTML, charts as images; everything else downloads as a file.
+- Links are presigned GETs, valid `link_expiry_s` (S3 allows at most 7 days). Charts open in
+  the browser as images; everything else downloads as a file, the report too (it opens from
+  the person's disk, never as a page of the bucket's origin).
 
 Standard library, botocore's exceptions and the contract models only.
 """
@@ -33,7 +34,7 @@ from bot.backends.local.artifacts import (
 from bot.links import MAX_EXPIRES_IN_S, UnsafePath, check_job_id, normalize_artifact_path
 from contract.aws import DATASETS_PREFIX, RUNS_PREFIX
 from contract.jobs import JobResult, JobSpec
-from contract.run_folder import RESULT_FILE, SPEC_FILE
+from contract.run_folder import MODEL_SIGNATURE_FILE, RESULT_FILE, SPEC_FILE
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,12 @@ MIN_PART_SIZE: Final = 5 * 1024 * 1024  # S3's minimum for every part but the la
 DEFAULT_PART_SIZE: Final = 8 * 1024 * 1024
 DEFAULT_SSE: Final = "AES256"  # SSE-S3; "aws:kms" for a KMS-encrypted bucket
 
-# Shown in the browser rather than downloaded; the rest is a download.
+# Shown in the browser rather than downloaded; the rest is a download. Never HTML or SVG:
+# opened inline, a report's script would run in the bucket's origin (S3 sends no CSP).
 _INLINE_TYPES: Final = {
-    "html": "text/html; charset=utf-8",
-    "htm": "text/html; charset=utf-8",
     "png": "image/png",
     "jpg": "image/jpeg",
     "jpeg": "image/jpeg",
-    "svg": "image/svg+xml",
 }
 _NOT_FOUND: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 
@@ -131,6 +130,9 @@ class S3ArtifactStore:
             return None
         return JobResult.model_validate_json(data)
 
+    def save_model_signature(self, job_id: str, record: bytes) -> None:
+        self._put_json(f"{self.run_prefix(job_id)}/{MODEL_SIGNATURE_FILE}", record.decode("utf-8"))
+
     def read_bytes(self, job_id: str, relative_path: str) -> bytes:
         return self._get(self.artifact_key(job_id, relative_path))
 
@@ -147,6 +149,16 @@ class S3ArtifactStore:
             params["ResponseContentDisposition"] = f'attachment; filename="{safe_file_name(name)}"'
         url: str = self.s3.generate_presigned_url(
             "get_object", Params=params, ExpiresIn=self.link_expiry_s
+        )
+        return url
+
+    def presigned_get(self, uri: str, expires_s: int) -> str:
+        """A GET of one `s3://` object of this bucket, for a reader with no S3 access."""
+        bucket, key = split_s3_uri(uri)
+        if bucket != self.bucket:
+            raise ValueError(f"{uri} is not in {self.bucket}")
+        url: str = self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s
         )
         return url
 

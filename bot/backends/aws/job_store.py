@@ -5,6 +5,12 @@ One table, partition key `pk` only, three kinds of item:
     job#<job_id>      a job: every `Job` field, plus `kind`, `expires_at`
     dedupe#<key>      {job_id}: the job a Slack event / trigger id created
     claim#<key>       one-off work already claimed (`JobStore.claim`)
+    active#<user_id>  {active}: how many of the person's jobs are queued or running
+    columns#<file_id> {columns}: the column names a file's preview found
+
+- `create` also adds 1 to the owner's `active#` counter, on condition it is below the
+  limit, in the same transaction; a job's ending subtracts 1 in the transaction that ends
+  it (jobs created before the counter existed carry no `holds_slot` and are not counted).
 
 - `create` writes the job and its dedupe item in one transaction, each with
   `attribute_not_exists(pk)`: of concurrent creates with one dedupe key exactly one commits;
@@ -23,6 +29,7 @@ Standard library and botocore's exceptions only.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -40,7 +47,15 @@ from bot.backends.aws.table import (
     TTL_ATTRIBUTE,
 )
 from bot.backends.local.job_store import DuplicateJobId
-from bot.jobs import ACTIVE, Job, Status, check_statuses, utc_now
+from bot.jobs import (
+    ACTIVE,
+    TERMINAL,
+    ActiveLimitReached,
+    Job,
+    Status,
+    check_statuses,
+    utc_now,
+)
 from bot.lifecycle import transition_sources
 
 log = logging.getLogger(__name__)
@@ -48,6 +63,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL_DAYS: Final = 30
 _CONFLICT_RETRIES: Final = 6  # concurrent transactions on one item: all but one are cancelled
 _CONFLICT: Final = "TransactionConflict"
+_HOLDS_SLOT: Final = "holds_slot"  # on job items counted in their owner's `active#` item
+_MAX_COLUMNS_JSON: Final = 300_000  # an item holds at most 400 KB
 
 _OPTIONAL_TEXT: Final = (
     "thread_ts",
@@ -83,35 +100,31 @@ class DynamoJobStore:
 
     # ---- the port ------------------------------------------------------------------------
 
-    def create(self, job: Job) -> tuple[Job, bool]:
+    def create(self, job: Job, *, max_active: int | None = None) -> tuple[Job, bool]:
         item = self._job_item(job)
-        if job.dedupe_key is None:
-            try:
-                self.client.put_item(
-                    TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-                )
-            except self.client.exceptions.ConditionalCheckFailedException:
-                raise DuplicateJobId(f"job id {job.job_id!r} exists already") from None
-            return job, True
-
-        dedupe = {
-            PARTITION_KEY: _s(_dedupe_pk(job.dedupe_key)),
-            "kind": _s("dedupe"),
-            "job_id": _s(job.job_id),
-            TTL_ATTRIBUTE: item[TTL_ATTRIBUTE],
-        }
+        writes = [_conditional_put(self.table, item)]
+        if job.dedupe_key is not None:
+            dedupe = {
+                PARTITION_KEY: _s(_dedupe_pk(job.dedupe_key)),
+                "kind": _s("dedupe"),
+                "job_id": _s(job.job_id),
+                TTL_ATTRIBUTE: item[TTL_ATTRIBUTE],
+            }
+            writes.append(_conditional_put(self.table, dedupe))
+        if job.active:  # counted in its owner's `active#` item until it ends
+            item[_HOLDS_SLOT] = {"BOOL": True}
+            writes.append(self._take_slot(job.user_id, max_active))
         for attempt in range(_CONFLICT_RETRIES):
             try:
-                self.client.transact_write_items(
-                    TransactItems=[
-                        _conditional_put(self.table, item),
-                        _conditional_put(self.table, dedupe),
-                    ]
-                )
+                self.client.transact_write_items(TransactItems=writes)
                 return job, True
             except self.client.exceptions.TransactionCanceledException as exc:
-                job_reason, dedupe_reason = _reasons(exc, 2)
+                reasons = _reasons(exc, len(writes))
+                job_reason = reasons[0]
+                dedupe_reason = reasons[1] if job.dedupe_key is not None else None
+                slot_reason = reasons[-1] if job.active else None
                 if dedupe_reason == "ConditionalCheckFailed":
+                    assert job.dedupe_key is not None
                     existing = self.get_by_dedupe_key(job.dedupe_key)
                     if existing is None:  # pragma: no cover - both items are written together
                         raise RuntimeError(
@@ -120,7 +133,9 @@ class DynamoJobStore:
                     return existing, False
                 if job_reason == "ConditionalCheckFailed":
                     raise DuplicateJobId(f"job id {job.job_id!r} exists already") from None
-                if _CONFLICT not in (job_reason, dedupe_reason):
+                if slot_reason == "ConditionalCheckFailed":
+                    raise ActiveLimitReached(job.user_id) from None
+                if _CONFLICT not in reasons:
                     raise
             # Another transaction held one of the items (a concurrent retry): try again; by
             # then it has committed and the dedupe item answers.
@@ -166,6 +181,13 @@ class DynamoJobStore:
         allowed_from = transition_sources(new_status, fields)
         if not allowed_from:
             return False
+        frees: str | None = None  # the owner whose slot an ending frees
+        if new_status in TERMINAL:
+            held = self._get_item(_job_pk(job_id))
+            if held is None:
+                return False
+            if _HOLDS_SLOT in held:
+                frees = held["user_id"]["S"]
         names = {"#status": "status", "#updated": "updated_at"}
         values: dict[str, Any] = {":new": _s(new_status), ":now": _s(_iso(self._clock()))}
         sets = ["#status = :new", "#updated = :now"]
@@ -184,13 +206,36 @@ class DynamoJobStore:
         expression = "SET " + ", ".join(sets)
         if removes:
             expression += " REMOVE " + ", ".join(removes)
-        return self._update(
-            job_id,
-            UpdateExpression=expression,
-            ConditionExpression=f"attribute_exists(pk) AND #status IN ({', '.join(marks)})",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+        update = {
+            "UpdateExpression": expression,
+            "ConditionExpression": f"attribute_exists(pk) AND #status IN ({', '.join(marks)})",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        if frees is None:
+            return self._update(job_id, **update)
+        return self._end_and_free(job_id, frees, update)
+
+    def release(self, key: str) -> None:
+        self.client.delete_item(TableName=self.table, Key={PARTITION_KEY: _s(f"claim#{key}")})
+
+    def remember_columns(self, file_id: str, columns: list[str]) -> None:
+        if len(json.dumps(columns)) > _MAX_COLUMNS_JSON:
+            return  # past an item's size: such a file is checked by the job, as before
+        now = self._clock()
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                PARTITION_KEY: _s(f"columns#{file_id}"),
+                "kind": _s("columns"),
+                "columns": _s(json.dumps(columns)),
+                TTL_ATTRIBUTE: _n(self._expires_at(now)),
+            },
         )
+
+    def columns_of(self, file_id: str) -> list[str] | None:
+        item = self._get_item(f"columns#{file_id}")
+        return list(json.loads(item["columns"]["S"])) if item is not None else None
 
     def set_status_message(self, job_id: str, status_ts: str) -> bool:
         return self._update(
@@ -219,6 +264,63 @@ class DynamoJobStore:
         return True
 
     # ---- helpers -------------------------------------------------------------------------
+
+    def _take_slot(self, user_id: str, max_active: int | None) -> dict[str, Any]:
+        """The transaction's increment of the owner's active-job counter, within the limit."""
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {PARTITION_KEY: _s(_slots_pk(user_id))},
+            # Refreshed at each job, so the counter outlives every job it counts.
+            "UpdateExpression": "ADD #active :one SET #kind = :kind, #ttl = :ttl",
+            "ExpressionAttributeNames": {
+                "#active": "active",
+                "#kind": "kind",
+                "#ttl": TTL_ATTRIBUTE,
+            },
+            "ExpressionAttributeValues": {
+                ":one": _n(1),
+                ":kind": _s("slots"),
+                ":ttl": _n(self._expires_at(self._clock() + timedelta(days=1))),
+            },
+        }
+        if max_active is not None:
+            update["ConditionExpression"] = "attribute_not_exists(#active) OR #active < :limit"
+            update["ExpressionAttributeValues"][":limit"] = _n(max_active)
+        return {"Update": update}
+
+    def _end_and_free(self, job_id: str, user_id: str, update: dict[str, Any]) -> bool:
+        """The ending and the owner's counter decrement, in one transaction."""
+        writes = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {PARTITION_KEY: _s(_job_pk(job_id))},
+                    **update,
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {PARTITION_KEY: _s(_slots_pk(user_id))},
+                    "UpdateExpression": "ADD #active :minus",
+                    "ExpressionAttributeNames": {"#active": "active"},
+                    "ExpressionAttributeValues": {":minus": _n(-1)},
+                }
+            },
+        ]
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                self.client.transact_write_items(TransactItems=writes)
+                return True
+            except self.client.exceptions.TransactionCanceledException as exc:
+                reasons = _reasons(exc, 2)
+                if reasons[0] == "ConditionalCheckFailed":
+                    return False
+                if _CONFLICT not in reasons:
+                    raise
+            log.info("ending job %s conflicted with another write; retrying", job_id)
+            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+        raise RuntimeError(f"could not end job {job_id}: transactions kept conflicting")
 
     def _expires_at(self, moment: datetime) -> int:
         return int((moment + self.ttl).timestamp())
@@ -304,6 +406,10 @@ def _job_pk(job_id: str) -> str:
 
 def _dedupe_pk(dedupe_key: str) -> str:
     return f"dedupe#{dedupe_key}"
+
+
+def _slots_pk(user_id: str) -> str:
+    return f"active#{user_id}"
 
 
 def _s(value: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from bot.backends.aws.sizing import TaskSize, task_size
 from bot.jobs import Job
 from bot.links import check_job_id
 from contract import environment as env
-from contract.aws import BATCH_FAILED, BATCH_SUCCEEDED
+from contract.aws import BATCH_FAILED, BATCH_QUEUE_TAG, BATCH_SUCCEEDED
 from contract.jobs import JobSpec
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,8 @@ class BatchLauncher:
                 "environment": [{"name": env.JOB_ID, "value": job.job_id}],
             },
             timeout={"attemptDurationSeconds": attempt_timeout_s(spec.time_budget_s)},
+            # The bot's role may terminate only jobs with this tag (infra/functions.py).
+            tags={BATCH_QUEUE_TAG: self.job_queue},
         )
         log.info(
             "job %s submitted to Batch as %s (%g vCPU, %d MiB)",

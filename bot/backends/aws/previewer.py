@@ -2,9 +2,10 @@
 
 Reading a table needs pandas, which the bot's Lambda does not carry, so the bot invokes the
 preview function synchronously with a `contract.jobs.PreviewRequest`
-(`{"dataset_uri", "file_name", "limits"}`). It answers with what
-`python -m training preview` prints: a `DatasetPreview`, or `{"error": {code, message, hint}}`
-for a file it cannot read. Those words are for the person; anything else (the function
+(`{"dataset_uri", "file_name", "limits"}`) and, with `presign`, a presigned GET of that one
+file (`contract.aws.PREVIEW_DATASET_URL`): the function's role has no S3 access. It answers
+with what `python -m training preview` prints: a `DatasetPreview`, or `{"error": {...}}` for a
+file it cannot read. Those words are for the person; anything else (the function
 crashed, timed out, was throttled or is missing) becomes a general sentence, and the details
 go to the log only, as with `SubprocessPreviewer`.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
@@ -22,6 +24,7 @@ from pydantic import ValidationError
 
 from bot.backends.local.previewer import TRAIN_ANYWAY_HINT
 from bot.errors import PreviewFailed
+from contract.aws import PREVIEW_DATASET_URL
 from contract.jobs import DatasetPreview, Limits
 
 log = logging.getLogger(__name__)
@@ -34,22 +37,29 @@ class LambdaPreviewer:
     """Invokes `function_name` and parses the `DatasetPreview` it returns."""
 
     def __init__(
-        self, lambda_client: Any, function_name: str, *, limits: Limits | None = None
+        self,
+        lambda_client: Any,
+        function_name: str,
+        *,
+        limits: Limits | None = None,
+        presign: Callable[[str], str] | None = None,
     ) -> None:
         if not function_name:
             raise ValueError("function_name is empty")
         self.client = lambda_client
         self.function_name = function_name
         self.limits = limits or Limits()
+        self.presign = presign
 
     def preview(self, dataset_uri: str, file_name: str) -> DatasetPreview:
-        payload = json.dumps(
-            {
-                "dataset_uri": dataset_uri,
-                "file_name": file_name,
-                "limits": self.limits.model_dump(mode="json"),
-            }
-        )
+        request: dict[str, Any] = {
+            "dataset_uri": dataset_uri,
+            "file_name": file_name,
+            "limits": self.limits.model_dump(mode="json"),
+        }
+        if self.presign is not None:
+            request[PREVIEW_DATASET_URL] = self.presign(dataset_uri)
+        payload = json.dumps(request)
         try:
             response = self.client.invoke(
                 FunctionName=self.function_name,

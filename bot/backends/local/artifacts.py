@@ -28,7 +28,7 @@ from bot.errors import FileTooLarge
 from bot.links import LinkSigner, UnsafePath, check_job_id, normalize_artifact_path
 from common.files import replacing, write_atomically
 from contract.jobs import JobResult, JobSpec
-from contract.run_folder import DATASETS_DIR, RESULT_FILE, RUNS_DIR, SPEC_FILE
+from contract.run_folder import DATASETS_DIR, MODEL_SIGNATURE_FILE, RESULT_FILE, RUNS_DIR, SPEC_FILE
 
 _UNSAFE_NAME_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME_CHARS: Final = 128
@@ -113,6 +113,9 @@ class LocalArtifactStore:
         except FileNotFoundError:
             return None
 
+    def save_model_signature(self, job_id: str, record: bytes) -> None:
+        self._save_json(job_id, MODEL_SIGNATURE_FILE, record.decode("utf-8"))
+
     def read_bytes(self, job_id: str, relative_path: str) -> bytes:
         return self.resolve(job_id, relative_path).read_bytes()
 
@@ -127,6 +130,35 @@ class LocalArtifactStore:
         path = run / name
         write_atomically(path, text)
         return str(path.resolve())
+
+    # ---- retention (bot/backends/local/sweeper.py) ---------------------------------------
+
+    def stored_ids(self) -> set[str]:
+        """The job ids (and preview holders) with a dataset or run folder."""
+        ids: set[str] = set()
+        for kind in (DATASETS_DIR, RUNS_DIR):
+            folder = self.root / kind
+            if folder.is_dir():
+                ids.update(entry.name for entry in folder.iterdir() if entry.is_dir())
+        return ids
+
+    def has_dataset(self, job_id: str) -> bool:
+        return (self.root / DATASETS_DIR / check_job_id(job_id)).is_dir()
+
+    def last_changed(self, job_id: str) -> float:
+        """The newest modification time (epoch s) of anything stored for `job_id`."""
+        newest = 0.0
+        for kind in (DATASETS_DIR, RUNS_DIR):
+            folder = self.root / kind / check_job_id(job_id)
+            for path in (folder, *folder.rglob("*")) if folder.is_dir() else ():
+                with contextlib.suppress(OSError):
+                    newest = max(newest, path.lstat().st_mtime)
+        return newest
+
+    def delete_job(self, job_id: str) -> None:
+        """Everything stored for `job_id`: its dataset and its run folder."""
+        self.discard_dataset(job_id)
+        shutil.rmtree(self.run_dir(job_id), ignore_errors=True)
 
     # ---- layout ---------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@
   other threads or processes wait instead of failing.
 - Deduplication is a UNIQUE constraint on `dedupe_key`: concurrent creates with the same key
   race inside SQLite, and exactly one row wins.
+- `create` checks the dedupe key and counts the owner's active jobs in the same write
+  transaction (`BEGIN IMMEDIATE`) that inserts: racing creates cannot both pass a limit.
 - A status change is one conditional UPDATE (`... WHERE status IN (allowed predecessors)`),
   so two threads moving the same job cannot both succeed.
 - A file written by an older bot is brought up to date when it is opened: the columns added
@@ -20,7 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.jobs import ACTIVE, STATUSES, Job, Status, check_statuses, utc_now
+from bot.jobs import (
+    ACTIVE,
+    STATUSES,
+    ActiveLimitReached,
+    Job,
+    Status,
+    check_statuses,
+    utc_now,
+)
 from bot.lifecycle import transition_sources
 
 SCHEMA_VERSION = 2
@@ -53,6 +63,11 @@ CREATE INDEX IF NOT EXISTS jobs_by_user ON jobs (user_id, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 CREATE TABLE IF NOT EXISTS claims (
     key        TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS file_columns (
+    file_id    TEXT PRIMARY KEY,
+    columns    TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
 """.format(statuses=", ".join(f"'{status}'" for status in STATUSES))
@@ -145,25 +160,29 @@ class SqliteJobStore:
 
     # ---- the port ------------------------------------------------------------------------
 
-    def create(self, job: Job) -> tuple[Job, bool]:
-        row = _to_row(job)
+    def create(self, job: Job, *, max_active: int | None = None) -> tuple[Job, bool]:
         placeholders = ", ".join("?" for _ in _COLUMNS)
         conn = self._conn()
+        # One write transaction: the dedupe look-up, the count and the insert see the same
+        # rows, and a racing create waits for this one to commit.
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            cursor = conn.execute(
-                f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
-                "ON CONFLICT (dedupe_key) DO NOTHING",
-                row,
-            )
-        except sqlite3.IntegrityError as exc:  # the primary key: a job id used twice
-            raise DuplicateJobId(f"job id {job.job_id!r} exists already") from exc
-        if cursor.rowcount == 1:
-            return job, True
-        assert job.dedupe_key is not None  # only the dedupe key can make the insert a no-op
-        existing = self.get_by_dedupe_key(job.dedupe_key)
-        if existing is None:  # pragma: no cover - rows are never deleted
-            raise RuntimeError(f"dedupe key {job.dedupe_key!r} conflicted but has no job")
-        return existing, False
+            existing = self.get_by_dedupe_key(job.dedupe_key) if job.dedupe_key else None
+            if existing is None:
+                if max_active is not None and self.count_active(job.user_id) >= max_active:
+                    raise ActiveLimitReached(job.user_id)
+                try:
+                    conn.execute(
+                        f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+                        _to_row(job),
+                    )
+                except sqlite3.IntegrityError as exc:  # the primary key: a job id used twice
+                    raise DuplicateJobId(f"job id {job.job_id!r} exists already") from exc
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return (existing, False) if existing is not None else (job, True)
 
     def get(self, job_id: str) -> Job | None:
         return self._one(f"{_SELECT} WHERE job_id = ?", (job_id,))
@@ -223,6 +242,56 @@ class SqliteJobStore:
             (key, _iso(utc_now())),
         )
         return cursor.rowcount == 1
+
+    def release(self, key: str) -> None:
+        self._conn().execute("DELETE FROM claims WHERE key = ?", (key,))
+
+    def remember_columns(self, file_id: str, columns: list[str]) -> None:
+        self._conn().execute(
+            "INSERT INTO file_columns (file_id, columns, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (file_id) DO UPDATE "
+            "SET columns = excluded.columns, created_at = excluded.created_at",
+            (file_id, json.dumps(columns), _iso(utc_now())),
+        )
+
+    def columns_of(self, file_id: str) -> list[str] | None:
+        row = (
+            self._conn()
+            .execute("SELECT columns FROM file_columns WHERE file_id = ?", (file_id,))
+            .fetchone()
+        )
+        return list(json.loads(row[0])) if row is not None else None
+
+    # ---- retention (bot/backends/local/sweeper.py) ---------------------------------------
+
+    def forget_before(self, cutoff: datetime) -> list[str]:
+        """Delete ended jobs last changed before `cutoff`, and older claims and columns.
+
+        Returns the ids of the jobs deleted. Queued and running jobs are never deleted.
+        """
+        moment = _iso(cutoff)
+        ended = sorted(set(STATUSES) - ACTIVE)
+        marks = ", ".join("?" for _ in ended)
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            where = f"status IN ({marks}) AND updated_at < ?"
+            gone = [
+                row[0]
+                for row in conn.execute(f"SELECT job_id FROM jobs WHERE {where}", (*ended, moment))
+            ]
+            conn.execute(f"DELETE FROM jobs WHERE {where}", (*ended, moment))
+            conn.execute("DELETE FROM claims WHERE created_at < ?", (moment,))
+            conn.execute("DELETE FROM file_columns WHERE created_at < ?", (moment,))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return gone
+
+    def job_ids(self) -> set[str]:
+        """Every job id held, whatever its status (the sweeper keeps their folders)."""
+        return {row[0] for row in self._conn().execute("SELECT job_id FROM jobs")}
 
     # ---- helpers -------------------------------------------------------------------------
 

@@ -8,6 +8,10 @@
   /proc and its exit code is unknown.
 - One watcher thread per running job tails `<run>/events.jsonl` (the job's own events log;
   its stdout is not read) and reports to a `JobEvents` when the process exits.
+- The budget holds as on Batch: a job still running at its budget plus a margin gets SIGTERM
+  (it stops and keeps its best models), and SIGKILL `kill_grace_s` later, however stuck.
+- Jobs run with the secrets left out of their environment (child_env.py) and, cold or warm,
+  under a memory cap (`memory_mb`, common/memory.py).
 - `<run>/launcher.json` records the process, so a restarted bot re-attaches to jobs that are
   still running and reports the ones that ended while it was away (`start()`). The record's
   `start_time` (/proc/<pid>/stat field 22) tells the job from a later process with its pid;
@@ -36,7 +40,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.backends.local.warm_start import WarmWorker, job_environment
+from bot.backends.local.child_env import child_environment
+from bot.backends.local.warm_start import WarmWorker
 from bot.jobs import Job, JobStore
 from bot.lifecycle import JobLifecycle
 from bot.links import check_job_id
@@ -45,10 +50,19 @@ from bot.messages.failure import (
     RESTARTED_BEFORE_STORED,
     RESTARTED_WHILE_RUNNING,
     process_stopped,
+    stopped_at_time_limit,
 )
 from bot.ports import JobEnding, JobEvents
 from common.files import path_from_uri, write_atomically
-from contract.jobs import FinishedEvent, ProgressEvent, StartedEvent, parse_event, utc_now
+from common.memory import limit_memory
+from contract.jobs import (
+    FinishedEvent,
+    JobSpec,
+    ProgressEvent,
+    StartedEvent,
+    parse_event,
+    utc_now,
+)
 from contract.run_folder import EVENTS_FILE, JOB_LOG_FILE, RUNS_DIR, SPEC_FILE
 from training.warm_worker import process_stat
 
@@ -56,6 +70,11 @@ log = logging.getLogger(__name__)
 
 RECORD_FILE = "launcher.json"
 LOG_TAIL_LINES = 20
+# SIGTERM at the budget plus this much (at least DEADLINE_MARGIN_S): time to start, save, upload.
+DEADLINE_MARGIN_SHARE = 0.1
+DEADLINE_MARGIN_S = 30.0
+# Until the job says it started (its imports done; a loaded machine takes longer), it has this too.
+STARTUP_ALLOWANCE_S = 60.0
 
 
 @dataclass(order=True)
@@ -77,6 +96,9 @@ class _Running:
     kill_at: float | None = None  # monotonic time of the SIGKILL after a SIGTERM
     stopping: bool = False  # we sent SIGTERM (cancel or terminate_all)
     thread: threading.Thread | None = None
+    budget_s: int | None = None  # the spec's time budget, where readable
+    stop_at: float | None = None  # monotonic time of the SIGTERM at the time limit
+    timed_out: bool = False  # stopped at its time limit
 
 
 class LocalLauncher:
@@ -92,6 +114,8 @@ class LocalLauncher:
         poll_s: float = 0.5,
         kill_grace_s: float = 20.0,
         warm_worker: WarmWorker | None = None,
+        deadline_margin_s: float = DEADLINE_MARGIN_S,
+        memory_mb: int = 0,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
@@ -103,6 +127,8 @@ class LocalLauncher:
         self._poll_s = poll_s
         self._kill_grace_s = kill_grace_s
         self._warm = warm_worker
+        self._deadline_margin_s = deadline_margin_s
+        self._memory_mb = memory_mb
         self._events: JobEvents | None = None
         self._lock = threading.Condition()
         self._queue: list[_Waiting] = []
@@ -249,6 +275,7 @@ class LocalLauncher:
             log.exception("could not start the training process of job %s", job_id)
             self._report_ended(job_id, JobEnding(detail=COULD_NOT_START))
             return None
+        self._set_deadline(watch, elapsed_s=-STARTUP_ALLOWANCE_S)
         record = {
             "pid": watch.pid,
             "start_time": watch.start_time,
@@ -282,9 +309,10 @@ class LocalLauncher:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # events come from the events file
                 stderr=stderr,
-                env=job_environment(),
+                env=child_environment(),
                 start_new_session=True,  # its own process group: survives the bot
             )
+        limit_memory(self._memory_mb, process.pid)  # before it reads the file; inherited
         stat = process_stat(process.pid)  # our unreaped child: readable even if it ended
         start_time = stat.start_time if stat is not None else None
         return _Running(job_id, process.pid, spec, run_dir, process, start_time)
@@ -303,7 +331,7 @@ class LocalLauncher:
         while not self._stop.is_set():
             exit_code, exited = self._exit_status(watch)
             # Read after checking the exit, so nothing written before it is missed.
-            finished = self._report_events(watch.job_id, tail) or finished
+            finished = self._report_events(watch, tail) or finished
             if exited:
                 # Report first: the next job must not show as running beside this one.
                 self._report_ended(watch.job_id, self._ending(watch, finished, exit_code))
@@ -311,6 +339,12 @@ class LocalLauncher:
                     self._running.pop(watch.job_id, None)
                     self._lock.notify_all()  # a slot is free
                 return
+            if watch.stop_at is not None and time.monotonic() >= watch.stop_at:
+                watch.stop_at = None
+                if not watch.stopping:
+                    log.warning("job %s ran past its time limit; stopping it", watch.job_id)
+                    watch.timed_out = True
+                    self._terminate(watch, grace_s=self._kill_grace_s)
             if watch.kill_at is not None and time.monotonic() >= watch.kill_at:
                 log.warning("job %s ignored SIGTERM; killing it", watch.job_id)
                 _signal_group(watch.pid, signal.SIGKILL)
@@ -323,15 +357,19 @@ class LocalLauncher:
             return code, code is not None
         return None, not _process_alive(watch.pid, watch.spec, watch.start_time)
 
-    def _report_events(self, job_id: str, tail: _EventsTail) -> FinishedEvent | None:
+    def _report_events(self, watch: _Running, tail: _EventsTail) -> FinishedEvent | None:
         """Report the newest progress among the new lines; return a finished event if any.
 
         Only the newest progress matters to a status message, and it keeps a re-attach
         (which re-reads the whole log) from replaying the run.
         """
+        job_id = watch.job_id
         progress: ProgressEvent | None = None
         finished: FinishedEvent | None = None
         for event in tail.read_new():
+            if isinstance(event, StartedEvent) and watch.stop_at is not None:
+                # The budget counts from here, as the job's own clock does.
+                self._set_deadline(watch, elapsed_s=(utc_now() - event.at).total_seconds())
             if isinstance(event, ProgressEvent):
                 progress = event
             elif isinstance(event, FinishedEvent):
@@ -345,10 +383,21 @@ class LocalLauncher:
     ) -> JobEnding:
         if finished is not None:
             return JobEnding(finished=finished, exit_code=exit_code)
-        detail = process_stopped(stopped_by_us=watch.stopping, exit_code=exit_code)
+        if watch.timed_out and watch.budget_s is not None:
+            detail = stopped_at_time_limit(watch.budget_s)
+        else:
+            detail = process_stopped(stopped_by_us=watch.stopping, exit_code=exit_code)
         return JobEnding(
             exit_code=exit_code, detail=detail, log_tail=_log_tail(watch.run_dir / JOB_LOG_FILE)
         )
+
+    def _set_deadline(self, watch: _Running, *, elapsed_s: float) -> None:
+        """When the job gets SIGTERM: at its budget plus a margin, as Batch's attempt timeout."""
+        watch.budget_s = _budget_of(watch.spec)
+        if watch.budget_s is None:
+            return  # an unreadable spec: the job fails on it at once
+        margin = max(self._deadline_margin_s, DEADLINE_MARGIN_SHARE * watch.budget_s)
+        watch.stop_at = time.monotonic() + watch.budget_s + margin - elapsed_s
 
     def _terminate(self, watch: _Running, *, grace_s: float) -> None:
         """SIGTERM the job's process group; its watcher sends SIGKILL after `grace_s`."""
@@ -381,6 +430,7 @@ class LocalLauncher:
         if record is not None and _process_alive(*record):
             pid, spec, start_time = record
             watch = _Running(job.job_id, pid, spec, run_dir, None, start_time)
+            self._set_deadline(watch, elapsed_s=_seconds_since_start(run_dir / RECORD_FILE))
             with self._lock:
                 self._running[job.job_id] = watch
             self._report("job_started", job.job_id)  # harmless if it was reported before
@@ -490,6 +540,22 @@ def _read_record(path: Path) -> tuple[int, Path, int | None] | None:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _budget_of(spec: Path) -> int | None:
+    try:
+        return JobSpec.model_validate_json(spec.read_bytes()).time_budget_s
+    except (OSError, ValueError):
+        return None
+
+
+def _seconds_since_start(record: Path) -> float:
+    """How long ago launcher.json says the job started (0 when it does not say)."""
+    try:
+        started = datetime.fromisoformat(json.loads(record.read_text("utf-8"))["started_at"])
+        return max(0.0, (utc_now() - started).total_seconds())
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
 
 
 def _log_tail(path: Path, lines: int = LOG_TAIL_LINES, max_bytes: int = 64_000) -> str:

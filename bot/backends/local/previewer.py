@@ -2,7 +2,8 @@
 
 Reading a table needs pandas, which the bot's process must never import (the Lambda bundle
 carries no pandas, and a huge file must not take the bot's memory with it). So the preview
-runs in a child process with a timeout; its stdout is one JSON document.
+runs in a child process with a timeout, a memory cap and no secrets in its environment;
+its stdout is one JSON document. At most `max_concurrent` run at once.
 
 Standard library and the contract models only.
 """
@@ -13,14 +14,17 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from bot.backends.local.child_env import child_environment
 from bot.errors import PreviewFailed
 from common.files import path_from_uri
+from common.memory import limit_memory
 from contract import exit_codes
-from contract.jobs import DatasetPreview
+from contract.jobs import DatasetPreview, Limits
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +38,54 @@ TRAIN_ANYWAY_HINT = (
 
 
 class SubprocessPreviewer:
-    """Runs `[*command, PATH, "--name", NAME]` and parses the `DatasetPreview` it prints."""
+    """Runs `[*command, --name=NAME, ..., PATH]` and parses the `DatasetPreview` it prints."""
 
-    def __init__(self, command: Sequence[str] = DEFAULT_COMMAND, timeout_s: float = 120) -> None:
+    def __init__(
+        self,
+        command: Sequence[str] = DEFAULT_COMMAND,
+        timeout_s: float = 120,
+        *,
+        limits: Limits | None = None,
+        memory_mb: int = 0,
+        max_concurrent: int = 2,
+    ) -> None:
         self._command = list(command)
         self._timeout_s = timeout_s
+        self._limits = limits or Limits()
+        self._memory_mb = memory_mb
+        self._slots = threading.BoundedSemaphore(max_concurrent)
 
     def preview(self, dataset_uri: str, file_name: str) -> DatasetPreview:
-        path = path_from_uri(dataset_uri)  # the local backend stores datasets on this machine
-        argv = [*self._command, str(path), "--name", file_name]
-        try:
-            done = subprocess.run(
-                argv,
-                capture_output=True,
-                timeout=self._timeout_s,
-                check=False,
-                stdin=subprocess.DEVNULL,
+        if not self._slots.acquire(timeout=self._timeout_s):
+            raise PreviewFailed(
+                f"The bot was too busy to read “{file_name}” for a preview.",
+                TRAIN_ANYWAY_HINT,
+                code="preview_busy",
             )
-        except subprocess.TimeoutExpired as expired:  # run() has killed the child already
+        try:
+            return self._preview(dataset_uri, file_name)
+        finally:
+            self._slots.release()
+
+    def _argv(self, path: str, file_name: str) -> list[str]:
+        # `--opt=value` and a path: a name such as `-h` or `--max-cells=9` stays a value.
+        limits = self._limits
+        return [
+            *self._command,
+            f"--name={file_name}",
+            f"--max-file-mb={limits.max_file_mb}",
+            f"--max-columns={limits.max_columns}",
+            f"--max-cells={limits.max_cells}",
+            f"--max-unpacked-mb={limits.max_unpacked_mb}",
+            path,
+        ]
+
+    def _preview(self, dataset_uri: str, file_name: str) -> DatasetPreview:
+        path = path_from_uri(dataset_uri).absolute()  # never taken for an option: starts with /
+        argv = self._argv(str(path), file_name)
+        try:
+            done = self._run(argv)
+        except subprocess.TimeoutExpired as expired:  # _run has killed the child already
             log.warning(
                 "preview of %s timed out after %s s; stderr: %s",
                 path,
@@ -86,7 +120,34 @@ class SubprocessPreviewer:
             done.returncode,
             _tail(done.stderr),
         )
+        if done.returncode < 0 and self._memory_mb > 0:
+            # Some C code (pandas' parser) crashes rather than raise when memory runs out.
+            raise PreviewFailed(
+                f"Reading “{file_name}” stopped, most likely because it needs more memory "
+                f"than a preview may use (the limit is {self._memory_mb:,} MB).",
+                "Share a sample of the rows or fewer columns. Whoever runs the bot can raise "
+                "the limit (AUTOML_JOB_MEMORY_MB). " + TRAIN_ANYWAY_HINT,
+                code="file_too_large",
+            )
         raise _crashed(file_name)
+
+    def _run(self, argv: list[str]) -> subprocess.CompletedProcess[bytes]:
+        with subprocess.Popen(
+            argv,  # a list, never a shell
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=child_environment(),
+        ) as process:
+            # Capped from here: a file that expands too far fails the preview, not the bot.
+            limit_memory(self._memory_mb, process.pid)
+            try:
+                stdout, stderr = process.communicate(timeout=self._timeout_s)
+            except subprocess.TimeoutExpired as expired:
+                process.kill()
+                expired.stderr = process.communicate()[1]
+                raise
+        return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
 
 
 def _input_error(stdout: bytes) -> PreviewFailed | None:

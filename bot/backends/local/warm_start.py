@@ -21,6 +21,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.backends.local.child_env import child_environment
+from contract.environment import JOB_MEMORY_MB
 from training.warm_worker import (
     PARENT_PID_ENV,
     REQUEST_TIMEOUT_S,
@@ -37,11 +39,6 @@ LOG_NAME = "warm-worker.log"
 # AF_UNIX paths hold at most 107 bytes on Linux; the worker binds a slightly longer name first.
 MAX_SOCKET_PATH_BYTES = 90
 STOP_WAIT_S = 5.0
-
-
-def job_environment() -> dict[str, str]:
-    """The bot's environment without `SLACK_*`: a training job never needs Slack's secrets."""
-    return {name: value for name, value in os.environ.items() if not name.startswith("SLACK_")}
 
 
 def warm_start_supported() -> bool:
@@ -62,11 +59,13 @@ class WarmWorker:
         command: Sequence[str] = (sys.executable, "-m", "training.warm_worker"),
         timeout_s: float = REQUEST_TIMEOUT_S,
         max_failures: int = 3,
+        memory_mb: int = 0,
     ) -> None:
         self._data_root = Path(data_root).absolute()
         self._command = list(command)
         self._timeout_s = timeout_s
         self._max_failures = max_failures
+        self._memory_mb = memory_mb  # each job's cap: the worker sets it in the forked child
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._socket: Path | None = None
@@ -145,8 +144,9 @@ class WarmWorker:
         self._socket = self._socket or self._socket_path()
         with contextlib.suppress(FileNotFoundError):
             self._socket.unlink()  # a previous worker's; a client finding it would wait for none
-        env = job_environment()
+        env = child_environment()  # its forks, the jobs, inherit it
         env[PARENT_PID_ENV] = str(os.getpid())
+        env[JOB_MEMORY_MB] = str(self._memory_mb)
         try:
             self._data_root.mkdir(parents=True, exist_ok=True)
             with self.log_path.open("ab") as stderr:

@@ -85,6 +85,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(*self.api.download(path, _bearer(self.headers.get("Authorization"))), {})
         elif path.startswith("/api/"):
             self._api_call(path[len("/api/") :], split.query, body)
+        elif path == "/redirect":  # a link that sends the client on: `?to=URL`
+            to = parse_qs(split.query).get("to", [""])[-1]
+            self._send(302, b"", "text/plain", {"Location": to})
         else:
             self._send(404, b"Not Found", "text/plain", {})
 

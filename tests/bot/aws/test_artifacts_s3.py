@@ -232,8 +232,9 @@ def test_links_are_presigned_gets_with_the_right_headers(s3_store: S3ArtifactSto
     assert query["response-content-disposition"] == ['attachment; filename="model.joblib"']
 
     report = parse_qs(urlsplit(s3_store.link("job-1", "report.html")).query)
-    assert report["response-content-type"] == ["text/html; charset=utf-8"]
-    assert report["response-content-disposition"] == ["inline"]
+    # A report never opens as a page of the bucket's origin: it downloads.
+    assert report["response-content-type"] == ["application/octet-stream"]
+    assert report["response-content-disposition"] == ['attachment; filename="report.html"']
     chart = parse_qs(urlsplit(s3_store.link("job-1", "charts/roc.png")).query)
     assert chart["response-content-type"] == ["image/png"]
 
@@ -264,7 +265,8 @@ def test_a_link_opens_the_file(moto_server: str) -> None:
 
     with urllib.request.urlopen(store.link("job-1", "report.html"), timeout=10) as response:
         assert response.read() == b"<html>report</html>"
-        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert response.headers["Content-Disposition"] == 'attachment; filename="report.html"'
+        assert response.headers["Content-Type"] == "application/octet-stream"
     with urllib.request.urlopen(store.link("job-1", "model.joblib"), timeout=10) as response:
         assert response.read() == b"model bytes"
         assert response.headers["Content-Disposition"] == 'attachment; filename="model.joblib"'

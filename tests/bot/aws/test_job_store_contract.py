@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.backends.local.job_store import DuplicateJobId, SqliteJobStore
-from bot.jobs import STATUSES, Job, JobStore, Status
+from bot.jobs import STATUSES, ActiveLimitReached, Job, JobStore, Status
 from bot.lifecycle import allowed
 from tests.builders import make_job
 
@@ -271,3 +271,57 @@ def test_concurrent_claims_only_one_wins(store: JobStore) -> None:
     wins, errors = _race(8, lambda: store.claim("preview:C1:F9"))
     assert errors == []
     assert sorted(wins) == [False] * 7 + [True]
+
+
+def test_racing_creates_past_the_per_person_limit_start_exactly_the_limit(
+    new_store: StoreFactory,
+) -> None:
+    """The count and the write are one atomic step: N+5 racing requests make N jobs."""
+    limit = 3
+    stores = iter([new_store() for _ in range(limit + 5)])  # one per request handler
+    lock = threading.Lock()
+
+    def create() -> tuple[Job, bool]:
+        with lock:
+            mine = next(stores)
+        return mine.create(make_job(), max_active=limit)
+
+    results, errors = _race(limit + 5, create)
+    assert len(results) == limit
+    assert len(errors) == 5 and all(isinstance(e, ActiveLimitReached) for e in errors)
+    store = new_store()
+    assert store.count_active("U1") == limit
+    # Someone else's slot is their own.
+    assert store.create(make_job(user_id="U2"), max_active=1)[1]
+
+
+def test_a_job_that_ends_frees_its_owners_slot(store: JobStore) -> None:
+    first, _ = store.create(make_job(), max_active=1)
+    with pytest.raises(ActiveLimitReached):
+        store.create(make_job(), max_active=1)
+    assert store.transition(first.job_id, "running")
+    with pytest.raises(ActiveLimitReached):
+        store.create(make_job(), max_active=1)
+    assert store.transition(first.job_id, "succeeded")
+    assert not store.transition(first.job_id, "failed")  # a repeated ending frees nothing
+    second, created = store.create(make_job(), max_active=1)
+    assert created
+    assert store.transition(second.job_id, "cancelled")  # cancelled while queued
+    assert store.create(make_job(), max_active=1)[1]
+    with pytest.raises(ActiveLimitReached):
+        store.create(make_job(), max_active=1)
+
+
+def test_a_retry_gets_its_job_even_at_the_limit(store: JobStore) -> None:
+    first, _ = store.create(make_job(dedupe_key="Ev1"), max_active=1)
+    again, created = store.create(make_job(dedupe_key="Ev1"), max_active=1)
+    assert (again.job_id, created) == (first.job_id, False)
+
+
+def test_previewed_columns_and_released_claims(store: JobStore) -> None:
+    assert store.columns_of("F1") is None
+    store.remember_columns("F1", ["gekündigt", "churned"])
+    assert store.columns_of("F1") == ["gekündigt", "churned"]
+    assert store.claim("train:k") and not store.claim("train:k")
+    store.release("train:k")
+    assert store.claim("train:k")

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -26,6 +27,8 @@ from bot.backends.aws.job_store import DynamoJobStore
 from bot.console.slack_requests import SignedRequest, SlackRequests
 from bot.jobs import Job
 from bot.messages.answers import LOOKING_FOR_THE_FILE
+from bot.messages.aws_recovery import LAZY_WORK_FAILED
+from contract.aws import SWEEP_EVENT
 from contract.jobs import (
     JobResult,
     ProgressEvent,
@@ -248,7 +251,7 @@ def test_a_forged_request_gets_401_and_no_invocation(
 # ---- the completion Lambda ---------------------------------------------------------------------
 
 
-def a_job(dynamodb_client: Any, fake: FakeSlack, job_id: str = "3fa9c1b2") -> Job:
+def a_job(dynamodb_client: Any, fake: FakeSlack, job_id: str = "3fa9c1b2", **fields: Any) -> Job:
     """A job the bot Lambda recorded and announced in a file's thread."""
     file = fake.add_file("churn.csv", b"a,b\n1,2\n", channel=fake.channel)
     status = fake.post_user_message(fake.channel, "status", thread_ts=file["message_ts"])
@@ -258,6 +261,7 @@ def a_job(dynamodb_client: Any, fake: FakeSlack, job_id: str = "3fa9c1b2") -> Jo
         channel_id=fake.channel,
         thread_ts=file["message_ts"],
         status_ts=status,
+        **fields,
     )
     store(dynamodb_client).create(job)
     return job
@@ -364,3 +368,68 @@ def test_a_reclaim_on_the_last_attempt_still_posts_the_partial_results(
     assert [row[1]["text"] for row in table["rows"][1:]] == ["lgbm", "rf"]  # the models found
     (cost,) = [t for t in context_texts(blocks) if t.startswith(":moneybag:")]
     assert cost.endswith(", 3 attempts.")  # every reclaimed attempt was billed
+
+
+# ---- failed lazy work and the sweep ------------------------------------------------------------
+
+
+def failed_invocation(payload: dict[str, Any]) -> dict[str, Any]:
+    """What Lambda's on-failure destination sends for an asynchronous invocation that failed."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-11-26T12:00:00.000Z",
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:automl-bot:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "requestPayload": payload,
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
+        "responsePayload": {"errorMessage": "Task timed out after 300.00 seconds"},
+    }
+
+
+def test_a_person_whose_lazy_work_failed_is_told(
+    deployed: FakeSlack, invokes: CapturedInvokes
+) -> None:
+    fake = deployed
+    requests = SlackRequests(fake, SIGNING_SECRET)
+    bot_handler.handler(
+        http_api_event(requests.command(fake.channel, "train target=churned")), LambdaContext()
+    )
+    (invoke,) = invokes.calls  # the self-invocation Lambda could not finish
+    before = len(fake.ephemerals)
+
+    done = completion_handler.handler(failed_invocation(json.loads(invoke["Payload"])), None)
+
+    assert done["done"] == f"failed request: told {requests.user} in {fake.channel}"
+    (told,) = fake.ephemerals[before:]
+    assert told["user"] == requests.user and told["channel"] == fake.channel
+    assert told["text"] == LAZY_WORK_FAILED
+    unreadable = failed_invocation({"body": "not a form", "headers": {}})
+    assert completion_handler.handler(unreadable, None)["done"] == "failed request: nobody to tell"
+
+
+def test_the_sweep_ends_jobs_batch_does_not_know(deployed: FakeSlack, dynamodb_client: Any) -> None:
+    fake = deployed
+    # Recorded an hour ago: its Batch job (never submitted here) should long have reported.
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    lost = a_job(dynamodb_client, fake, "10570b01", created_at=an_hour_ago)
+    jobs = store(dynamodb_client)
+    jobs.transition(lost.job_id, "running")
+    fresh = a_job(dynamodb_client, fake, "f7e5a000")  # may not be submitted yet
+
+    done = completion_handler.handler(dict(SWEEP_EVENT), None)["done"]
+
+    assert done == f"swept: lost {lost.job_id}"
+    ended = jobs.get(lost.job_id)
+    assert ended is not None and ended.status == "failed"
+    assert in_thread(fake, fake.channel, lost.thread_ts or "", containing="AWS Batch has no")
+    still = jobs.get(fresh.job_id)
+    assert still is not None and still.status == "queued"
+    assert completion_handler.handler(dict(SWEEP_EVENT), None)["done"] == "swept: nothing lost"

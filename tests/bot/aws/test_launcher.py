@@ -63,6 +63,8 @@ def test_submit(launcher: BatchLauncher, batch: Any, staged: tuple[Job, str]) ->
     assert described["timeout"] == {"attemptDurationSeconds": attempt_timeout_s(600)}
     assert described["container"]["command"] == ["python", "-m", "training", "run", spec_uri]
     assert {"name": "AUTOML_JOB_ID", "value": "3fa9c1b2"} in described["container"]["environment"]
+    # The bot's role may terminate only jobs tagged with its queue (infra/functions.py).
+    assert described["tags"] == {"automl-queue": QUEUE}
     # moto's description shows the definition's resources; the overrides are kept as sent.
     assert moto_job(listed[0]["jobId"]).container_overrides["resourceRequirements"] == [
         {"type": "VCPU", "value": "2"},

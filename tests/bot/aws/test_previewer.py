@@ -37,7 +37,8 @@ def preview_with(
     if function_error:
         response["FunctionError"] = function_error
     request = {"dataset_uri": URI, "file_name": file_name,
-               "limits": {"max_file_mb": 50.0, "max_columns": 300}}  # fmt: skip
+               "limits": {"max_file_mb": 50.0, "max_columns": 300, "max_cells": 50_000_000,
+                          "max_unpacked_mb": 2000.0}}  # fmt: skip
     stub.add_response(
         "invoke",
         response,
@@ -129,3 +130,24 @@ def test_invoke_errors(caplog: pytest.LogCaptureFixture) -> None:
     assert caught.value.code == "preview_failed"
     assert "Function not found" in caplog.text
     assert "arn" not in caught.value.message
+
+
+def test_the_function_gets_a_presigned_get_of_the_one_file(aws: None, s3_store: Any) -> None:
+    """The preview role has no S3 access: the bot hands it a GET of that file only."""
+    uri = f"s3://{s3_store.bucket}/datasets/preview-F1-C1/churn.csv"
+    sent: list[dict[str, Any]] = []
+
+    class Lambda:
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            sent.append(json.loads(kwargs["Payload"]))
+            return {"StatusCode": 200, "Payload": body({"error": {"code": "x", "message": "m"}})}
+
+    previewer = LambdaPreviewer(
+        Lambda(), FUNCTION, presign=lambda u: s3_store.presigned_get(u, 600)
+    )
+    with pytest.raises(PreviewFailed):
+        previewer.preview(uri, "churn.csv")
+    url = sent[0]["dataset_url"]
+    assert "/datasets/preview-F1-C1/churn.csv?" in url and "X-Amz-Expires=600" in url
+    with pytest.raises(ValueError, match="not in"):
+        s3_store.presigned_get("s3://another-bucket/datasets/x/y.csv", 600)
