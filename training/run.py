@@ -109,6 +109,7 @@ class _Run:
             started_at=utc_now(),
         )
         self.interrupted_by: str | None = None
+        self.signalled_after_budget = False  # the signal came once the budget had passed
         self.search: Search | None = None
         self.last_progress = 0.0
         self.emitter = EventEmitter([])
@@ -228,8 +229,13 @@ class _Run:
                 self._collect_report(report_job)
         self.result.status = "interrupted" if self.interrupted_by else "succeeded"
         if self.interrupted_by:
+            when = (
+                "at its time limit (the budget and a margin had passed)"
+                if self.signalled_after_budget
+                else "before its budget ran out"
+            )
             self.result.notes.append(
-                f"The job was stopped ({self.interrupted_by}) before its budget ran out; "
+                f"The job was stopped ({self.interrupted_by}) {when}; "
                 "these are the best results found until then."
             )
 
@@ -443,6 +449,8 @@ class _Run:
         log.warning("received %s: stopping the search and saving what was found", name)
         first = self.interrupted_by is None
         self.interrupted_by = name
+        # A launcher stops a job that overran (Batch's timeout, the local launcher's limit).
+        self.signalled_after_budget = time.monotonic() >= self.t0 + self.spec.time_budget_s
         if self.search is not None and first:
             self.search.request_stop("interrupted")
             self.search.abort_after(INTERRUPT_GRACE_S)

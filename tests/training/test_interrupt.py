@@ -62,7 +62,7 @@ def test_sigterm_mid_search_keeps_the_best_model(tmp_path: Path) -> None:
     assert result.status == "interrupted"
     assert result.trials >= 2
     assert result.holdout_metrics["roc_auc"] > 0.7
-    assert any("SIGTERM" in note for note in result.notes)
+    assert any("SIGTERM" in note and "before its budget" in note for note in result.notes)
     finished = json.loads(rest.strip().splitlines()[-1])
     assert finished["type"] == "finished" and finished["status"] == "interrupted"
 
@@ -86,3 +86,19 @@ def test_sigterm_before_the_search_still_answers(tmp_path: Path) -> None:
     result = JobResult.model_validate_json((run_dir / "result.json").read_text())
     assert result.status == "interrupted"
     assert process.returncode == exit_codes.INTERRUPTED
+
+
+def test_a_signal_once_the_budget_has_passed_is_the_time_limit(tmp_path: Path, make_spec) -> None:
+    """The launcher's (or Batch's) time limit, not a person's cancel or a Spot reclaim."""
+    from training.run import RunOptions, _Run
+
+    data = tmp_path / "t.csv"
+    data.write_text("a,b\n1,2\n")
+    spec = make_spec(data, "b", time_budget_s=5)
+    early = _Run(spec, RunOptions(handle_signals=False))
+    early._on_signal(signal.SIGTERM, None)
+    assert not early.signalled_after_budget
+    late = _Run(spec, RunOptions(handle_signals=False))
+    late.t0 -= 6
+    late._on_signal(signal.SIGTERM, None)
+    assert late.signalled_after_budget
