@@ -77,10 +77,23 @@ def stopped_at_time_limit(time_budget_s: int) -> str:
     )
 
 
-def process_stopped(*, stopped_by_us: bool, exit_code: int | None) -> str:
+# Signals the kernel or a library sends a process that ran out of memory under a cap: a
+# failed allocation can end in SIGSEGV, SIGBUS or SIGABRT (C code), or the OOM killer's SIGKILL.
+_OUT_OF_MEMORY_SIGNALS = {6: "SIGABRT", 7: "SIGBUS", 9: "SIGKILL", 11: "SIGSEGV"}
+
+
+def process_stopped(*, stopped_by_us: bool, exit_code: int | None, memory_mb: int = 0) -> str:
     """Why a training process that wrote no result ended, as far as its launcher saw."""
     if stopped_by_us:
         return "The training process was stopped before it wrote its results."
+    signal_name = _OUT_OF_MEMORY_SIGNALS.get(-exit_code) if exit_code is not None else None
+    if signal_name and memory_mb > 0:
+        return (
+            f"The training process was ended by {signal_name} before writing its results: most "
+            f"likely it ran out of the memory a job may use ({memory_mb:,} MB, "
+            "AUTOML_JOB_MEMORY_MB). Share a smaller file (fewer rows or columns), or ask "
+            "whoever runs the bot to raise that limit."
+        )
     if exit_code is not None:
         return (
             f"The training process stopped unexpectedly (exit code {exit_code}) "

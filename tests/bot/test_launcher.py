@@ -33,7 +33,7 @@ from training.warm_worker import process_stat
 
 # The fake job: writes `started` and one `progress` event, then waits for `<run>/go`:
 #   "succeed" -> result.json + finished(succeeded); "crash" -> stderr and exit 7 with no event;
-#   "progress" -> one more progress event, then wait again.
+#   "segfault" -> ends by SIGSEGV; "progress" -> one more progress event, then wait again.
 # SIGTERM -> finished(interrupted), exit 3, unless `<run>/ignore-term` exists.
 # With `<run>/with-child`, it first starts a child that records the SIGTERM it gets.
 FAKE_JOB = """
@@ -81,6 +81,8 @@ while True:
         if order == "crash":
             print("Traceback (most recent call last):\\nMemoryError: boom", file=sys.stderr)
             sys.exit(7)
+        if order == "segfault":  # what a failed allocation in C code under a memory cap does
+            os.kill(os.getpid(), signal.SIGSEGV)
         if order == "progress":
             progress()
     time.sleep(0.02)
@@ -356,6 +358,19 @@ def test_a_crash_is_reported_with_the_log_tail(world: World) -> None:
     assert ending.exit_code == 7
     assert "(exit code 7)" in ending.detail
     assert ending.log_tail.endswith("MemoryError: boom")
+
+
+def test_a_job_ended_by_a_signal_under_a_memory_cap_is_told_it_ran_out(world: World) -> None:
+    events = Recorder()
+    launcher = world.launcher(events, memory_mb=4096)
+    job, spec = world.job()
+    launcher.submit(job, spec)
+    world.go(job.job_id, "segfault")
+    wait_until(lambda: job.job_id in events.ended)
+    ending = events.ended[job.job_id]
+    assert ending.exit_code == -signal.SIGSEGV
+    assert "SIGSEGV" in ending.detail and "4,096 MB" in ending.detail
+    assert "AUTOML_JOB_MEMORY_MB" in ending.detail
 
 
 def test_a_command_that_cannot_start_is_reported(world: World) -> None:

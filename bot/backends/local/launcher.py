@@ -386,7 +386,9 @@ class LocalLauncher:
         if watch.timed_out and watch.budget_s is not None:
             detail = stopped_at_time_limit(watch.budget_s)
         else:
-            detail = process_stopped(stopped_by_us=watch.stopping, exit_code=exit_code)
+            detail = process_stopped(
+                stopped_by_us=watch.stopping, exit_code=exit_code, memory_mb=self._memory_mb
+            )
         return JobEnding(
             exit_code=exit_code, detail=detail, log_tail=_log_tail(watch.run_dir / JOB_LOG_FILE)
         )
