@@ -143,6 +143,16 @@ class JobStore(Protocol):
         """Undo a claim whose work did not happen, so it may be claimed again."""
         ...
 
+    def take_lease(self, key: str, seconds: float) -> bool:
+        """True when `key` is free or its lease has run out; it is then this caller's for
+        `seconds` (atomic across processes and Lambda containers). A holder that dies
+        without `end_lease` blocks the key only until its lease runs out."""
+        ...
+
+    def end_lease(self, key: str) -> None:
+        """Give a lease back before it runs out."""
+        ...
+
     def remember_columns(self, file_id: str, columns: list[str]) -> None:
         """Keep a previewed file's column names, to check a request before it is a job."""
         ...

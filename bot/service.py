@@ -83,7 +83,7 @@ class JobService:
         self.notifier = notifier
         self.lifecycle = lifecycle
         self.events = events  # where a job that ends before it is launched is reported
-        self.preview_turns = PreviewTurns()
+        self.preview_turns = PreviewTurns(backend.jobs)
 
     @property
     def _token(self) -> str:

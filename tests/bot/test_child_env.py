@@ -3,7 +3,10 @@ time per person."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.backends.local.child_env import child_environment
+from bot.backends.local.job_store import SqliteJobStore
 from bot.preview_turns import PreviewTurns
 
 
@@ -19,8 +22,9 @@ def test_secrets_and_credentials_stay_in_the_bot() -> None:
     }  # fmt: skip
 
 
-def test_one_preview_at_a_time_per_person() -> None:
-    turns = PreviewTurns()
+def test_one_preview_at_a_time_per_person(tmp_path: Path) -> None:
+    store = SqliteJobStore(tmp_path / "jobs.sqlite")
+    turns = PreviewTurns(store)
     with turns.take("U1") as first:
         with turns.take("U1") as second, turns.take("U2") as other:
             assert (first, second, other) == (True, False, True)
@@ -28,3 +32,6 @@ def test_one_preview_at_a_time_per_person() -> None:
             assert not third  # the second share ending does not free the first's turn
     with turns.take("U1") as later:
         assert later
+    # Another process (another store on the same file) sees the same turns.
+    with turns.take("U1"), PreviewTurns(SqliteJobStore(tmp_path / "jobs.sqlite")).take("U1") as b:
+        assert not b

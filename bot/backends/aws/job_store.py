@@ -219,6 +219,30 @@ class DynamoJobStore:
     def release(self, key: str) -> None:
         self.client.delete_item(TableName=self.table, Key={PARTITION_KEY: _s(f"claim#{key}")})
 
+    def take_lease(self, key: str, seconds: float) -> bool:
+        now = self._clock()
+        until = now + timedelta(seconds=seconds)
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    PARTITION_KEY: _s(f"lease#{key}"),
+                    "kind": _s("lease"),
+                    "until": _n(until.timestamp()),
+                    # DynamoDB's TTL deletes within days, not seconds: `until` decides.
+                    TTL_ATTRIBUTE: _n(int(until.timestamp()) + 3600),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #until <= :now",
+                ExpressionAttributeNames={"#until": "until"},
+                ExpressionAttributeValues={":now": _n(now.timestamp())},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def end_lease(self, key: str) -> None:
+        self.client.delete_item(TableName=self.table, Key={PARTITION_KEY: _s(f"lease#{key}")})
+
     def remember_columns(self, file_id: str, columns: list[str]) -> None:
         if len(json.dumps(columns)) > _MAX_COLUMNS_JSON:
             return  # past an item's size: such a file is checked by the job, as before
@@ -416,7 +440,7 @@ def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
-def _n(value: int) -> dict[str, str]:
+def _n(value: float) -> dict[str, str]:
     return {"N": str(value)}
 
 

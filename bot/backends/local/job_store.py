@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,10 @@ CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 CREATE TABLE IF NOT EXISTS claims (
     key        TEXT PRIMARY KEY,
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    key   TEXT PRIMARY KEY,
+    until TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS file_columns (
     file_id    TEXT PRIMARY KEY,
@@ -246,6 +250,18 @@ class SqliteJobStore:
     def release(self, key: str) -> None:
         self._conn().execute("DELETE FROM claims WHERE key = ?", (key,))
 
+    def take_lease(self, key: str, seconds: float) -> bool:
+        now = utc_now()
+        cursor = self._conn().execute(
+            "INSERT INTO leases (key, until) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET until = excluded.until WHERE leases.until <= ?",
+            (key, _iso(now + timedelta(seconds=seconds)), _iso(now)),
+        )
+        return cursor.rowcount == 1
+
+    def end_lease(self, key: str) -> None:
+        self._conn().execute("DELETE FROM leases WHERE key = ?", (key,))
+
     def remember_columns(self, file_id: str, columns: list[str]) -> None:
         self._conn().execute(
             "INSERT INTO file_columns (file_id, columns, created_at) VALUES (?, ?, ?) "
@@ -282,6 +298,7 @@ class SqliteJobStore:
             ]
             conn.execute(f"DELETE FROM jobs WHERE {where}", (*ended, moment))
             conn.execute("DELETE FROM claims WHERE created_at < ?", (moment,))
+            conn.execute("DELETE FROM leases WHERE until < ?", (moment,))
             conn.execute("DELETE FROM file_columns WHERE created_at < ?", (moment,))
         except BaseException:
             conn.execute("ROLLBACK")

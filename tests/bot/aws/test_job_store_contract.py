@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -269,6 +270,32 @@ def test_concurrent_transitions_only_one_wins(store: JobStore) -> None:
 
 def test_concurrent_claims_only_one_wins(store: JobStore) -> None:
     wins, errors = _race(8, lambda: store.claim("preview:C1:F9"))
+    assert errors == []
+    assert sorted(wins) == [False] * 7 + [True]
+
+
+def test_a_lease_is_held_until_given_back_or_run_out(store: JobStore) -> None:
+    assert store.take_lease("preview-turn:U1", 60)
+    assert not store.take_lease("preview-turn:U1", 60)
+    assert store.take_lease("preview-turn:U2", 60)
+    store.end_lease("preview-turn:U1")
+    assert store.take_lease("preview-turn:U1", 60)
+    assert store.take_lease("preview-turn:U3", 0.001)
+    time.sleep(0.01)  # a holder that died: its lease ran out
+    assert store.take_lease("preview-turn:U3", 60)
+
+
+def test_racing_stores_give_a_lease_to_one(new_store: StoreFactory) -> None:
+    """Separate stores stand for separate processes or Lambda containers."""
+    stores = iter([new_store() for _ in range(8)])
+    lock = threading.Lock()
+
+    def take() -> bool:
+        with lock:
+            mine = next(stores)
+        return mine.take_lease("preview-turn:U9", 60)
+
+    wins, errors = _race(8, take)
     assert errors == []
     assert sorted(wins) == [False] * 7 + [True]
 
