@@ -234,7 +234,7 @@ def run_ours(case: Case) -> Outcome:
     if result.status != "succeeded" or result.error is not None:
         message = result.error.message if result.error else result.status
         return Outcome(wall_s=wall, error=f"run {result.status}: {message}")
-    model = TrainedModel.load(run_dir / MODEL_FILE, sha256=result.model_sha256)
+    model = TrainedModel.load(run_dir / MODEL_FILE, sha256=result.artifacts.model_sha256)
     holdout = case.engine_frame.loc[case.split.test]
     proba = None
     if case.split.task == "classification":
