@@ -30,6 +30,9 @@ def test_missing_excluded_column_has_its_own_code() -> None:
         ([True, False] * 20, "classification"),
         ([0.5, 1.25, 3.0, 7.5] * 10, "regression"),
         (list(range(100)), "regression"),
+        # Whole numbers with about one row each are amounts (a statsmodels table's weights).
+        ([191, 189, 193, 162, 189, 182, 211, 167, 176, 154] * 2, "regression"),
+        ([1, 2, 3, 4] * 5, "classification"),
     ],
 )
 def test_infer_task(values: list, task: str) -> None:

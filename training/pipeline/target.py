@@ -96,7 +96,11 @@ def prepare_target(frame: pd.DataFrame, name: str, requested: RequestedTask) -> 
 
 
 def infer_task(values: pd.Series) -> TaskName:
-    """Text, booleans and small sets of whole numbers are classes; other numbers regression."""
+    """Text, booleans and small sets of whole numbers are classes; other numbers regression.
+
+    A set of whole numbers is small when it has at most `MAX_INTEGER_CLASSES` values and
+    enough rows for each (`MIN_AVERAGE_ROWS_PER_CLASS`): 16 weights in 20 rows are amounts to
+    predict, not 16 classes of about one row each."""
     import pandas as pd
 
     if pd.api.types.is_bool_dtype(values):
@@ -106,7 +110,9 @@ def infer_task(values: pd.Series) -> TaskName:
         return "classification"
     numeric = numeric.dropna()
     whole = bool((numeric == numeric.round()).all())
-    if whole and numeric.nunique() <= MAX_INTEGER_CLASSES:
+    levels = numeric.nunique()
+    few_enough = levels <= MAX_INTEGER_CLASSES
+    if whole and few_enough and len(numeric) >= MIN_AVERAGE_ROWS_PER_CLASS * levels:
         return "classification"
     return "regression"
 
