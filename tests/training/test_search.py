@@ -103,6 +103,37 @@ def test_deadline_cuts_off_an_overrunning_search(tmp_path: Path) -> None:
     assert outcome.has_model
 
 
+def test_a_search_with_no_finished_trial_still_gives_one_quick_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every trial cut off before its first fold ended (a machine far busier than the
+    budget assumed): one quick model a few seconds late, not a failed job."""
+    from training.pipeline import learners
+
+    fast = learners.TRAINERS["lgbm"]
+    calls = {"n": 0}
+
+    def first_call_hangs(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            time.sleep(5)  # cut off by the deadline below
+        return fast(*args, **kwargs)
+
+    monkeypatch.setitem(learners.TRAINERS, "lgbm", first_call_hangs)
+    X, y = _data(rows=500)
+    search = _search(tmp_path, 60)
+    original_abort_after = search.abort_after
+    search.abort_after = lambda seconds: original_abort_after(1.0)  # type: ignore[method-assign]
+    import lightgbm  # noqa: F401  (so the cut-off falls in the trial, not in imports)
+    import sklearn.model_selection  # noqa: F401
+
+    started = time.monotonic()
+    outcome = search.run(X, y)
+    assert time.monotonic() - started < 1.0 + 5 + 4  # the cut-off, the sleep, the fallback
+    assert outcome.stop_reason == "deadline"
+    assert outcome.has_model and outcome.trials == 1
+
+
 def test_stop_before_the_start_skips_the_search(tmp_path: Path) -> None:
     X, y = _data(rows=200)
     search = _search(tmp_path, 30)

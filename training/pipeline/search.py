@@ -58,6 +58,9 @@ MAX_SEARCH_TRAIN_ROWS = 400_000
 ENSEMBLE_MAX_ROWS = 20_000  # rows used to choose ensemble weights
 ENSEMBLE_TYPICAL_MEMBERS = 5
 FINALIZE_RESERVE_S = 0.25  # building the final predictor from fitted models
+# When no trial finished in the budget (a machine far busier than the budget assumed), one
+# quick model on one fold, a few seconds late, is a better answer than none.
+FALLBACK_S = 3.0
 # With one holdout fold the final members are refit on every row, with the size (boosting
 # rounds) found on the holdout scaled up for the extra rows; the search keeps time for it.
 REFIT_SIZE_SCALE = 1.15
@@ -250,7 +253,34 @@ class Search:
             stop_monitor.set()
             if monitor.is_alive():
                 monitor.join()
+        if not self._candidates and self._stop_reason != "interrupted":
+            validation = self._fallback(X, y, validation)
         return self._outcome(validation)
+
+    def _fallback(
+        self, X: pd.DataFrame, y: pd.Series, validation: _Validation | None
+    ) -> _Validation:
+        """The portfolio's first model on the first fold, given `FALLBACK_S` past the end
+        (after the folds are made, if the cut-off came before that)."""
+        import numpy as np
+
+        from training.pipeline.portfolio import PORTFOLIO, for_table
+
+        if validation is None:
+            codes = self._encode(y)
+            self._X, self._y = X, codes
+            validation = self._validation(X, codes)
+        fold = validation.folds[0]
+        one_fold = _Validation([fold], np.asarray(fold[2]), validation.y, validation.description)
+        log.warning("no trial finished in the budget: one quick model, up to %.0fs", FALLBACK_S)
+        self._stop = threading.Event()  # the deadline's stop is over; SIGTERM still stops
+        self._ensemble_reserve_s = self._refit_reserve_s = 0.0
+        self._refit_scale = None  # no time to refit on every row
+        self._end = time.monotonic() + FALLBACK_S + FINALIZE_RESERVE_S
+        start = PORTFOLIO[0]
+        self._try(start.family, for_table(start.family, start.config, fold[0].X.shape[1]), one_fold)
+        self._validation_in_use = one_fold
+        return one_fold
 
     def _encode(self, y: pd.Series) -> np.ndarray:
         import numpy as np
