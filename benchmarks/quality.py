@@ -33,7 +33,10 @@ For each table and seed (tables of up to 5,000 rows get `--seeds` seeds, larger 
 The baselines' outcomes are cached in benchmarks/.cache/quality/outcomes/ (per system, table,
 seed, budget and CSV digest; checked against the split's digest and the system's version), so
 `--systems ours` trains only the engine and shows the cached baselines beside it. `--fresh`
-re-runs the selected systems even where a cached outcome exists.
+re-runs the selected systems even where a cached outcome exists. The engine's outcomes are
+cached as well, under the digest of its code (training/, contract/, common/), and reused only
+with `--reuse-ours`: parts of the tables can then run in separate processes and one last run
+assembles the report from the cache.
 
 Results: a table on stdout, benchmarks/results/quality.json and benchmarks/results/quality.md.
 """
@@ -41,6 +44,7 @@ Results: a table on stdout, benchmarks/results/quality.json and benchmarks/resul
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import logging
@@ -71,7 +75,10 @@ AG_WORKER = HERE / "autogluon_worker.py"
 # trees and KNN. No `fastai`/`all` extra: those pull torch (~2 GB of wheels).
 AG_REQUIREMENTS = ("autogluon.tabular[lightgbm,catboost,xgboost]==1.6.3",)
 SYSTEMS = ("ours", "flaml", "autogluon", "hgb")
-BASELINES = ("flaml", "autogluon", "hgb")  # cached on disk; ours is always trained afresh
+BASELINES = ("flaml", "autogluon", "hgb")  # cached on disk
+# Ours is cached too, by the digest of the engine's code, but reused only with --reuse-ours:
+# several runs over parts of the tables, then one that assembles the report.
+ENGINE_FOLDERS = ("training", "contract", "common")
 TITLES = {"ours": "ours", "flaml": "FLAML", "autogluon": "AutoGluon", "hgb": "HGB"}
 HEADLINE = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"}
 TIE = 0.002  # score differences smaller than this count as a tie in the summary
@@ -491,6 +498,8 @@ def warm_up() -> None:
 
 def system_version(system: str) -> str:
     """What a cached outcome was made with: another version means another outcome."""
+    if system == "ours":
+        return f"engine {engine_digest()}"
     if system == "autogluon":
         return " ".join(AG_REQUIREMENTS)
     package = {"flaml": "flaml", "hgb": "scikit-learn"}[system]
@@ -562,6 +571,7 @@ class Plan:
     budget_s: int
     seeds: int
     first_seed: int
+    reuse_ours: bool = False  # ours from the cache where the same engine made it
 
 
 def make_case(dataset: Dataset, path: Path, digest: str, budget_s: int, seed: int) -> Case:
@@ -596,14 +606,15 @@ def run_system(name: str, case: Case, ag: AutogluonEnv) -> Outcome:
 def obtain(name: str, case: Case, plan: Plan, ag: AutogluonEnv) -> Outcome | None:
     """A system's outcome: from the cache where allowed, else trained if selected, else None."""
     selected = name in plan.systems
-    if name in BASELINES and not (selected and plan.fresh):
+    reusable = name in BASELINES or (name == "ours" and plan.reuse_ours)
+    if reusable and not (selected and plan.fresh):
         cached = load_cached(name, case)
         if cached is not None:
             return cached
     if not selected:
         return None
     outcome = run_system(name, case, ag)
-    if name in BASELINES and outcome.error is None:
+    if outcome.error is None:
         save_cached(name, case, outcome)
     return outcome
 
@@ -856,6 +867,12 @@ def git_state() -> dict[str, Any]:
     }
 
 
+@functools.cache
+def engine_digest() -> str:
+    """The engine's code: training/ and the packages it imports from this repository."""
+    return "-".join(_tree_digest(REPO / folder) for folder in ENGINE_FOLDERS)
+
+
 def _tree_digest(folder: Path) -> str:
     """Others edit the engine while benchmarks run: this says which engine was measured."""
     import hashlib
@@ -1106,6 +1123,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--fresh", action="store_true", help="train the selected systems even where cached"
     )
+    parser.add_argument(
+        "--reuse-ours",
+        action="store_true",
+        help="use our cached outcomes made by the same engine code (to assemble split runs)",
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.datasets.split(",") if n and n not in DATASETS]
     if unknown:
@@ -1136,6 +1158,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(
         systems=tuple(s for s in SYSTEMS if s in args.systems.split(",")),
         fresh=args.fresh,
+        reuse_ours=args.reuse_ours,
         budget_s=args.budget,
         seeds=args.seeds,
         first_seed=args.seed,
