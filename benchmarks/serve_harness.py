@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -72,6 +73,22 @@ def descendants(root: int) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, []))
     return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory summed over every process below `root` (not `root` itself)."""
+    return sum(rss_mb(pid) for pid in descendants(root))
 
 
 def mapped_heavy_libraries(pid: int) -> list[str]:
@@ -172,6 +189,15 @@ class ServedBot:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=STOP_GRACE_S)
 
+    def kill(self) -> None:
+        """SIGKILL the server alone, as a crash or the OOM killer would: its jobs live on."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_GRACE_S)
+
     def __enter__(self) -> ServedBot:
         return self.start()
 
@@ -251,6 +277,60 @@ def _signal(below: list[int], root_group: int, signum: signal.Signals) -> None:
 
 
 # ---- shared by the bot benchmarks ---------------------------------------------------------------
+
+
+class Probe:
+    """While it is entered: /health every 0.2 s (a new connection each time), and every 50 ms
+    the server's resident memory and that of every process below it (previews, jobs, the
+    warm worker), summed."""
+
+    def __init__(self, bot: ServedBot) -> None:
+        self.bot = bot
+        self.health_s: list[float] = []
+        self.health_failures = 0
+        self.peak_rss_mb = 0.0
+        self.peak_children_mb = 0.0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._health), threading.Thread(target=self._rss)]
+
+    def __enter__(self) -> Probe:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    @property
+    def worst_health_s(self) -> float | None:
+        return max(self.health_s, default=None)
+
+    def healthy(self, goal_s: float) -> bool:
+        worst = self.worst_health_s
+        return worst is not None and worst < goal_s and self.health_failures == 0
+
+    def _health(self) -> None:
+        while True:  # the first at once: some attacks take a fraction of a second
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(self.bot.url + "/health", timeout=10) as answer:
+                    ok = answer.status == 200
+            except OSError:
+                ok = False
+            self.health_s.append(time.perf_counter() - started)
+            self.health_failures += not ok
+            if self._stop.wait(0.2):
+                return
+
+    def _rss(self) -> None:
+        while not self._stop.wait(0.05):
+            pid = self.bot.pid
+            if pid is None:
+                continue
+            self.peak_rss_mb = max(self.peak_rss_mb, rss_mb(pid))
+            self.peak_children_mb = max(self.peak_children_mb, tree_rss_mb(pid))
 
 
 def stop_cleanly_on_sigterm() -> None:

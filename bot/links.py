@@ -11,7 +11,13 @@ path or the expiry breaks it. Paths are checked before anything else: after perc
 contain no NUL or control characters and no `..` segment.
 
 The link key is derived from the Slack signing secret (`derive_link_key`) so the secret Slack
-uses to sign requests to us is never itself used for anything else.
+uses to sign requests to us is never itself used for anything else; every process that has
+the secret (the bot, and on AWS the completion Lambda that writes the results) makes links
+the bot's web app accepts.
+
+Once a link checks out, the artifact store that made it says how the file is delivered
+(`LinkedArtifacts.deliver`): a local file (`Path`), the bytes themselves (`InlineContent`), or
+a redirect to a fresh short-lived download (`RedirectTo`). The web app only draws the answer.
 
 Standard library only: this module is on the Lambda's import path.
 """
@@ -23,9 +29,12 @@ import hmac
 import re
 import time
 from collections.abc import Callable
-from typing import Final
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol, runtime_checkable
 from urllib.parse import quote, unquote
 
+from contract.aws import ARTIFACT_LINK_PREFIX
 from contract.jobs import JOB_ID_PATTERN
 
 # Reasons a link is refused, for logs and for the web layer's choice of status code.
@@ -35,7 +44,7 @@ UNSAFE_PATH: Final = "unsafe path"
 BAD_JOB_ID: Final = "bad job id"
 BAD_EXPIRY: Final = "bad expiry"
 
-LINK_PREFIX: Final = "/artifacts"
+LINK_PREFIX: Final = ARTIFACT_LINK_PREFIX
 MAX_EXPIRES_IN_S: Final = 7 * 24 * 3600  # settings cap link expiry at 168 h
 MIN_KEY_BYTES: Final = 16
 
@@ -180,3 +189,36 @@ class LinkSigner:
             raise LinkRefused(BAD_SIGNATURE)
         if self._clock() >= expires_at:
             raise LinkRefused(EXPIRED)
+
+
+# ---- what a store answers for a link that checks out ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InlineContent:
+    """The file's bytes, sent in the response itself (a report small enough for Lambda)."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectTo:
+    """A fresh, short-lived URL that downloads the file; the browser is sent there (302)."""
+
+    url: str
+
+
+Delivery = Path | InlineContent | RedirectTo
+
+
+@runtime_checkable
+class LinkedArtifacts(Protocol):
+    """An artifact store whose links the bot's web app serves (both backends' stores)."""
+
+    signer: LinkSigner | None
+
+    def deliver(self, job_id: str, relative_path: str) -> Delivery:
+        """How to send one file of a run; `FileNotFoundError` when there is none, `ValueError`
+        for a path that leaves the run folder."""
+        ...

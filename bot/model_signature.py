@@ -2,8 +2,9 @@
 
 The job writes its model's SHA-256 into result.json (it never sees a key). Whoever started
 the job signs `job_id + sha256` into model.sig beside it: the bot with a key derived from the
-Slack signing secret, `automl train` with a local key file. `automl predict` checks the
-signature, then the file's SHA-256, before anything is unpickled.
+Slack signing secret (on AWS the completion Lambda, when the job succeeds), `automl train`
+with a local key file. `automl predict` checks the signature, then the file's SHA-256, before
+anything is unpickled; a model read from S3 is checked with `check_model_bytes`.
 
 Standard library only: the bot's Lambda and the CLI both import it.
 """
@@ -118,3 +119,14 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_model_bytes(job_id: str, model: bytes, record: bytes | None, keys: list[bytes]) -> None:
+    """Return if `model` is the model of `job_id` this installation signed (model.sig is
+    `record`), else raise `ModelNotTrusted`: for a model read whole, e.g. from S3."""
+    sha256 = signed_sha256(record, keys)
+    assert record is not None  # signed_sha256 refused a missing record
+    if json.loads(record).get("job_id") != job_id:
+        raise ModelNotTrusted(NOT_SIGNED.format(why="its model.sig is another job's"))
+    if not hmac.compare_digest(hashlib.sha256(model).hexdigest(), sha256):
+        raise ModelNotTrusted(NOT_SIGNED.format(why="the model changed after it was signed"))

@@ -4,6 +4,10 @@
     GET  /health                     for load balancers and people
     GET  /artifacts/<job>/<path>     a signed, expiring link to one file of one job
 
+The link route is the same for both backends: it checks the link (`bot.links`), then sends
+what the artifact store that made it delivers (a local file, a report's bytes read from S3,
+or a redirect to a fresh download), always with the headers below.
+
 Importing this module stays light (no pandas, FLAML or plotly): `benchmarks/bot_import.py`
 measures it.
 """
@@ -12,19 +16,27 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 
 from bot.http_guard import BODY_TIMEOUT_S, MAX_BODY_BYTES, RequestGuard
-from bot.links import BAD_SIGNATURE, EXPIRED, LinkRefused, LinkSigner
-from bot.messages import escape
+from bot.links import (
+    BAD_SIGNATURE,
+    EXPIRED,
+    LINK_PREFIX,
+    Delivery,
+    InlineContent,
+    LinkedArtifacts,
+    LinkRefused,
+    LinkSigner,
+    RedirectTo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +58,25 @@ _REPORT_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-_REFUSED_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body style="font-family: sans-serif; max-width: 40em; margin: 4em auto">
-<h1>{title}</h1><p>{text}</p></body></html>
-"""
+# A redirect to a download: the signed link in the address bar must not travel further.
+_REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_SHOWN_TYPES = ("text/html", "image/")  # opened in the browser; everything else downloads
 
 
 class ArtifactFiles:
-    """What the link route needs from the local artifact store (see LocalArtifactStore)."""
+    """What the link route needs: the signer of the links, and how their files are delivered
+    (`deliver(job_id, path)`, a `bot.links.Delivery`; a local store's `resolve` is one)."""
 
-    def __init__(self, resolve: Any, signer: LinkSigner) -> None:
-        self.resolve = resolve
+    def __init__(self, deliver: Callable[[str, str], Delivery], signer: LinkSigner) -> None:
+        self.deliver = deliver
         self.signer = signer
+
+
+def served_links(artifacts: object) -> ArtifactFiles | None:
+    """The link route's view of an artifact store whose links the web app serves, else None."""
+    if isinstance(artifacts, LinkedArtifacts) and artifacts.signer is not None:
+        return ArtifactFiles(artifacts.deliver, artifacts.signer)
+    return None
 
 
 def create_web_app(
@@ -69,7 +87,7 @@ def create_web_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> FastAPI:
-    """The FastAPI app. Without `artifacts` (the aws backend) links are S3's, not ours."""
+    """The FastAPI app; with `artifacts` (see `served_links`) it serves their links too."""
     api = FastAPI(title="AutoML Slack bot", docs_url=None, redoc_url=None, openapi_url=None)
     # Bodies are bounded and Slack's signature checked on the raw bytes before Bolt parses.
     api.add_middleware(
@@ -112,41 +130,63 @@ def _lambda_context(scope: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _add_artifact_route(api: FastAPI, artifacts: ArtifactFiles) -> None:
-    @api.get("/artifacts/{job_id}/{artifact_path:path}")
+    @api.get(LINK_PREFIX + "/{job_id}/{artifact_path:path}")
     def artifact(job_id: str, artifact_path: str, expires: str = "", sig: str = "") -> Response:
         try:
             artifacts.signer.verify(job_id, artifact_path, expires, sig)
-            path: Path = artifacts.resolve(job_id, artifact_path)
+            delivery = artifacts.deliver(job_id, artifact_path)
         except LinkRefused as refused:
             return _refused(refused)
         except (FileNotFoundError, ValueError):
-            return _page(404, "Not found", "This job has no such file (any more).")
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        headers = dict(_REPORT_HEADERS)
-        if not media_type.startswith(("text/html", "image/")):
-            return FileResponse(path, media_type=media_type, headers=headers, filename=path.name)
-        return FileResponse(path, media_type=media_type, headers=headers)
+            return _refusal(404, "Not found.", "This job has no such file (any more).")
+        except Exception:  # the store could not be read (S3 throttled, a permission gone)
+            log.exception("could not deliver %s of job %s", artifact_path, job_id)
+            return _refusal(
+                503, "The file could not be fetched just now.", "Try the link again in a minute."
+            )
+        return _send(delivery)
 
     api.state.artifacts = artifacts
+
+
+def _send(delivery: Delivery) -> Response:
+    if isinstance(delivery, RedirectTo):
+        return RedirectResponse(delivery.url, status_code=302, headers=_REDIRECT_HEADERS)
+    name = delivery.name
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    headers = dict(_REPORT_HEADERS)
+    shown = media_type.startswith(_SHOWN_TYPES)
+    if isinstance(delivery, InlineContent):
+        if not shown:
+            headers["Content-Disposition"] = f'attachment; filename="{_quoted(name)}"'
+        return Response(delivery.data, media_type=media_type, headers=headers)
+    if not shown:
+        return FileResponse(delivery, media_type=media_type, headers=headers, filename=name)
+    return FileResponse(delivery, media_type=media_type, headers=headers)
+
+
+def _quoted(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)
 
 
 def _refused(refused: LinkRefused) -> Response:
     reason = refused.reason
     if reason == EXPIRED:
-        return _page(
+        return _refusal(
             410,
-            "This link has expired",
-            "Links to reports and models expire. Ask the bot for a fresh one: "
-            "<code>/automl status JOB</code> in Slack.",
+            "This link has expired.",
+            "Links to reports and models expire. For a fresh one, type /automl status JOB "
+            "in Slack, with the job's id.",
         )
     if reason == BAD_SIGNATURE:
-        return _page(403, "This link is not valid", "It was changed or is incomplete.")
-    return _page(403, "This link is not valid", "It does not point at a file of a job.")
+        return _refusal(403, "This link is not valid.", "It was changed or is incomplete.")
+    return _refusal(403, "This link is not valid.", "It does not point at a file of a job.")
 
 
-def _page(status: int, title: str, text: str) -> HTMLResponse:
-    return HTMLResponse(
-        _REFUSED_PAGE.format(title=escape(title), text=text),
+def _refusal(status: int, title: str, text: str) -> PlainTextResponse:
+    """A short plain-text answer: nothing in it is rendered, nothing is cached."""
+    return PlainTextResponse(
+        f"{title}\n{text}\n",
         status_code=status,
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )

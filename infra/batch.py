@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Size, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -15,9 +15,8 @@ from constructs import Construct
 
 from contract import environment as env
 from contract import exit_codes
-from contract.aws import DATASETS_PREFIX, RUNS_PREFIX
-from infra.config import EVENT_BUS, REPO_ROOT, TRAINING_DOCKERFILE, DeployConfig
-from infra.nag import acknowledge, arn_finding
+from infra.config import REPO_ROOT, TRAINING_DOCKERFILE, DeployConfig
+from infra.nag import acknowledge
 from infra.retention import retention
 
 # Defaults of one job; the launcher overrides vCPU and memory per job from the data size.
@@ -59,6 +58,7 @@ class TrainingBatch(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        self._config = config
 
         # Public subnets only: tasks get a public IP and reach S3, ECR, EventBridge and
         # CloudWatch through the internet gateway. No NAT gateway and no interface
@@ -136,8 +136,14 @@ class TrainingBatch(Construct):
             ],
         )
 
-        self.log_group = logs.LogGroup(self, "Logs", retention=retention(config.log_retention_days))
-        self.job_role = self._job_role(bucket)
+        # Unnamed and deleted with the stack, like every log group here: destroy, then deploy.
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.job_role = self._job_role(stack)
         self.bus = self._event_bus()
         self.execution_role = iam.Role(
             self,
@@ -175,36 +181,34 @@ class TrainingBatch(Construct):
             retry_attempts=3,
             retry_strategies=retry_strategies(),
         )
-        self._acknowledge_findings(stack, bucket)
+        self._acknowledge_findings()
 
-    def _job_role(self, bucket: s3.IBucket) -> iam.Role:
+    def _job_role(self, stack: Stack) -> iam.Role:
+        """No S3 at all: the job gets credentials for its own files from the issuer.
+
+        The credential issuer (infra/functions.py, bot/aws_lambda/job_credentials.py) checks
+        with Batch which job is asking and returns a session limited to that job's dataset
+        and run folder. Its ARN is built from its fixed name: the function is made later
+        (by `Functions`, from the queue made here), so no reference to it exists yet.
+        """
         role = iam.Role(
             self,
             "JobRole",
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description="The training job: reads its dataset, writes its run folder and events",
+            description="The training job: asks for its own S3 credentials, publishes events",
         )
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadDatasets",
-                actions=["s3:GetObject"],
-                resources=[bucket.arn_for_objects(f"{DATASETS_PREFIX}*")],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadWriteRuns",
-                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[bucket.arn_for_objects(f"{RUNS_PREFIX}*")],
-            )
-        )
-        # Without ListBucket S3 answers a missing dataset with 403, which the job cannot tell
-        # from a real permission problem (it would report an internal error, not bad input).
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="TellMissingFromForbidden",
-                actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
+                sid="GetItsOwnS3Credentials",
+                actions=["lambda:InvokeFunction"],
+                resources=[
+                    stack.format_arn(
+                        service="lambda",
+                        resource="function",
+                        resource_name=self._config.credentials_function,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
             )
         )
         return role
@@ -215,7 +219,7 @@ class TrainingBatch(Construct):
         IAM alone would let any principal with `events:PutEvents` on `*` fake a job's progress;
         the bus's resource policy denies every caller but the job role.
         """
-        bus = events.EventBus(self, "Events", event_bus_name=EVENT_BUS)
+        bus = events.EventBus(self, "Events", event_bus_name=self._config.event_bus)
         bus.grant_put_events_to(self.job_role)
         bus.add_to_resource_policy(
             iam.PolicyStatement(
@@ -229,14 +233,7 @@ class TrainingBatch(Construct):
         )
         return bus
 
-    def _acknowledge_findings(self, stack: Stack, bucket: s3.IBucket) -> None:
-        for prefix in (DATASETS_PREFIX, RUNS_PREFIX):
-            acknowledge(
-                self.job_role,
-                f"AwsSolutions-IAM5[{arn_finding(stack, bucket, f'/{prefix}*')}]",
-                f"Object keys under {prefix} are per job (`{prefix}<job_id>/...`); the job "
-                "id is only known at run time, and the prefix is the narrowest fixed scope.",
-            )
+    def _acknowledge_findings(self) -> None:
         acknowledge(
             self.execution_role,
             "AwsSolutions-IAM5[Resource::*]",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from contract.jobs import INTERNAL_ERROR_CODE, ErrorInfo
 
 
@@ -30,4 +32,29 @@ def internal_error(job_ref: str = "") -> ErrorInfo:
         code=INTERNAL_ERROR_CODE,
         message=f"Something went wrong inside the training job{suffix}.",
         hint=INTERNAL_ERROR_HINT,
+    )
+
+
+DISK_FULL_CODE = "disk_full"
+# No space, over a quota, or past a file-size limit: the job cannot write, whatever it does.
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, says the disk took no more bytes."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _DISK_FULL_ERRNOS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def disk_full() -> ErrorInfo:
+    return ErrorInfo(
+        code=DISK_FULL_CODE,
+        message="The disk where the bot keeps its runs is full, so the job could not save "
+        "its work.",
+        hint="Ask whoever runs the bot to free some space (old runs in its data folder can "
+        "go), then start the job again.",
     )

@@ -19,6 +19,11 @@ RESTARTED_BEFORE_STORED = (
     "The bot was restarted before this job's file was stored. Start the job again."
 )
 COULD_NOT_START = "The training process could not be started. The bot's log says why."
+DISK_FULL = (
+    "The disk where the bot keeps its runs is full, so the job could not save its results. "
+    "Ask whoever runs the bot to free some space (old runs in its data folder can go), then "
+    "start the job again."
+)
 
 # What AWS Batch said of a job that wrote no result, by the kind of reason it gave.
 AWS_REASONS = {
@@ -39,7 +44,9 @@ def aws_exit_code(code: int) -> str:
     return f"The training process stopped with exit code {code} before writing its results."
 
 
-def failure_message(result: JobResult, *, cost: str | None = None) -> SlackMessage:
+def failure_message(
+    result: JobResult, *, cost: str | None = None, doing: str = "Training on"
+) -> SlackMessage:
     """What went wrong and what to do, in words; never a traceback."""
     file_name = result.file_name or "your file"
     error = result.error
@@ -57,7 +64,7 @@ def failure_message(result: JobResult, *, cost: str | None = None) -> SlackMessa
         code = "unknown"
 
     blocks = [
-        section(f":x: *Training on {escape(file_name)} failed.*"),
+        section(f":x: *{doing} {escape(file_name)} failed.*"),
         section(f"*What went wrong:* {escape(what)}"),
     ]
     if hint:
@@ -65,7 +72,7 @@ def failure_message(result: JobResult, *, cost: str | None = None) -> SlackMessa
     if cost:
         blocks.append(context(f":moneybag: {escape(cost)}"))
     blocks.append(context(f"Job `{escape(result.job_id)}` · error `{escape(code)}`"))
-    return message(f"Training on {escape(file_name)} failed: {escape(what)}", blocks)
+    return message(f"{doing} {escape(file_name)} failed: {escape(what)}", blocks)
 
 
 def stopped_at_time_limit(time_budget_s: int) -> str:
@@ -77,9 +84,11 @@ def stopped_at_time_limit(time_budget_s: int) -> str:
     )
 
 
-# Signals the kernel or a library sends a process that ran out of memory under a cap: a
-# failed allocation can end in SIGSEGV, SIGBUS or SIGABRT (C code), or the OOM killer's SIGKILL.
-_OUT_OF_MEMORY_SIGNALS = {6: "SIGABRT", 7: "SIGBUS", 9: "SIGKILL", 11: "SIGSEGV"}
+# Signals a process that ran out of memory under its cap (RLIMIT_DATA) ends with: a failed
+# allocation in C code ends in SIGSEGV, SIGBUS or SIGABRT. SIGKILL is not the cap's: it comes
+# from the system's out-of-memory killer or from a person.
+_OUT_OF_MEMORY_SIGNALS = {6: "SIGABRT", 7: "SIGBUS", 11: "SIGSEGV"}
+_SIGKILL = 9
 
 
 def process_stopped(*, stopped_by_us: bool, exit_code: int | None, memory_mb: int = 0) -> str:
@@ -93,6 +102,12 @@ def process_stopped(*, stopped_by_us: bool, exit_code: int | None, memory_mb: in
             f"likely it ran out of the memory a job may use ({memory_mb:,} MB, "
             "AUTOML_JOB_MEMORY_MB). Share a smaller file (fewer rows or columns), or ask "
             "whoever runs the bot to raise that limit."
+        )
+    if exit_code == -_SIGKILL:
+        return (
+            "The training process was killed (SIGKILL) before writing its results: the "
+            "system does this when the machine runs out of memory, or someone stopped it. "
+            "Try a smaller file, or ask whoever runs the bot."
         )
     if exit_code is not None:
         return (

@@ -658,3 +658,23 @@ def test_module_imports_nothing_heavy() -> None:
     )
     assert out.stdout.strip() == "[]"
     assert messages.MAX_BLOCKS == 50
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "memory_mb", "expected", "absent"),
+    [
+        (-11, 8192, "ran out of the memory a job may use (8,192 MB", "killed"),
+        (-6, 8192, "SIGABRT", "killed"),
+        # SIGKILL is the system's out-of-memory killer or a person, never the job's own cap.
+        (-9, 8192, "was killed (SIGKILL)", "8,192 MB"),
+        (-11, 0, "exit code -11", "memory"),
+        (3, 8192, "exit code 3", "memory"),
+    ],
+)
+def test_why_a_training_process_stopped(
+    exit_code: int, memory_mb: int, expected: str, absent: str
+) -> None:
+    from bot.messages.failure import process_stopped
+
+    text = process_stopped(stopped_by_us=False, exit_code=exit_code, memory_mb=memory_mb)
+    assert expected in text and absent not in text

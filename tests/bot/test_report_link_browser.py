@@ -47,10 +47,11 @@ BUDGET = "25s"
 STABLE_SCREENSHOT = Path(tempfile.gettempdir()) / "automl-report-link-browser" / "report.png"
 OTHER_JOB = "otherjob1"  # a second job's run folder, made by the test
 
+# The first line of each refusal (short plain text: nothing in it is rendered).
 REFUSAL_TITLES = {
-    410: "This link has expired",
-    403: "This link is not valid",
-    404: "Not found",
+    410: "This link has expired.",
+    403: "This link is not valid.",
+    404: "Not found.",
 }
 
 
@@ -142,11 +143,6 @@ def screenshot(tmp_path: Path, url: str, name: str) -> Path:
     )
 
 
-def title_of(dom: str) -> str:
-    match = re.search(r"<title>(.*?)</title>", dom, re.S | re.I)
-    return match.group(1).strip() if match else ""
-
-
 def share_and_train(bot: BotUnderTest) -> tuple[str, dict[str, Any]]:
     """Share churn.csv, ask for a model, wait for the results message; (job id, message)."""
     file = bot.fake.add_file("churn.csv", SAMPLE_CHURN.read_bytes(), channel=bot.fake.channel)
@@ -231,7 +227,7 @@ def test_report_link_opens_in_chromium_and_bad_links_do_not(
     for column in ("tenure_months", "monthly_charges", "churned"):
         assert column in dom
     report_marker = "tenure_months"
-    assert title_of(dom) not in REFUSAL_TITLES.values()
+    assert not [title for title in REFUSAL_TITLES.values() if title in dom]
 
     # ---- links that must be refused ---------------------------------------------------------
     key = derive_link_key(SIGNING_SECRET)  # how bot.runtime derives it from the signing secret
@@ -285,13 +281,13 @@ def test_report_link_opens_in_chromium_and_bad_links_do_not(
     for what, (url, status) in refused.items():
         answer = bot.get(url)
         assert answer.status == status, f"{what}: {answer.status} for {url}"
-        assert answer.headers["content-type"].startswith("text/html"), what
-        assert title_of(answer.text) == REFUSAL_TITLES[status], what
+        assert answer.headers["content-type"].startswith("text/plain"), what
+        assert answer.text.splitlines()[0] == REFUSAL_TITLES[status], what
         assert report_marker not in answer.text and "OTHER-JOB-SECRET" not in answer.text, what
         assert "Traceback" not in answer.text, what
 
         dom = dump_dom(tmp_path, url)
-        assert title_of(dom) == REFUSAL_TITLES[status], f"{what}: Chromium showed {dom[:500]}"
+        assert REFUSAL_TITLES[status] in dom, f"{what}: Chromium showed {dom[:500]}"
         assert "sweetviz" not in dom.lower(), f"{what}: Chromium got the report"
         assert "OTHER-JOB-SECRET" not in dom, f"{what}: Chromium got the other job's report"
     # The expired page tells the person how to get a fresh link.

@@ -679,3 +679,18 @@ def test_archive_inside_an_archive_is_refused(tmp_path: Path, data: bytes, file_
 def test_office_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
     data = zip_bytes({"word/document.xml": "<w/>", "[Content_Types].xml": "<t/>"})
     assert "Word document" in expect_error(write(tmp_path, data), "not_a_table", "notes.docx")
+
+
+def test_a_file_of_one_endless_line_is_not_a_table_of_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "oneline.csv"
+    path.write_bytes(b"label," + b"x" * (6 * 1024 * 1024))  # no line break past the sample
+    text = expect_error(path, "not_a_table", "oneline.csv")
+    assert "no line break" in text and "blank" not in text
+
+
+def test_a_header_longer_than_the_sample_counts_columns_as_a_lower_bound(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    columns = 700_000  # a header of about 5.4 MB: it goes on past the sample
+    path.write_text(",".join(f"c{i}" for i in range(columns)) + ",label\n" + "1," * columns + "0\n")
+    text = expect_error(path, "too_many_columns", "wide.csv")
+    assert "more than" in text

@@ -1,8 +1,10 @@
 """S3 in and out: read an object, download one to disk, upload a folder.
 
 boto3 is imported here only, and only when a URI is `s3://`, so local runs never load it.
-Credentials come from boto3's default chain (the Batch task role, the Lambda's role), and
-boto3 itself honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` (the tests point it at moto).
+Credentials: on Batch, the job's own, limited to its dataset and run folder
+(training/aws/credentials.py); elsewhere boto3's default chain (the Lambda's role, a
+person's profile). boto3 honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` (the tests
+point it at moto).
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from contract import environment as env
+from training.aws import credentials
 
 log = logging.getLogger(__name__)
 
 S3_SCHEME = "s3://"
 # Error codes S3 answers for a key or bucket that is not there (HEAD has no body: bare 404).
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
+# What S3 answers for a missing key to a caller without s3:ListBucket: the job's own scoped
+# credentials have none (listing would show every job's file names), and may read every key
+# the job asks for, so under them a refusal means the object is not there.
+_FORBIDDEN_CODES = frozenset({"403", "AccessDenied"})
 
 
 class ObjectNotFound(Exception):
@@ -64,7 +71,9 @@ def client() -> Any:
     from botocore.config import Config
 
     # Standard retries back off on throttling and 5xx; five tries ride out a short blip.
-    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    session = credentials.job_session()
+    return (session or boto3).client("s3", config=config)
 
 
 def read_bytes(uri: str, *, s3: Any = None) -> bytes:
@@ -163,9 +172,10 @@ def _not_found_as(uri: str) -> Iterator[None]:
     """S3's "no such key/bucket" errors become ObjectNotFound; other errors pass unchanged."""
     from botocore.exceptions import ClientError
 
+    missing = _MISSING_CODES | (_FORBIDDEN_CODES if credentials.scoped() else frozenset())
     try:
         yield
     except ClientError as error:
-        if str(error.response.get("Error", {}).get("Code", "")) in _MISSING_CODES:
+        if str(error.response.get("Error", {}).get("Code", "")) in missing:
             raise ObjectNotFound(uri) from error
         raise

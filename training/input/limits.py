@@ -22,11 +22,13 @@ def check_size(size: int, name: str, max_file_mb: float) -> None:
         )
 
 
-def check_columns(n_columns: int, name: str, max_columns: int) -> None:
+def check_columns(n_columns: int, name: str, max_columns: int, *, at_least: bool = False) -> None:
+    """`at_least`: `n_columns` was counted in part of the header (it goes on past the sample)."""
     if n_columns > max_columns:
+        count = f"more than {n_columns:,}" if at_least else f"{n_columns:,}"
         raise InputError(
             "too_many_columns",
-            f"`{name}` has {n_columns:,} columns; the limit is {max_columns:,}.",
+            f"`{name}` has {count} columns; the limit is {max_columns:,}.",
             "Remove the columns you don't need for this model and share the file again.",
         )
 
@@ -83,4 +85,17 @@ def out_of_memory(name: str, limit_mb: int | None) -> InputError:
         "file_too_large",
         f"`{name}` needs more memory than a job may use{limit}.",
         "Share a sample of the rows or fewer columns. " + _RAISE_MEMORY,
+    )
+
+
+# Excel itself stops at this many rows in a sheet; a "workbook" with more was made to be big.
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def too_many_excel_rows(name: str) -> InputError:
+    return InputError(
+        "file_too_large",
+        f"`{name}` has more than {EXCEL_MAX_ROWS:,} rows in its first sheet, more than Excel "
+        "allows, so it was not saved by Excel.",
+        "Save the table as CSV or Parquet and share that file instead.",
     )

@@ -14,9 +14,17 @@ import pandas as pd
 
 from training.errors import InputError
 from training.input.columns import NA_VALUES
-from training.input.limits import check_cells, check_columns, check_unpacked, too_many_cells
+from training.input.limits import (
+    EXCEL_MAX_ROWS,
+    check_cells,
+    check_columns,
+    check_unpacked,
+    too_many_cells,
+    too_many_excel_rows,
+)
 from training.input.problems import bad_encoding, empty_file, unreadable
 from training.input.sniffing import TextPlan
+from training.input.xlsx_dimensions import stop_at_sheet_data
 
 _LINE_NUMBER = re.compile(r"line (\d+)")
 
@@ -138,6 +146,7 @@ def read_xlsx(
 ) -> tuple[list[Any], pd.DataFrame]:
     import openpyxl  # only Excel files pay for importing it
 
+    stop_at_sheet_data()  # else a sheet without a declared size is parsed whole on opening
     try:
         with path.open("rb") as handle, warnings.catch_warnings():
             # openpyxl warns about styles and extensions it ignores; the data is fine.
@@ -178,6 +187,8 @@ def _sheet_rows(sheet: Any, name: str, max_columns: int, max_cells: int) -> list
             max_rows = max_cells // max(width, 1)
         elif len(rows) > max_rows:  # the header plus one row too many
             raise too_many_cells(name, max_cells, None, width)
+        elif len(rows) > EXCEL_MAX_ROWS:  # each cell costs ~100 bytes and ~10 µs here
+            raise too_many_excel_rows(name)
         rows.append(list(values))
     return rows
 

@@ -52,6 +52,8 @@ def sniff_text(path: Path, head: bytes, size: int, name: str, max_columns: int) 
     except UnicodeDecodeError as exc:  # only a codec proven by a BOM can fail here
         raise bad_encoding(name) from exc
     _refuse_non_tables(sample, name)
+    if not whole and "\n" not in sample and "\r" not in sample:
+        _refuse_endless_first_line(sample, name, max_columns)
     dialect, rows = _sniff_dialect(sample, _delimiters_for(name), whole=whole)
     if not rows:
         raise empty_file(name, "it holds only blank lines")
@@ -64,6 +66,17 @@ def sniff_text(path: Path, head: bytes, size: int, name: str, max_columns: int) 
         )
     check_columns(len(rows[0]), name, max_columns)
     return TextPlan(encodings=encodings, dialect=dialect)
+
+
+def _refuse_endless_first_line(sample: str, name: str, max_columns: int) -> None:
+    """Not even the header ends within the sample: too many columns, or no rows at all."""
+    separators = max(sample.count(d) for d in _delimiters_for(name))
+    check_columns(separators + 1, name, max_columns, at_least=True)
+    raise not_a_table(
+        name,
+        f"its first {len(sample):,} characters hold no line break, so it has no rows",
+        "Share the data as CSV with a header row and one row per line, Excel (.xlsx) or Parquet.",
+    )
 
 
 def _widen_head(path: Path, head: bytes, size: int, name: str) -> tuple[bytes, bool]:

@@ -4,7 +4,8 @@ spec's URIs, once.
 - `LocalStaging`: local paths (or `file://` URIs) are used as they are.
 - `S3Staging`: when a URI is `s3://`, the run works on local disk all the same, in a scratch
   folder: the dataset is downloaded into it, the run folder is written there and `publish`
-  uploads it to `output_uri` at the end (result.json last).
+  uploads it to `output_uri` at the end (result.json last). Its client is `storage.client()`:
+  on Batch, the job's own credentials, limited to its dataset and run folder.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from common.files import path_from_uri
-from contract.jobs import JobSpec, Limits
+from contract.jobs import JobSpec, Limits, PredictionSpec
 from training.aws import storage
 from training.errors import InputError
 from training.input.limits import check_size
@@ -43,7 +44,7 @@ class Staging(Protocol):
         ...
 
 
-def open_staging(spec: JobSpec, *, s3: Any = None) -> Staging:
+def open_staging(spec: JobSpec | PredictionSpec, *, s3: Any = None) -> Staging:
     """`S3Staging` when the dataset or the run folder is in S3, else `LocalStaging`."""
     if storage.is_s3(spec.dataset_uri) or storage.is_s3(spec.output_uri):
         return S3Staging(spec, s3=s3)
@@ -53,7 +54,7 @@ def open_staging(spec: JobSpec, *, s3: Any = None) -> Staging:
 class LocalStaging:
     """Everything on this disk: the dataset is read and the run folder written in place."""
 
-    def __init__(self, spec: JobSpec) -> None:
+    def __init__(self, spec: JobSpec | PredictionSpec) -> None:
         self._dataset_uri = spec.dataset_uri
         self.run_dir = path_from_uri(spec.output_uri)
 
@@ -76,7 +77,7 @@ class S3Staging:
     The job's usual case has both URIs in S3; either may be local, and is then used as it is.
     """
 
-    def __init__(self, spec: JobSpec, *, s3: Any = None) -> None:
+    def __init__(self, spec: JobSpec | PredictionSpec, *, s3: Any = None) -> None:
         self._spec = spec
         self._s3 = s3
         self._scratch: Path | None = None

@@ -41,7 +41,8 @@ class LazyClient:
 
 
 def build_aws_backend(settings: Settings, *, link_key: bytes) -> Backend:
-    """Every port on AWS. `link_key` is unused: S3 presigns the artifact links."""
+    """Every port on AWS. `link_key` signs report and model links, which point at the bot's
+    own API (`AUTOML_PUBLIC_URL`, set by the stack) and are served by its link route."""
     import boto3
     from botocore.config import Config
 
@@ -49,11 +50,15 @@ def build_aws_backend(settings: Settings, *, link_key: bytes) -> Backend:
     from bot.backends.aws.job_store import DynamoJobStore
     from bot.backends.aws.launcher import BatchLauncher
     from bot.backends.aws.previewer import LambdaPreviewer
+    from bot.links import LinkSigner
     from bot.ports import Backend
-    from bot.settings import AWS_REQUIRED, SettingsError, missing_problems
+    from bot.settings import AWS_REQUIRED, HINTS, SettingsError, missing_problems
+    from contract import environment as env
     from contract.aws import PREVIEW_URL_EXPIRY_S
 
     problems = missing_problems(settings, AWS_REQUIRED)
+    if "public_url" not in settings.model_fields_set:  # its default, localhost, is no use here
+        problems.append(f"{env.PUBLIC_URL} is not set; expected {HINTS[env.PUBLIC_URL]}")
     if problems:
         raise SettingsError(problems)
     # Checked just above; for mypy.
@@ -80,7 +85,11 @@ def build_aws_backend(settings: Settings, *, link_key: bytes) -> Backend:
     previews = Config(read_timeout=PREVIEW_WAIT_S, retries={"total_max_attempts": 1})
 
     artifacts = S3ArtifactStore(
-        settings.aws_bucket, s3_client=s3, link_expiry_s=settings.link_expiry_s
+        settings.aws_bucket,
+        s3_client=s3,
+        signer=LinkSigner(link_key),
+        public_url=settings.public_url,
+        link_expiry_s=settings.link_expiry_s,
     )
     return Backend(
         name="aws",
@@ -95,6 +104,7 @@ def build_aws_backend(settings: Settings, *, link_key: bytes) -> Backend:
             job_queue=settings.aws_job_queue,
             job_definition=settings.aws_job_definition,
             artifacts=artifacts,
+            credentials_function=settings.aws_job_credentials_function,
         ),
         previewer=LambdaPreviewer(
             client("lambda", previews),

@@ -10,9 +10,14 @@ Layout (the same as the local data folder)::
   part is a single PUT. Past `max_bytes`, or on any error, the multipart upload is aborted:
   S3 shows nothing of it, and an object already at that key stays as it was.
 - Every PUT asks for server-side encryption (the bucket policy may insist on the header).
-- Links are presigned GETs, valid `link_expiry_s` (S3 allows at most 7 days). Charts open in
-  the browser as images; everything else downloads as a file, the report too (it opens from
-  the person's disk, never as a page of the bucket's origin).
+- Links are the bot's own (`bot.links`): `<public_url>/artifacts/<job_id>/<path>?expires=…&sig=…`,
+  signed with the key derived from the Slack signing secret, valid `link_expiry_s`. They do
+  not depend on the credentials of whoever made them (an S3 presigned URL dies with the
+  Lambda session that signed it). The bot's link route checks them and asks `deliver`:
+  a report or chart up to `inline_max_bytes` is sent through the Lambda under the route's
+  Content-Security-Policy sandbox; anything larger, and every other file (the model), is a
+  302 to a presigned GET made at that moment, valid `DOWNLOAD_EXPIRY_S` and always a
+  download, so nothing ever opens as a page of the bucket's origin (S3 sends no CSP).
 
 Standard library, botocore's exceptions and the contract models only.
 """
@@ -31,9 +36,17 @@ from bot.backends.local.artifacts import (
     UnsafeArtifactPath,
     safe_file_name,
 )
-from bot.links import MAX_EXPIRES_IN_S, UnsafePath, check_job_id, normalize_artifact_path
-from contract.aws import DATASETS_PREFIX, RUNS_PREFIX
-from contract.jobs import JobResult, JobSpec
+from bot.links import (
+    MAX_EXPIRES_IN_S,
+    InlineContent,
+    LinkSigner,
+    RedirectTo,
+    UnsafePath,
+    check_job_id,
+    normalize_artifact_path,
+)
+from contract.aws import DATASETS_PREFIX, JOB_COST_FILE, RUNS_PREFIX
+from contract.jobs import JobResult, JobSpec, PredictionSpec
 from contract.run_folder import MODEL_SIGNATURE_FILE, RESULT_FILE, SPEC_FILE
 
 log = logging.getLogger(__name__)
@@ -42,13 +55,14 @@ MIN_PART_SIZE: Final = 5 * 1024 * 1024  # S3's minimum for every part but the la
 DEFAULT_PART_SIZE: Final = 8 * 1024 * 1024
 DEFAULT_SSE: Final = "AES256"  # SSE-S3; "aws:kms" for a KMS-encrypted bucket
 
-# Shown in the browser rather than downloaded; the rest is a download. Never HTML or SVG:
-# opened inline, a report's script would run in the bucket's origin (S3 sends no CSP).
-_INLINE_TYPES: Final = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-}
+# A Lambda behind API Gateway answers with at most 6 MB. The bot handler sends pages
+# base64-encoded (4/3 of the file); the rest is room for the headers and the JSON envelope.
+LAMBDA_RESPONSE_LIMIT: Final = 6_000_000
+INLINE_MAX_BYTES: Final = (LAMBDA_RESPONSE_LIMIT - 64 * 1024) * 3 // 4
+# How long a download the link route redirects to stays valid: long enough to start it.
+DOWNLOAD_EXPIRY_S: Final = 300
+# Sent through the link route (which adds the CSP sandbox), when small enough; never from S3.
+_SHOWN_SUFFIXES: Final = (".html", ".htm", ".png", ".jpg", ".jpeg")
 _NOT_FOUND: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
@@ -74,7 +88,10 @@ class S3ArtifactStore:
         bucket: str,
         *,
         s3_client: Any,
+        signer: LinkSigner | None = None,
+        public_url: str = "http://localhost:3000",
         link_expiry_s: int = 24 * 3600,
+        inline_max_bytes: int = INLINE_MAX_BYTES,
         part_size: int = DEFAULT_PART_SIZE,
         sse: str = DEFAULT_SSE,
         kms_key_id: str | None = None,
@@ -82,12 +99,15 @@ class S3ArtifactStore:
         if not bucket:
             raise ValueError("bucket is empty")
         if isinstance(link_expiry_s, bool) or not 0 < link_expiry_s <= MAX_EXPIRES_IN_S:
-            raise ValueError(f"link_expiry_s must be in 1..{MAX_EXPIRES_IN_S} (S3's limit)")
+            raise ValueError(f"link_expiry_s must be in 1..{MAX_EXPIRES_IN_S}")
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes (S3's limit)")
         self.bucket = bucket
         self.s3 = s3_client
+        self.signer = signer
+        self.public_url = public_url.rstrip("/")
         self.link_expiry_s = link_expiry_s
+        self.inline_max_bytes = inline_max_bytes
         self.part_size = part_size
         self._encryption: dict[str, str] = {"ServerSideEncryption": sse}
         if kms_key_id:
@@ -105,7 +125,7 @@ class S3ArtifactStore:
     def output_uri(self, job_id: str) -> str:
         return self._uri(self.run_prefix(job_id))
 
-    def save_spec(self, spec: JobSpec) -> str:
+    def save_spec(self, spec: JobSpec | PredictionSpec) -> str:
         key = f"{self.run_prefix(spec.job_id)}/{SPEC_FILE}"
         self._put_json(key, spec.model_dump_json(indent=2))
         return self._uri(key)
@@ -133,22 +153,52 @@ class S3ArtifactStore:
     def save_model_signature(self, job_id: str, record: bytes) -> None:
         self._put_json(f"{self.run_prefix(job_id)}/{MODEL_SIGNATURE_FILE}", record.decode("utf-8"))
 
+    def save_cost(self, job_id: str, record: str) -> None:
+        """What the job cost (bot/cost.py's JSON), kept beside its results for `/automl cost`."""
+        self._put_json(f"{self.run_prefix(job_id)}/{JOB_COST_FILE}", record)
+
     def read_bytes(self, job_id: str, relative_path: str) -> bytes:
         return self._get(self.artifact_key(job_id, relative_path))
 
     def link(self, job_id: str, relative_path: str) -> str:
+        self.artifact_key(job_id, relative_path)  # refuses a path that leaves the run
+        if self.signer is None:
+            raise RuntimeError("this artifact store was built without a link signer")
+        return self.public_url + self.signer.sign(job_id, relative_path, self.link_expiry_s)
+
+    # ---- the link route (bot.links.LinkedArtifacts) -------------------------------------
+
+    def deliver(self, job_id: str, relative_path: str) -> InlineContent | RedirectTo:
+        """What the link route sends: a small report or chart itself, else a fresh download.
+
+        `ArtifactNotFound` when the run has no such file.
+        """
         key = self.artifact_key(job_id, relative_path)
         name = key.rpartition("/")[2]
-        params: dict[str, str] = {"Bucket": self.bucket, "Key": key}
-        inline = _INLINE_TYPES.get(name.rpartition(".")[2].lower()) if "." in name else None
-        if inline is not None:
-            params["ResponseContentType"] = inline
-            params["ResponseContentDisposition"] = "inline"
+        if name.lower().endswith(_SHOWN_SUFFIXES):
+            response = self._get_object(key)
+            body = response["Body"]
+            try:  # a report too large is not read: closing drops the rest of the stream
+                if int(response["ContentLength"]) <= self.inline_max_bytes:
+                    return InlineContent(name=name, data=body.read())
+            finally:
+                body.close()
         else:
-            params["ResponseContentType"] = "application/octet-stream"
-            params["ResponseContentDisposition"] = f'attachment; filename="{safe_file_name(name)}"'
+            self._head(key)
+        return RedirectTo(self.download_url(key))
+
+    def download_url(self, key: str) -> str:
+        """A presigned GET of one object of this bucket that downloads it as a file."""
+        name = safe_file_name(key.rpartition("/")[2])
         url: str = self.s3.generate_presigned_url(
-            "get_object", Params=params, ExpiresIn=self.link_expiry_s
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentType": "application/octet-stream",
+                "ResponseContentDisposition": f'attachment; filename="{name}"',
+            },
+            ExpiresIn=DOWNLOAD_EXPIRY_S,
         )
         return url
 
@@ -187,26 +237,33 @@ class S3ArtifactStore:
     def size_of(self, uri: str) -> int:
         """The size in bytes of an `s3://` object; `ArtifactNotFound` if it is missing."""
         bucket, key = split_s3_uri(uri)
-        try:
-            head = self.s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if is_not_found(exc):
-                raise ArtifactNotFound(f"no object {uri}") from None
-            raise
-        return int(head["ContentLength"])
+        return int(self._head(key, bucket=bucket)["ContentLength"])
 
     # ---- internals ------------------------------------------------------------------------
 
     def _uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
-    def _get(self, key: str, *, bucket: str | None = None) -> bytes:
+    def _head(self, key: str, *, bucket: str | None = None) -> dict[str, Any]:
         try:
-            response = self.s3.get_object(Bucket=bucket or self.bucket, Key=key)
+            head: dict[str, Any] = self.s3.head_object(Bucket=bucket or self.bucket, Key=key)
+        except ClientError as exc:
+            if is_not_found(exc):
+                raise ArtifactNotFound(f"no object {key}") from None
+            raise
+        return head
+
+    def _get_object(self, key: str, *, bucket: str | None = None) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = self.s3.get_object(Bucket=bucket or self.bucket, Key=key)
         except ClientError as exc:
             if is_not_found(exc):
                 raise ArtifactNotFound(f"no artifact {key}") from None
             raise
+        return response
+
+    def _get(self, key: str, *, bucket: str | None = None) -> bytes:
+        response = self._get_object(key, bucket=bucket)
         body = response["Body"]
         try:
             data: bytes = body.read()

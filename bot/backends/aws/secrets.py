@@ -60,7 +60,7 @@ def with_slack_secrets(
 
     Values already in the environment win (a local test of the Lambda handlers); the secrets
     are named by AUTOML_BOT_TOKEN_SECRET and AUTOML_SIGNING_SECRET_SECRET. Only the `needed`
-    ones are read: the completion Lambda may not read the signing secret.
+    ones are read.
     """
     needed = set(needed)
     update: dict[str, SecretStr] = {}

@@ -27,7 +27,7 @@ from typing import Final
 from bot.errors import FileTooLarge
 from bot.links import LinkSigner, UnsafePath, check_job_id, normalize_artifact_path
 from common.files import replacing, write_atomically
-from contract.jobs import JobResult, JobSpec
+from contract.jobs import JobResult, JobSpec, PredictionSpec
 from contract.run_folder import DATASETS_DIR, MODEL_SIGNATURE_FILE, RESULT_FILE, RUNS_DIR, SPEC_FILE
 
 _UNSAFE_NAME_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
@@ -95,7 +95,7 @@ class LocalArtifactStore:
     def output_uri(self, job_id: str) -> str:
         return str(self.run_dir(job_id).resolve())
 
-    def save_spec(self, spec: JobSpec) -> str:
+    def save_spec(self, spec: JobSpec | PredictionSpec) -> str:
         # Whole or absent: the launcher's restart recovery trusts a spec.json it sees.
         return self._save_json(spec.job_id, SPEC_FILE, spec.model_dump_json(indent=2))
 
@@ -203,6 +203,10 @@ class LocalArtifactStore:
                     folder.rmdir()
             raise
         return target
+
+    def deliver(self, job_id: str, relative_path: str) -> Path:
+        """What the bot's link route sends for one of this store's links: the file itself."""
+        return self.resolve(job_id, relative_path)
 
     def resolve(self, job_id: str, relative_path: str) -> Path:
         """The real path of an existing regular file inside the job's run folder.

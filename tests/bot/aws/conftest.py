@@ -17,10 +17,13 @@ from moto.core.responses import BaseResponse
 from bot.backends.aws.artifacts import S3ArtifactStore
 from bot.backends.aws.job_store import DynamoJobStore
 from bot.backends.aws.table import create_table_kwargs
+from bot.links import LinkSigner
 
 REGION = "us-east-1"
 BUCKET = "automl-test-artifacts"
 TABLE = "automl-test-jobs"
+PUBLIC_URL = "https://abc123.execute-api.us-east-1.amazonaws.com"  # the bot's API
+LINK_KEY = b"link-key-of-the-tests-0123456789"
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +76,13 @@ def s3_client(aws: None) -> Any:
 
 @pytest.fixture
 def s3_store(s3_client: Any) -> S3ArtifactStore:
-    return S3ArtifactStore(BUCKET, s3_client=s3_client, link_expiry_s=3600)
+    return S3ArtifactStore(
+        BUCKET,
+        s3_client=s3_client,
+        signer=LinkSigner(LINK_KEY),
+        public_url=PUBLIC_URL,
+        link_expiry_s=3600,
+    )
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
-"""`S3ArtifactStore` against moto: layout, round trips, streamed uploads, limits, links."""
+"""`S3ArtifactStore` against moto: layout, round trips, streamed uploads, limits, links and
+what the bot's link route delivers for them."""
 
 from __future__ import annotations
 
+import base64
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -13,16 +16,19 @@ from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from bot.backends.aws.artifacts import (
+    DOWNLOAD_EXPIRY_S,
+    INLINE_MAX_BYTES,
     MIN_PART_SIZE,
     S3ArtifactStore,
     split_s3_uri,
 )
 from bot.backends.local.artifacts import ArtifactNotFound, TooLarge, UnsafeArtifactPath
 from bot.errors import FileTooLarge
+from bot.links import InlineContent, LinkSigner, RedirectTo
 from contract.jobs import Artifacts, ErrorInfo, JobResult, JobSpec
 from tests.builders import make_spec
 
-from .conftest import BUCKET, REGION
+from .conftest import BUCKET, LINK_KEY, PUBLIC_URL, REGION
 from .spy import Spy
 
 MIB = 1024 * 1024
@@ -222,21 +228,67 @@ def test_discard_dataset(s3_store: S3ArtifactStore, s3_client: Any) -> None:
     s3_store.discard_dataset("preview-F1-C1")  # missing is fine
 
 
-def test_links_are_presigned_gets_with_the_right_headers(s3_store: S3ArtifactStore) -> None:
-    model = urlsplit(s3_store.link("job-1", "model.joblib"))
-    assert model.hostname is not None and model.hostname.startswith(BUCKET)
-    assert model.path == "/runs/job-1/model.joblib"
-    query = parse_qs(model.query)
-    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-    assert query["X-Amz-Expires"] == ["3600"]
-    assert query["response-content-disposition"] == ['attachment; filename="model.joblib"']
+def test_links_are_the_bots_own(s3_store: S3ArtifactStore) -> None:
+    """`<public_url>/artifacts/<job>/<path>?expires&sig`: no AWS credential in it to expire."""
+    link = s3_store.link("job-1", "report.html")
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}" == PUBLIC_URL
+    assert parts.path == "/artifacts/job-1/report.html"
+    query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    assert set(query) == {"expires", "sig"}
+    assert 3590 <= int(query["expires"]) - time.time() <= 3600
+    LinkSigner(LINK_KEY).verify("job-1", "report.html", query["expires"], query["sig"])
+    with pytest.raises(RuntimeError, match="without a link signer"):
+        S3ArtifactStore(BUCKET, s3_client=s3_store.s3).link("job-1", "report.html")
 
-    report = parse_qs(urlsplit(s3_store.link("job-1", "report.html")).query)
-    # A report never opens as a page of the bucket's origin: it downloads.
-    assert report["response-content-type"] == ["application/octet-stream"]
-    assert report["response-content-disposition"] == ['attachment; filename="report.html"']
-    chart = parse_qs(urlsplit(s3_store.link("job-1", "charts/roc.png")).query)
-    assert chart["response-content-type"] == ["image/png"]
+
+def test_a_small_report_or_chart_is_delivered_as_it_is(
+    s3_store: S3ArtifactStore, s3_client: Any
+) -> None:
+    s3_client.put_object(Bucket=BUCKET, Key="runs/job-1/report.html", Body=b"<html>r</html>")
+    s3_client.put_object(Bucket=BUCKET, Key="runs/job-1/charts/roc.png", Body=b"png")
+    assert s3_store.deliver("job-1", "report.html") == InlineContent(
+        "report.html", b"<html>r</html>"
+    )
+    assert s3_store.deliver("job-1", "charts/roc.png") == InlineContent("roc.png", b"png")
+
+
+def download_of(delivery: object) -> dict[str, str]:
+    """The query of the presigned GET a `RedirectTo` sends the browser to."""
+    assert isinstance(delivery, RedirectTo), delivery
+    parts = urlsplit(delivery.url)
+    assert parts.hostname is not None and parts.hostname.startswith(BUCKET)
+    return {name: values[0] for name, values in parse_qs(parts.query).items()}
+
+
+def test_a_large_report_and_the_model_are_fresh_downloads(
+    s3_client: Any, s3_store: S3ArtifactStore
+) -> None:
+    store = S3ArtifactStore(BUCKET, s3_client=s3_client, inline_max_bytes=10)
+    s3_client.put_object(Bucket=BUCKET, Key="runs/job-1/report.html", Body=b"<html>big</html>")
+    s3_client.put_object(Bucket=BUCKET, Key="runs/job-1/model.joblib", Body=b"model")
+    report = download_of(store.deliver("job-1", "report.html"))
+    # Never a page of the bucket's origin: S3 sends no Content-Security-Policy.
+    assert report["response-content-type"] == "application/octet-stream"
+    assert report["response-content-disposition"] == 'attachment; filename="report.html"'
+    assert report["X-Amz-Expires"] == str(DOWNLOAD_EXPIRY_S)  # made now, short-lived
+    model = download_of(s3_store.deliver("job-1", "model.joblib"))  # any size
+    assert model["response-content-disposition"] == 'attachment; filename="model.joblib"'
+    assert model["X-Amz-Expires"] == str(DOWNLOAD_EXPIRY_S)
+
+
+def test_delivering_what_is_not_there(s3_store: S3ArtifactStore) -> None:
+    for path in ("report.html", "model.joblib"):
+        with pytest.raises(ArtifactNotFound):
+            s3_store.deliver("job-1", path)
+    with pytest.raises(UnsafeArtifactPath):
+        s3_store.deliver("job-1", "../job-2/model.joblib")
+
+
+def test_the_inline_limit_fits_lambdas_response() -> None:
+    """Base64 of the largest inline file, with 64 KiB for headers, within Lambda's 6 MB."""
+    assert INLINE_MAX_BYTES > 4 * MIB
+    assert len(base64.b64encode(bytes(INLINE_MAX_BYTES))) + 64 * 1024 <= 6_000_000
 
 
 @pytest.fixture
@@ -250,8 +302,8 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-def test_a_link_opens_the_file(moto_server: str) -> None:
-    """Through moto's HTTP server: a browser following the link gets the file and headers."""
+def test_a_download_opens_the_file(moto_server: str) -> None:
+    """Through moto's HTTP server: a browser sent to the download gets the file, as a file."""
     s3 = boto3.client(
         "s3",
         region_name=REGION,
@@ -259,14 +311,19 @@ def test_a_link_opens_the_file(moto_server: str) -> None:
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     )
     s3.create_bucket(Bucket=BUCKET)
-    store = S3ArtifactStore(BUCKET, s3_client=s3, link_expiry_s=600)
+    store = S3ArtifactStore(BUCKET, s3_client=s3, inline_max_bytes=10)
     s3.put_object(Bucket=BUCKET, Key="runs/job-1/report.html", Body=b"<html>report</html>")
     s3.put_object(Bucket=BUCKET, Key="runs/job-1/model.joblib", Body=b"model bytes")
 
-    with urllib.request.urlopen(store.link("job-1", "report.html"), timeout=10) as response:
+    def url(path: str) -> str:
+        delivery = store.deliver("job-1", path)
+        assert isinstance(delivery, RedirectTo)
+        return delivery.url
+
+    with urllib.request.urlopen(url("report.html"), timeout=10) as response:
         assert response.read() == b"<html>report</html>"
         assert response.headers["Content-Disposition"] == 'attachment; filename="report.html"'
         assert response.headers["Content-Type"] == "application/octet-stream"
-    with urllib.request.urlopen(store.link("job-1", "model.joblib"), timeout=10) as response:
+    with urllib.request.urlopen(url("model.joblib"), timeout=10) as response:
         assert response.read() == b"model bytes"
         assert response.headers["Content-Disposition"] == 'attachment; filename="model.joblib"'

@@ -15,10 +15,11 @@ from bot.backends.aws.job_store import DynamoJobStore
 from bot.backends.aws.launcher import BatchLauncher
 from bot.backends.aws.previewer import LambdaPreviewer
 from bot.backends.aws.table import create_table_kwargs
+from bot.links import LinkSigner
 from bot.settings import Settings, SettingsError, load_settings
 from tests.builders import make_job
 
-from .conftest import BUCKET, REGION, TABLE
+from .conftest import BUCKET, PUBLIC_URL, REGION, TABLE
 
 AWS_ENV = {
     "AUTOML_BACKEND": "aws",
@@ -26,6 +27,7 @@ AWS_ENV = {
     "AUTOML_TABLE": TABLE,
     "AUTOML_JOB_QUEUE": "automl-spot",
     "AUTOML_JOB_DEFINITION": "automl-training",
+    "AUTOML_PUBLIC_URL": PUBLIC_URL,
 }
 
 
@@ -84,6 +86,15 @@ def test_build_refuses_without_the_names(env: pytest.MonkeyPatch) -> None:
         load_backend(Settings(AUTOML_BACKEND="aws", AUTOML_BUCKET=BUCKET), link_key=b"k" * 32)
 
 
+def test_the_aws_backend_needs_the_public_url(env: pytest.MonkeyPatch, aws: None) -> None:
+    """Without it links would point at localhost: the stack sets it, a person is told."""
+    settings = aws_settings(env)
+    env.delenv("AUTOML_PUBLIC_URL")
+    with pytest.raises(SettingsError, match="AUTOML_PUBLIC_URL is not set"):
+        load_backend(load_settings(["aws"]), link_key=b"k" * 32)
+    assert load_backend(settings, link_key=b"k" * 32).name == "aws"
+
+
 def test_load_backend_builds_every_port(env: pytest.MonkeyPatch, aws: None) -> None:
     settings = aws_settings(env, AUTOML_LINK_EXPIRY_HOURS="2", AUTOML_MAX_COLUMNS="300")
     backend = load_backend(settings, link_key=b"k" * 32)
@@ -109,8 +120,11 @@ def test_load_backend_builds_every_port(env: pytest.MonkeyPatch, aws: None) -> N
     job, created = backend.jobs.create(make_job(dedupe_key="Ev1"))
     assert created and backend.jobs.get(job.job_id) == job
     assert backend.artifacts.s3.meta.region_name == REGION
+    # Links point at the bot's own API, signed with the key it was given; S3 is not asked.
     link = backend.artifacts.link(job.job_id, "report.html")
-    assert link.startswith(f"https://{BUCKET}.s3.amazonaws.com/runs/{job.job_id}/report.html?")
-    assert "X-Amz-Signature=" in link
+    assert link.startswith(f"{PUBLIC_URL}/artifacts/{job.job_id}/report.html?expires=")
+    query = link.partition("?")[2]
+    fields = dict(pair.split("=") for pair in query.split("&"))
+    LinkSigner(b"k" * 32).verify(job.job_id, "report.html", fields["expires"], fields["sig"])
     assert backend.launcher.batch._client is None  # still not needed
     backend.close()
