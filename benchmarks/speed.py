@@ -398,6 +398,7 @@ def budget_use(
         reserve = post_search_reserve_s(train_rows, len(result.get("columns_used", [])))
     return {
         "wall_s": round(clock.wall_s, 2),
+        "results_s": _minus(finished, clock.spawned_at),
         "cpu_s": round(clock.cpu_s, 1),
         "load_before": round(clock.load_before, 1),
         "over_budget_s": round(clock.wall_s - case.budget_s, 2),
@@ -470,6 +471,7 @@ def _children(sampler: TreeSampler) -> dict[str, Any]:
 
 TIME_METRICS = (
     "wall_s",
+    "results_s",
     "cpu_s",
     "load_before",
     "over_budget_s",
@@ -559,12 +561,12 @@ def _goal(name: str, value: float | None, passed: bool, unit: str) -> dict[str, 
 
 def stage_table(summaries: list[dict[str, Any]]) -> list[str]:
     """Seconds per stage (medians), with the time no stage accounts for."""
-    head = ["case", *STAGES[:-1], "unstaged", "total", "start-up", "exit", "wall"]
+    head = ["case", *STAGES[:-1], "unstaged", "total", "start-up", "exit", "wall", "results"]
     rows = []
     for s in summaries:
         cells = [s["case"], *(_fmt(s["timings_s"][stage]) for stage in STAGES[:-1])]
         cells += [_fmt(s["unstaged_s"]), _fmt(s["timings_s"]["total"])]
-        cells += [_fmt(s["startup_s"]), _fmt(s["exit_s"]), _fmt(s["wall_s"])]
+        cells += [_fmt(s["startup_s"]), _fmt(s["exit_s"]), _fmt(s["wall_s"]), _fmt(s["results_s"])]
         rows.append(cells)
     return _markdown_table(head, rows)
 
@@ -646,7 +648,9 @@ NOTES = """\
 Stages come from result.json `timings_s`. *unstaged*: total minus the stages (work between
 them: importing FLAML, starting the report child and the browser). *start-up*: from spawning
 `python -m training run` to its `started` event; *exit*: from its `finished` event to the
-process's end; *wall*: spawn to exit, what a person (or Fargate) waits. *search ended at
+process's end; *wall*: spawn to exit, what Fargate bills; *results*: spawn to the `finished`
+event, what a person waits (an EDA report that did not fit the budget follows it, before the
+exit). *search ended at
 (planned)*: seconds after the job's start when the search ended, and when the engine meant it
 to end (budget minus `post_search_reserve_s`, computed here from the training rows and the
 columns used, date parts not counted). *after search (reserve)*: evaluate + save + charts +

@@ -4,8 +4,9 @@ The local launcher starts jobs through `python -m training.warm_worker` (a fork 
 has imported pandas, scikit-learn, LightGBM, XGBoost, FLAML and plotly already) and falls back
 to a fresh process. This times both on a 300-row table at a 10 s budget, alternating cold and
 warm runs so that both see the same load on the machine, and reports medians: wall time from
-the request to the job's end, and how much of it the search had (result.json `timings_s`).
-Nothing is asserted: the numbers are for reading.
+the request to the job's results (its `finished` event: what the bot posts), to its EDA report
+(in the results, or a `report` event after them) and to its end, and how much of it the search
+had (result.json `timings_s`). Nothing is asserted: the numbers are for reading.
 
     python benchmarks/warm_start.py [--repeats 3] [--budget 10] [--rows 300]
 
@@ -61,6 +62,40 @@ def spec_for(name: str, data: Path, budget_s: int) -> Path:
     return run / "spec.json"
 
 
+def event_seconds(run_dir: Path, started_at: float) -> dict[str, Any]:
+    """Seconds from `started_at` (time.time()) to the job's results and to its EDA report, from
+    its events log; whether the report was made and how many of the table's columns it shows."""
+    from contract.jobs import FinishedEvent, JobResult, ReportEvent, parse_event
+
+    results_s = report_s = None
+    for line in (run_dir / "events.jsonl").read_text().splitlines():
+        event = parse_event(line)
+        at = event.at.timestamp() - started_at
+        if isinstance(event, FinishedEvent):
+            results_s = at
+            report_s = None if event.report_pending else at
+        elif isinstance(event, ReportEvent):
+            report_s = at
+    result = JobResult.model_validate_json((run_dir / "result.json").read_bytes())
+    report = run_dir / (result.artifacts.report or "no-report")
+    columns = None
+    if report.is_file():
+        from contract.jobs import JobSpec
+
+        spec = JobSpec.model_validate_json((run_dir / "spec.json").read_bytes())
+        header = Path(spec.dataset_uri).read_text().split("\n", 1)[0].split(",")
+        html = report.read_text(encoding="utf-8", errors="replace")
+        # Each column's tab is titled ">name<"; the target's own is not counted.
+        columns = sum(f">{name}<" in html for name in header if name != spec.target)
+    return {
+        "results_s": None if results_s is None else round(results_s, 2),
+        "report_s": None if report_s is None or not report.is_file() else round(report_s, 2),
+        "report_made": report.is_file(),
+        "report_followed": result.timings_s.get("report_follow_up") is not None,
+        "report_columns": columns,
+    }
+
+
 def run_cold(spec: Path) -> float:
     started = time.monotonic()
     with (spec.parent / "job.log").open("ab") as log:
@@ -105,10 +140,13 @@ def start_worker(socket_path: Path) -> subprocess.Popen[bytes]:
     return worker
 
 
-def measure(kind: str, wall_s: float, spec: Path, budget_s: int) -> dict[str, Any]:
+def measure(
+    kind: str, wall_s: float, spec: Path, budget_s: int, started_at: float
+) -> dict[str, Any]:
     result = json.loads((spec.parent / "result.json").read_text())
     timings = result.get("timings_s", {})
     search = float(timings.get("search", 0.0))
+    events = event_seconds(spec.parent, started_at)
     return {
         "kind": kind,
         "status": result.get("status"),
@@ -118,18 +156,32 @@ def measure(kind: str, wall_s: float, spec: Path, budget_s: int) -> dict[str, An
         "search_share_of_wall": round(search / wall_s, 3),
         "search_share_of_budget": round(search / budget_s, 3),
         "trials": result.get("trials"),
+        **events,
+        "search_share_of_results": round(search / (events["results_s"] or wall_s), 3),
         "timings_s": timings,
     }
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("wall_s", "total_s", "search_s", "search_share_of_wall", "search_share_of_budget")
+    keys = (
+        "wall_s",
+        "total_s",
+        "search_s",
+        "search_share_of_wall",
+        "search_share_of_results",
+        "search_share_of_budget",
+    )
     summary: dict[str, Any] = {}
     for kind in ("cold", "warm"):
         mine = [run for run in runs if run["kind"] == kind]
         summary[kind] = {key: round(statistics.median(run[key] for run in mine), 3) for key in keys}
         summary[kind]["trials"] = statistics.median(run["trials"] or 0 for run in mine)
         summary[kind]["statuses"] = sorted({str(run["status"]) for run in mine})
+        for key in ("results_s", "report_s"):  # a run without a report counts as the slowest
+            times = [run[key] if run[key] is not None else float("inf") for run in mine]
+            summary[kind][key] = round(statistics.median(times), 2)
+        summary[kind]["reports_made"] = sum(bool(run["report_made"]) for run in mine)
+        summary[kind]["runs"] = len(mine)
     return summary
 
 
@@ -160,16 +212,18 @@ def write(
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "warm_start.json").write_text(json.dumps(payload, indent=2) + "\n")
     rows = [
-        "| start | wall s | run total s | search s | search / wall | search / budget | trials "
-        "| status |",
-        "|---|---|---|---|---|---|---|---|",
+        "| start | results s | report s | reports made | wall s | run total s | search s "
+        "| search / results | search / wall | search / budget | trials | status |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind in ("cold", "warm"):
         s = summary[kind]
         rows.append(
-            f"| {kind} | {s['wall_s']:.1f} | {s['total_s']:.1f} | {s['search_s']:.1f} "
-            f"| {s['search_share_of_wall']:.0%} | {s['search_share_of_budget']:.0%} "
-            f"| {s['trials']:g} | {', '.join(s['statuses'])} |"
+            f"| {kind} | {s['results_s']:.1f} | {s['report_s']:.1f} "
+            f"| {s['reports_made']} of {s['runs']} | {s['wall_s']:.1f} | {s['total_s']:.1f} "
+            f"| {s['search_s']:.1f} | {s['search_share_of_results']:.0%} "
+            f"| {s['search_share_of_wall']:.0%} "
+            f"| {s['search_share_of_budget']:.0%} | {s['trials']:g} | {', '.join(s['statuses'])} |"
         )
     md = "\n".join(
         [
@@ -188,6 +242,8 @@ def write(
             "*cold*: `python -m training run SPEC`, a fresh interpreter, as the launcher's "
             "fallback. *warm*: a request to `python -m training.warm_worker`, which forks the job "
             "with the heavy modules imported (started beforehand; its own start is not timed). "
+            "*results*: request to the job's `finished` event (what the bot posts). *report*: "
+            "request to the EDA report (with the results, or its `report` event after them). "
             "*wall*: request to the job's end. *run total*, *search*: result.json `timings_s` "
             "(the run's clock starts before the heavy imports, so a cold run pays for them "
             "inside its budget, mostly out of the search). The idle warm worker holds "
@@ -220,8 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         for repeat in range(args.repeats):
             for kind in ("cold", "warm"):
                 spec = spec_for(f"{kind}-{repeat}", data, args.budget)
+                started_at = time.time()
                 wall = run_cold(spec) if kind == "cold" else run_warm(socket_path, spec)
-                runs.append(measure(kind, wall, spec, args.budget))
+                runs.append(measure(kind, wall, spec, args.budget, started_at))
                 print(json.dumps({k: v for k, v in runs[-1].items() if k != "timings_s"}))
     finally:
         worker.terminate()

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from bot.jobs import Job, JobStore
-from contract.jobs import DatasetPreview, FinishedEvent, JobResult, JobSpec, ProgressEvent
+from contract.jobs import (
+    DatasetPreview,
+    FinishedEvent,
+    JobResult,
+    JobSpec,
+    PredictionSpec,
+    ProgressEvent,
+    ReportEvent,
+)
 
 
 @runtime_checkable
@@ -34,8 +42,8 @@ class ArtifactStore(Protocol):
         """Where the job writes its run folder (`spec.output_uri`)."""
         ...
 
-    def save_spec(self, spec: JobSpec) -> str:
-        """Write `spec.json` into the run folder; return its URI."""
+    def save_spec(self, spec: JobSpec | PredictionSpec) -> str:
+        """Write `spec.json` (a training's or a prediction's) into the run folder; its URI."""
         ...
 
     def save_result(self, result: JobResult) -> str:
@@ -78,6 +86,10 @@ class JobEvents(Protocol):
 
     def job_ended(self, job_id: str, ending: JobEnding) -> None: ...
 
+    def job_report(self, job_id: str, event: ReportEvent) -> None:
+        """The EDA report of a job whose results went out before it (or why there is none)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class JobEnding:
@@ -87,6 +99,8 @@ class JobEnding:
     exit code when known; `detail` a sentence for a person when the job ended without a
     result (never started, killed, lost), and `log_tail` the last lines of its log then;
     `cost` what running it cost, in a sentence, where the launcher can tell (AWS).
+    `still_running`: the job wrote its results and keeps running to finish its EDA report
+    (`finished.report_pending`); its exit is reported again, as another ending.
     """
 
     finished: FinishedEvent | None = None
@@ -94,6 +108,7 @@ class JobEnding:
     detail: str = ""
     log_tail: str = ""
     cost: str = ""
+    still_running: bool = False
 
 
 @runtime_checkable

@@ -25,7 +25,7 @@ from bot.backends.local.warm_start import WarmWorker
 from bot.jobs import Job
 from bot.messages.failure import RESTARTED_BEFORE_STORED, RESTARTED_WHILE_RUNNING
 from bot.ports import JobEnding, JobEvents, Launcher
-from contract.jobs import FinishedEvent, ProgressEvent, StartedEvent
+from contract.jobs import FinishedEvent, ProgressEvent, ReportEvent, StartedEvent
 from tests.builders import make_job, spec_for
 from tests.training import tables
 from training.__main__ import LOG_PRELOADED_ENV
@@ -120,6 +120,7 @@ class Recorder:
         self.started: list[str] = []
         self.progress: list[tuple[str, ProgressEvent]] = []
         self.ended: dict[str, JobEnding] = {}
+        self.reports: list[tuple[str, ReportEvent]] = []
 
     def job_started(self, job_id: str) -> None:
         with self.lock:
@@ -135,6 +136,17 @@ class Recorder:
         with self.lock:
             self.ended[job_id] = ending
         self._maybe_fail()
+
+    def job_report(self, job_id: str, event: ReportEvent) -> None:
+        with self.lock:
+            self.reports.append((job_id, event))
+        self._maybe_fail()
+
+    def exited(self, job_id: str) -> bool:
+        """Whether the job's exit was reported (not only its results, its report to follow)."""
+        with self.lock:
+            ending = self.ended.get(job_id)
+            return ending is not None and not ending.still_running
 
     def trials(self, job_id: str) -> list[int]:
         with self.lock:
@@ -560,11 +572,13 @@ def test_runs_the_real_training_job(tmp_path: Path) -> None:
     launcher.start(events)
     try:
         launcher.submit(job, str(run / "spec.json"))
-        wait_until(lambda: job.job_id in events.ended, timeout_s=300)
+        wait_until(lambda: events.exited(job.job_id), timeout_s=300)
     finally:
         launcher.terminate_all(wait_s=10)
         store.close()
     ending = events.ended[job.job_id]
+    if ending.finished is not None and ending.finished.report_pending:  # its report followed
+        assert [jid for jid, _ in events.reports] == [job.job_id]
     assert events.started == [job.job_id]
     assert events.trials(job.job_id), "no progress was reported"
     assert ending.finished is not None and ending.finished.status == "succeeded", ending

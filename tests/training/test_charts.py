@@ -166,6 +166,27 @@ def test_render_writes_pngs(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("chromium") is None and not os.environ.get("BROWSER_PATH"), reason="no browser"
+)
+def test_charts_past_their_deadline_are_left_out_with_a_note(tmp_path: Path) -> None:
+    import time
+
+    from training.outputs.charts.rendering import MIN_CHARTS
+
+    planned = plan_charts(_classification(500, ["no", "yes"]))
+    assert len(planned) > MIN_CHARTS
+    try:
+        charts, notes = render_charts(planned, tmp_path / "charts", deadline=time.monotonic())
+    finally:
+        stop_renderer()
+    assert [c.name for c in charts] == [p.name for p in planned[:MIN_CHARTS]]
+    [note] = notes
+    assert "left out to keep the job within its time budget" in note
+    assert planned[-1].title in note
+
+
+@pytest.mark.slow
 def test_no_browser_gives_a_note_not_an_error(tmp_path: Path) -> None:
     # A fresh process: the browser session is per process, and PATH must lack chromium.
     script = textwrap.dedent(

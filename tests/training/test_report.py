@@ -29,6 +29,7 @@ from training.outputs.report import (
     HISTOGRAMS_ALL,
     HISTOGRAMS_AUTO,
     MIN_COLUMNS,
+    CompleteLimits,
     ReportJob,
     estimate_cpu_s,
     extra_wait_s,
@@ -205,7 +206,15 @@ def test_small_table_short_budget_gets_a_complete_report(tmp_path: Path) -> None
 
 def test_wide_table_gets_the_columns_most_related_to_the_target(tmp_path: Path) -> None:
     frame = _wide()
-    job = start_report(frame, "label", "classification", tmp_path / "report.html", seconds=2.0)
+    # Past the size that always gets a complete report (made small here: the test stays quick).
+    job = start_report(
+        frame,
+        "label",
+        "classification",
+        tmp_path / "report.html",
+        seconds=2.0,
+        complete_up_to=CompleteLimits(rows=100, columns=10),
+    )
     assert job.scope is not None and len(job.scope.columns) == MIN_COLUMNS
     assert {"signal_a", "signal_b"} <= set(job.scope.columns)
     outcome = job.wait(WAIT_S)
@@ -238,7 +247,8 @@ def test_plan_gives_up_extras_before_columns() -> None:
 
     def plan(pairwise: bool, histograms: tuple[int, ...], share: float = 1.01) -> tuple:
         cpu = estimate_cpu_s(kinds, 500, pairwise=pairwise, histograms=histograms)
-        scope = plan_scope(frame, "label", "classification", seconds=cpu * share / CPU_SHARE)
+        seconds = cpu * share / CPU_SHARE
+        scope = plan_scope(frame, "label", "classification", seconds=seconds, complete_up_to=None)
         return scope.pairwise, scope.histograms, len(scope.columns), scope.fits
 
     assert plan(True, HISTOGRAMS_ALL) == (True, HISTOGRAMS_ALL, 22, True)
@@ -250,14 +260,14 @@ def test_plan_gives_up_extras_before_columns() -> None:
 
 def test_most_related_columns_for_each_kind_of_target() -> None:
     frame = _wide(rows=2_000, columns=30)
-    classes = plan_scope(frame, "label", "classification", seconds=0.0)
+    classes = plan_scope(frame, "label", "classification", seconds=0.0, complete_up_to=None)
     assert {"signal_a", "signal_b"} <= set(classes.columns)
     frame["amount"] = frame["signal_a"] * 3 + (frame["signal_b"] == "red") * 2
     frame = frame.drop(columns=["label"])
-    numbers = plan_scope(frame, "amount", "regression", seconds=0.0)
+    numbers = plan_scope(frame, "amount", "regression", seconds=0.0, complete_up_to=None)
     assert {"signal_a", "signal_b"} <= set(numbers.columns)
     frame["colour"] = frame.pop("signal_b")  # a 3-class target: text, shown as a column
-    three = plan_scope(frame, "colour", "classification", seconds=0.0)
+    three = plan_scope(frame, "colour", "classification", seconds=0.0, complete_up_to=None)
     assert "amount" in three.columns
 
 

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from contract.jobs import FinishedEvent, ProgressEvent, StartedEvent
+from contract.jobs import AnyEvent
+
+__all__ = ["AnyEvent", "EventEmitter", "EventSink", "JsonLinesSink"]
 
 log = logging.getLogger(__name__)
 
-AnyEvent = StartedEvent | ProgressEvent | FinishedEvent
 EventSink = Callable[[AnyEvent], None]
 
 

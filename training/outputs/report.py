@@ -1,10 +1,16 @@
 """The Sweetviz EDA report, made in its own process while the model search runs.
 
 Sweetviz is slow (seconds to minutes) and has failure modes of its own, so it never runs in
-the job's process. `start_report` decides what the report covers (`plan_scope`: the rows and
-columns that fit the time it has), starts a child process for it and returns at once;
-`ReportJob.wait` collects the result at the end of the run, killing the child if it is late.
-Nothing here raises into the run: every failure becomes `ReportOutcome.note`.
+the job's process. `start_report` decides what the report covers (`plan_scope`), starts a child
+process for it and returns at once; `ReportJob.wait` collects the result at the end of the run,
+killing the child if it is late. Nothing here raises into the run: every failure becomes
+`ReportOutcome.note`.
+
+Tables up to `COMPLETE_LIMITS` always get a complete report (every row and column). When the
+time model says it cannot be ready by the end of the budget, it is a follow-up
+(`ReportScope.may_follow`): the job posts its results without it, waits for it at most
+`ReportScope.follow_up_s` more (`ReportJob.finish_by`), then says where it is. Larger tables get
+what fits: a sample of the rows and the columns most related to the target, and a note.
 
 The child is forked from the job when the job runs no other thread (the usual case: the search
 has not started yet), so it starts in milliseconds with pandas, sweetviz and matplotlib already
@@ -35,12 +41,25 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from common.files import partial_path
+from contract.jobs import REPORT_FOLLOW_UP_MAX_S
 
 if TYPE_CHECKING:
     import numpy as np
 
-DEFAULT_MAX_ROWS = 10_000  # the report covers every row of tables up to this size
+
+@dataclass(frozen=True)
+class CompleteLimits:
+    """Tables up to this size (rows; columns besides the target) always get a complete report,
+    made after the results when it does not fit the budget."""
+
+    rows: int = 10_000
+    columns: int = 100
+
+
+COMPLETE_LIMITS = CompleteLimits()
+DEFAULT_MAX_ROWS = COMPLETE_LIMITS.rows  # larger tables: a random sample of this many rows
 LOG_TAIL_LINES = 5
+FINISH_POLL_S = 0.05
 FAILURE_PREFIX = "The EDA report could not be made: "
 ERROR_PREFIX = "REPORT-ERROR: "  # the worker's last stderr line on a failure it understood
 PARENT_PID_ENV = "AUTOML_REPORT_PARENT_PID"
@@ -68,6 +87,16 @@ PAIRWISE_MAX_COLUMNS = 30  # the associations graph is unreadable beyond this an
 CPU_SHARE = 0.3
 EXTRA_WAIT_SHARE = 0.10  # the job waits for a late report at most this share of its budget
 EXTRA_WAIT_MAX_S = 60.0
+# What a follow-up report gets of a core once the search is over: it is niced, and a machine
+# shared with other jobs gave it 40-50 % (measured on 2 busy cores).
+FOLLOW_UP_CPU_SHARE = 0.5
+# All histograms and the pairwise associations only when the follow-up is still expected this
+# soon after the results; otherwise "Auto" histograms, which cost a third: the report a person
+# gets soon is worth more than its extra graphs.
+FOLLOW_UP_TARGET_S = 5.0
+# The job waits for a follow-up this many times what the time model expects, within bounds.
+FOLLOW_UP_SAFETY = 2.0
+FOLLOW_UP_MIN_S = 30.0
 MIN_COLUMNS = 5  # the report shows at least the target and this many columns, whatever it costs
 RANK_SAMPLE_ROWS = 2_000
 RANK_GROUPS = 16
@@ -96,6 +125,13 @@ class ReportScope:
     histograms: tuple[int, ...]  # the bin counts of each number column's detail histograms
     cpu_s: float  # what the time model expects it to cost
     cpu_available_s: float  # and what it expects the report to get
+    may_follow: bool = False  # complete however late: finished after the results if need be
+
+    @property
+    def follow_up_s(self) -> float:
+        """How long past the results the job waits for this report (when `may_follow`)."""
+        expected = self.cpu_s / FOLLOW_UP_CPU_SHARE * FOLLOW_UP_SAFETY
+        return min(float(REPORT_FOLLOW_UP_MAX_S), max(FOLLOW_UP_MIN_S, expected))
 
     @property
     def complete(self) -> bool:
@@ -209,14 +245,22 @@ def plan_scope(
     max_columns: int | None = None,
     start_s: float = 0.0,
     seed: int = 0,
+    complete_up_to: CompleteLimits | None = COMPLETE_LIMITS,
 ) -> ReportScope:
     """The most complete report the time model expects to finish in `seconds` of wall time
     (None: no limit), `start_s` of CPU going to imports first. Gives up, in this order:
     histograms with 5, 15 and 30 bins; pairwise associations; columns (keeping those most
-    related to the target, at least `MIN_COLUMNS`)."""
+    related to the target, at least `MIN_COLUMNS`). A table within `complete_up_to` keeps
+    every row and column instead: a follow-up (`may_follow`), with the extras it can afford."""
     features = [str(c) for c in data.columns if str(c) != target]
     rows = min(len(data), max_rows)
     limit = math.inf if seconds is None else cpu_available_s(seconds)
+    whole = (
+        complete_up_to is not None
+        and len(data) <= min(complete_up_to.rows, max_rows)
+        and len(features) <= complete_up_to.columns
+        and (max_columns is None or len(features) <= max_columns)
+    )
     head = data.iloc[: min(len(data), RANK_SAMPLE_ROWS)]
     kinds = {str(name): _kind(head[name]) for name in data.columns}
     ranked: list[str] | None = None
@@ -248,18 +292,28 @@ def plan_scope(
             histograms=histograms,
             cpu_s=round(cost(ordered, pairwise, histograms), 2),
             cpu_available_s=round(limit, 2),
+            may_follow=whole,
         )
 
-    for pairwise, histograms in (
-        (True, HISTOGRAMS_ALL),
-        (True, HISTOGRAMS_AUTO),
-        (False, HISTOGRAMS_ALL),
-        (False, HISTOGRAMS_AUTO),
-    ):
-        if pairwise and len(candidates) + 1 > PAIRWISE_MAX_COLUMNS:
-            continue
+    extras = [
+        (pairwise, histograms)
+        for pairwise, histograms in (
+            (True, HISTOGRAMS_ALL),
+            (True, HISTOGRAMS_AUTO),
+            (False, HISTOGRAMS_ALL),
+            (False, HISTOGRAMS_AUTO),
+        )
+        if not (pairwise and len(candidates) + 1 > PAIRWISE_MAX_COLUMNS)
+    ]
+    for pairwise, histograms in extras:
         if cost(candidates, pairwise, histograms) <= limit:
             return scope(candidates, pairwise, histograms)
+    if whole:
+        affordable = limit + FOLLOW_UP_CPU_SHARE * FOLLOW_UP_TARGET_S
+        for pairwise, histograms in extras:
+            if cost(candidates, pairwise, histograms) <= affordable:
+                return scope(candidates, pairwise, histograms)
+        return scope(candidates, False, HISTOGRAMS_AUTO)
     if ranked is None:
         ranked = _most_related(data, target, task, seed)
     allowed = set(candidates)
@@ -371,6 +425,38 @@ class ReportJob:
     def forked(self) -> bool:
         return isinstance(self._process, _Forked)
 
+    @property
+    def may_follow(self) -> bool:
+        """Whether the job should finish this report after its results rather than cut it."""
+        return self.scope is not None and self.scope.may_follow and self._outcome is None
+
+    def finish_by(
+        self, until: float, *, give_up: Callable[[], bool] | None = None
+    ) -> ReportOutcome | None:
+        """The outcome once the child ends, waiting until `until` (monotonic) at most, or
+        until `give_up()` says to stop waiting; None while it is still being made. Never kills:
+        `wait` or `cancel` does that."""
+        if self._outcome is not None:
+            return self._outcome
+        assert self._process is not None
+        while (code := self._process.poll()) is None:
+            left = until - time.monotonic()
+            if left <= 0 or (give_up is not None and give_up()):
+                return None
+            time.sleep(min(FINISH_POLL_S, left))
+        return self._finish(self._collect(code))
+
+    def late_for(self, until: float) -> bool:
+        """Whether the time model expects the child to be still at work at `until` (monotonic),
+        from the CPU time it has used, counting on a full core's share from now on."""
+        if self.scope is None or self._process is None:
+            return False
+        used = _cpu_seconds(self._process.pid)
+        if used is None:
+            return False
+        left_s = max(0.0, self.scope.cpu_s - used) / FOLLOW_UP_CPU_SHARE
+        return time.monotonic() + left_s > until
+
     def wait(self, timeout_s: float) -> ReportOutcome:
         """The outcome, waiting at most `timeout_s` more seconds; kills the child when late."""
         if self._outcome is not None:
@@ -433,6 +519,16 @@ class ReportJob:
         return round(time.monotonic() - self._started, 3)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user and system) process `pid` has used, from /proc; None off Linux."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, from field 3
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class _Forked:
     """The part of `subprocess.Popen` that `ReportJob` uses, for a child made by `os.fork`."""
 
@@ -479,6 +575,7 @@ def start_report(
     seed: int = 0,
     positive_class: str | None = None,
     fork: bool | None = None,
+    complete_up_to: CompleteLimits | None = COMPLETE_LIMITS,
 ) -> ReportJob:
     """Start making the report at `out_path`; returns at once and never raises.
 
@@ -499,6 +596,7 @@ def start_report(
             max_rows=max_rows,
             max_columns=max_columns,
             seed=seed,
+            complete_up_to=complete_up_to,
         )
         scope, fork = _plan(plan, fork=fork)
         sample = _sample(data, target, scope, seed)
@@ -550,12 +648,13 @@ def _plan(plan: Callable[..., ReportScope], *, fork: bool) -> tuple[ReportScope,
     """The scope (`plan(start_s=...)`: `plan_scope` for this report), and whether to fork.
     A forked child imports sweetviz itself unless this process has, and this process imports
     it before the fork only when the report would not be complete otherwise: ~1.5 s of the
-    search's time, against several seconds niced."""
+    search's time, against several seconds niced. A follow-up is complete either way: its child
+    imports it."""
     imported = "sweetviz" in sys.modules
     if not fork:
         return plan(start_s=SPAWN_CPU_S + IMPORT_CPU_S), False
     scope = plan(start_s=0.0 if imported else IMPORT_CPU_S)
-    if imported or (scope.complete and scope.fits) or not _import_sweetviz():
+    if imported or scope.may_follow or (scope.complete and scope.fits) or not _import_sweetviz():
         return scope, True
     return plan(start_s=0.0), True
 

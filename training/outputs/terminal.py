@@ -1,16 +1,20 @@
-"""What `automl train` shows on a terminal: a progress line while it runs, a summary at the end."""
+"""What `automl train` shows on a terminal: a progress line while it runs, a summary when the
+results are out, and where the EDA report is when it follows them."""
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import IO
 
 from contract.jobs import (
+    AnyEvent,
     ClassMetrics,
     FinishedEvent,
     JobResult,
     ProgressEvent,
+    ReportEvent,
     StartedEvent,
     SuspectedLeak,
 )
@@ -30,7 +34,7 @@ class ProgressDisplay:
         self._last_line = ""
         self._started = time.monotonic()
 
-    def __call__(self, event: StartedEvent | ProgressEvent | FinishedEvent) -> None:
+    def __call__(self, event: AnyEvent) -> None:
         if isinstance(event, StartedEvent):
             self._print(f"Training on {event.file_name} (budget {event.time_budget_s}s)")
         elif isinstance(event, ProgressEvent):
@@ -56,6 +60,38 @@ class ProgressDisplay:
         if self._drawn:
             self.stream.write("\n")
             self._drawn = False
+
+
+class ResultsPrinter:
+    """An event sink: the summary as soon as the results are out (`finished`: read from its
+    result.json), then where the EDA report is when it follows them (`report`)."""
+
+    def __init__(
+        self, run_dir: str, stdout: IO[str] | None = None, stderr: IO[str] | None = None
+    ) -> None:
+        self.run_dir = run_dir
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.printed = False  # the summary was printed
+
+    def __call__(self, event: AnyEvent) -> None:
+        if isinstance(event, FinishedEvent):
+            result = JobResult.model_validate_json(Path(event.result_path).read_bytes())
+            self.print_summary(result)
+        elif isinstance(event, ReportEvent):
+            print(report_line(event, self.run_dir), file=self.stdout, flush=True)
+
+    def print_summary(self, result: JobResult) -> None:
+        stream = self.stdout if result.status != "failed" else self.stderr
+        print(summary(result, self.run_dir), file=stream, flush=True)
+        self.printed = True
+
+
+def report_line(event: ReportEvent, run_dir: str) -> str:
+    """The line that follows the summary when the EDA report was made after the results."""
+    if event.report:
+        return f"EDA report:  {run_dir}/{event.report}"
+    return event.note or "The EDA report could not be made."
 
 
 def progress_line(event: ProgressEvent) -> str:
@@ -100,6 +136,9 @@ def summary(result: JobResult, run_dir: str) -> str:
         lines += ["", threshold_sentence(result.decision_threshold)]
     if result.class_metrics:
         lines += ["", *_class_metrics_lines(result.class_metrics)]
+    if result.explanations is not None:
+        lines += ["", "What drives the predictions:"]
+        lines += [f"  {sentence}" for sentence in result.explanations.sentences]
     if result.dropped_columns:
         lines += ["", "Columns left out:"]
         lines += [f"  {d.name}: {d.reason}" for d in result.dropped_columns]
@@ -155,6 +194,8 @@ def _artifact_lines(result: JobResult, run_dir: str) -> list[str]:
         lines.append(f"Model:       {run_dir}/{art.model}")
     if art.report:
         lines.append(f"EDA report:  {run_dir}/{art.report}")
+    elif result.report_pending:
+        lines.append("EDA report:  being made; its path follows when it is ready")
     if art.leaderboard_csv:
         lines.append(f"Leaderboard: {run_dir}/{art.leaderboard_csv}")
     for chart in art.charts:

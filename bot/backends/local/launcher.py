@@ -29,6 +29,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,6 +48,7 @@ from bot.lifecycle import JobLifecycle
 from bot.links import check_job_id
 from bot.messages.failure import (
     COULD_NOT_START,
+    DISK_FULL,
     RESTARTED_BEFORE_STORED,
     RESTARTED_WHILE_RUNNING,
     process_stopped,
@@ -56,9 +58,13 @@ from bot.ports import JobEnding, JobEvents
 from common.files import path_from_uri, write_atomically
 from common.memory import limit_memory
 from contract.jobs import (
+    REPORT_FOLLOW_UP_MAX_S,
+    AnyEvent,
     FinishedEvent,
     JobSpec,
+    PredictionSpec,
     ProgressEvent,
+    ReportEvent,
     StartedEvent,
     parse_event,
     utc_now,
@@ -75,6 +81,8 @@ DEADLINE_MARGIN_SHARE = 0.1
 DEADLINE_MARGIN_S = 30.0
 # Until the job says it started (its imports done; a loaded machine takes longer), it has this too.
 STARTUP_ALLOWANCE_S = 60.0
+# A job that ended without results where less than this is free most likely died of a full disk.
+DISK_FULL_BELOW_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(order=True)
@@ -83,6 +91,7 @@ class _Waiting:
     seq: int
     job_id: str = field(compare=False)
     spec: Path = field(compare=False)
+    kind: str = field(default="train", compare=False)  # `Job.kind`: which command runs it
 
 
 @dataclass
@@ -99,6 +108,7 @@ class _Running:
     budget_s: int | None = None  # the spec's time budget, where readable
     stop_at: float | None = None  # monotonic time of the SIGTERM at the time limit
     timed_out: bool = False  # stopped at its time limit
+    results_reported: bool = False  # ended at its results; still running for its EDA report
 
 
 class LocalLauncher:
@@ -111,6 +121,7 @@ class LocalLauncher:
         *,
         max_concurrent: int,
         command: Sequence[str] = (sys.executable, "-m", "training", "run"),
+        predict_command: Sequence[str] = (sys.executable, "-m", "training", "predict"),
         poll_s: float = 0.5,
         kill_grace_s: float = 20.0,
         warm_worker: WarmWorker | None = None,
@@ -124,6 +135,7 @@ class LocalLauncher:
         self._data_root = Path(data_root)
         self._max = max_concurrent
         self._command = list(command)
+        self._predict_command = list(predict_command)
         self._poll_s = poll_s
         self._kill_grace_s = kill_grace_s
         self._warm = warm_worker
@@ -222,7 +234,8 @@ class LocalLauncher:
             if known or any(w.job_id == job.job_id for w in self._queue):
                 return  # a repeated submit or a job recovered already
             self._seq += 1
-            bisect.insort(self._queue, _Waiting(job.created_at, self._seq, job.job_id, spec))
+            waiting = _Waiting(job.created_at, self._seq, job.job_id, spec, job.kind)
+            bisect.insort(self._queue, waiting)
             self._lock.notify_all()
 
     def _dispatch(self) -> None:
@@ -268,8 +281,8 @@ class LocalLauncher:
         spec = waiting.spec.absolute()
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
-            watch = self._start_warm(job_id, spec, run_dir) or self._start_cold(
-                job_id, spec, run_dir
+            watch = self._start_warm(job_id, spec, run_dir, waiting.kind) or self._start_cold(
+                job_id, spec, run_dir, waiting.kind
             )
         except OSError:
             log.exception("could not start the training process of job %s", job_id)
@@ -289,11 +302,12 @@ class LocalLauncher:
             log.exception("could not record the process of job %s", job_id)
         return watch
 
-    def _start_warm(self, job_id: str, spec: Path, run_dir: Path) -> _Running | None:
+    def _start_warm(self, job_id: str, spec: Path, run_dir: Path, kind: str) -> _Running | None:
         if self._warm is None:
             return None
+        command = "predict" if kind == "predict" else "run"  # `python -m training <command>`
         try:
-            started = self._warm.start_job(spec, run_dir / JOB_LOG_FILE)
+            started = self._warm.start_job(spec, run_dir / JOB_LOG_FILE, command)
         except Exception:  # whatever goes wrong there, the job starts the cold way
             log.exception("job %s: the warm worker failed", job_id)
             return None
@@ -302,10 +316,11 @@ class LocalLauncher:
         log.info("job %s: forked by the warm worker as pid %d", job_id, started.pid)
         return _Running(job_id, started.pid, spec, run_dir, None, started.start_time)
 
-    def _start_cold(self, job_id: str, spec: Path, run_dir: Path) -> _Running:
+    def _start_cold(self, job_id: str, spec: Path, run_dir: Path, kind: str) -> _Running:
+        command = self._predict_command if kind == "predict" else self._command
         with (run_dir / JOB_LOG_FILE).open("ab") as stderr:
             process = subprocess.Popen(
-                [*self._command, str(spec)],
+                [*command, str(spec)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # events come from the events file
                 stderr=stderr,
@@ -361,11 +376,14 @@ class LocalLauncher:
         """Report the newest progress among the new lines; return a finished event if any.
 
         Only the newest progress matters to a status message, and it keeps a re-attach
-        (which re-reads the whole log) from replaying the run.
+        (which re-reads the whole log) from replaying the run. A job whose EDA report follows
+        its results is ended at its `finished` event (its results posted at once), given time
+        for the report, and its `report` event reported; its exit is reported as usual.
         """
         job_id = watch.job_id
         progress: ProgressEvent | None = None
         finished: FinishedEvent | None = None
+        reports: list[ReportEvent] = []
         for event in tail.read_new():
             if isinstance(event, StartedEvent) and watch.stop_at is not None:
                 # The budget counts from here, as the job's own clock does.
@@ -374,8 +392,17 @@ class LocalLauncher:
                 progress = event
             elif isinstance(event, FinishedEvent):
                 finished = event
+            elif isinstance(event, ReportEvent):
+                reports.append(event)
         if progress is not None:
             self._report("job_progress", job_id, progress)
+        if finished is not None and finished.report_pending and not watch.results_reported:
+            watch.results_reported = True
+            if watch.stop_at is not None:  # the job stops its report then itself
+                watch.stop_at = time.monotonic() + REPORT_FOLLOW_UP_MAX_S + self._deadline_margin_s
+            self._report_ended(job_id, JobEnding(finished=finished, still_running=True))
+        for report in reports:
+            self._report("job_report", job_id, report)
         return finished
 
     def _ending(
@@ -385,6 +412,8 @@ class LocalLauncher:
             return JobEnding(finished=finished, exit_code=exit_code)
         if watch.timed_out and watch.budget_s is not None:
             detail = stopped_at_time_limit(watch.budget_s)
+        elif not watch.stopping and _disk_full(watch.run_dir):
+            detail = DISK_FULL  # it could not even write its result.json
         else:
             detail = process_stopped(
                 stopped_by_us=watch.stopping, exit_code=exit_code, memory_mb=self._memory_mb
@@ -460,8 +489,8 @@ class LocalLauncher:
         if self._events is None:
             log.error("job %s: %s before start(); not reported", job_id, method)
             return
-        callback: Callable[..., None] = getattr(self._events, method)
         try:
+            callback: Callable[..., None] = getattr(self._events, method)
             callback(job_id, *args)
         except Exception:
             log.exception("JobEvents.%s failed for job %s", method, job_id)
@@ -474,7 +503,7 @@ class _EventsTail:
         self.path = path
         self.offset = 0
 
-    def read_new(self) -> list[StartedEvent | ProgressEvent | FinishedEvent]:
+    def read_new(self) -> list[AnyEvent]:
         try:
             with self.path.open("rb") as file:
                 file.seek(self.offset)
@@ -483,7 +512,7 @@ class _EventsTail:
             return []  # the job has not written its first event yet
         end = data.rfind(b"\n") + 1  # a line still being written waits for the next read
         self.offset += end
-        events: list[StartedEvent | ProgressEvent | FinishedEvent] = []
+        events: list[AnyEvent] = []
         for line in data[:end].splitlines():
             if not line.strip():
                 continue
@@ -546,9 +575,15 @@ def _read_record(path: Path) -> tuple[int, Path, int | None] | None:
 
 def _budget_of(spec: Path) -> int | None:
     try:
-        return JobSpec.model_validate_json(spec.read_bytes()).time_budget_s
-    except (OSError, ValueError):
+        content = spec.read_bytes()
+    except OSError:
         return None
+    for model in (JobSpec, PredictionSpec):  # a training job's spec, or a prediction's
+        try:
+            return model.model_validate_json(content).time_budget_s
+        except ValueError:
+            continue
+    return None
 
 
 def _seconds_since_start(record: Path) -> float:
@@ -558,6 +593,13 @@ def _seconds_since_start(record: Path) -> float:
         return max(0.0, (utc_now() - started).total_seconds())
     except (OSError, ValueError, KeyError, TypeError):
         return 0.0
+
+
+def _disk_full(run_dir: Path) -> bool:
+    try:
+        return shutil.disk_usage(run_dir).free < DISK_FULL_BELOW_BYTES
+    except OSError:
+        return False
 
 
 def _log_tail(path: Path, lines: int = LOG_TAIL_LINES, max_bytes: int = 64_000) -> str:
