@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 UV := $(BIN)/uv
 LOCK := requirements/dev.lock
 
-.PHONY: help demo test test-fast lint typecheck unit bench lock browser bundle synth clean
+.PHONY: help demo test test-fast lint typecheck unit bench lock browser bundle synth deploy destroy clean
 
 help:
 	@echo "make demo   the whole Slack conversation on the bundled sample, in this terminal"
@@ -16,6 +16,8 @@ help:
 	@echo "make bench  run the benchmarks in benchmarks/ (slow)"
 	@echo "make bundle build dist/bot-lambda.zip, the bot's Lambda package"
 	@echo "make synth  synthesize the AWS CDK stack (cdk-nag checked) into cdk.out/"
+	@echo "make deploy deploy to AWS (STAGE=staging for a second stack; ALARM_EMAIL=you@x.y)"
+	@echo "make destroy remove the stage's stack (its bucket, job table and secrets are kept)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 
 # The virtual environment, installed exactly from the lock file. Bytecode is compiled at
@@ -75,6 +77,18 @@ bundle: $(BIN)/.installed
 # placeholder: run `make bundle` first for a deployable cdk.out.
 synth: $(BIN)/.installed
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python -m infra.app
+
+# The whole AWS deployment of one stage: the bundle, the Slack secrets (found, or created from
+# SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET or a prompt that does not echo), `cdk deploy`, and
+# dist/slack-manifest.yaml with the request URL filled in. STAGE=staging deploys a second,
+# independent stack (AutomlBot-staging); YES=1 asks nothing (CI).
+DEPLOY_ARGS = $(if $(STAGE),--stage $(STAGE)) $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) $(if $(YES),--yes)
+
+deploy: bundle
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python scripts/deploy.py deploy $(DEPLOY_ARGS)
+
+destroy: $(BIN)/.installed
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python scripts/deploy.py destroy $(DEPLOY_ARGS)
 
 clean:
 	rm -rf $(VENV) automl-data build dist cdk.out .mypy_cache .ruff_cache .pytest_cache

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.logs import configure_logging
+from common.logs import JSON, add_secrets, configure_logging
 from contract import exit_codes
 from contract.tasks import REQUESTED_TASKS
 
@@ -24,13 +24,19 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 DEFAULT_DATA_DIR = "automl-data"
+# Commands that run a server: their log is all an operator has, so INFO, as JSON lines.
+SERVER_COMMANDS = ("serve", "socket")
+
+log = logging.getLogger("bot.cli")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    # The run's log file records INFO, not the terminal.
-    configure_logging("%(levelname)s %(name)s: %(message)s", stderr_level=logging.WARNING)
+    if args.command in SERVER_COMMANDS:
+        configure_logging(level=logging.INFO, output=JSON)
+    else:  # a person at the terminal; the run's log file records INFO, not the terminal
+        configure_logging("%(levelname)s %(name)s: %(message)s", stderr_level=logging.WARNING)
     return int(args.handler(args))
 
 
@@ -149,13 +155,16 @@ def _train(args: argparse.Namespace) -> int:
         print(f"error: {problems}", file=sys.stderr)
         return exit_codes.BAD_INPUT
 
-    from training.outputs.terminal import ProgressDisplay, summary
+    from training.outputs.terminal import ProgressDisplay, ResultsPrinter
     from training.run import RunOptions, run_job
 
-    result = run_job(spec, RunOptions(sinks=[ProgressDisplay()], report=not args.no_report))
+    # The summary is printed when the results are out, before an EDA report that follows them.
+    printer = ResultsPrinter(str(out))
+    options = RunOptions(sinks=[ProgressDisplay(), printer], report=not args.no_report)
+    result = run_job(spec, options)
     _sign_model(out, job_id, result.artifacts.model_sha256)
-    stream = sys.stdout if result.status != "failed" else sys.stderr
-    print(summary(result, str(out)), file=stream)
+    if not printer.printed:
+        printer.print_summary(result)
     return exit_codes.for_result(result)
 
 
@@ -179,12 +188,18 @@ def _predict(args: argparse.Namespace) -> int:
         if not args.data.is_file():
             raise InputError("file_not_found", f"There is no file at {args.data}.")
         frame = read_table(args.data, args.data.name)
-        table = safe_frame(frame.join(model.predictions_table(frame)))  # opened in spreadsheets
+        warnings = model.check_rows(frame)  # refuses a file without the columns it needs
+        predictions = model.scored_table(frame, warnings.sentences)
+        clash = {c: f"{c} (predicted)" for c in predictions.columns if c in frame.columns}
+        # Opened in spreadsheets: formula-like cells made inert.
+        table = safe_frame(frame.join(predictions.rename(columns=clash)))
     except InputError as error:
         print(f"error: {error.message}", file=sys.stderr)
         if error.hint:
             print(f"  {error.hint}", file=sys.stderr)
         return exit_codes.BAD_INPUT
+    for sentence in warnings.sentences:
+        print(f"warning: {sentence}", file=sys.stderr)
     if args.output:
         table.to_csv(args.output, index=False)
         print(f"Wrote {len(table)} predictions to {args.output}", file=sys.stderr)
@@ -230,29 +245,33 @@ def _settings(mode: str) -> Settings | None:
 
 
 def _started_bot(settings: Settings) -> Bot:
-    """The bot, running, its INFO records on the terminal (a server's log is all there is)."""
+    """The bot, running; Slack's secrets, wherever they were read from, kept out of its log."""
     from bot.runtime import build_bot
 
-    logging.getLogger().handlers[0].setLevel(logging.INFO)
-    logging.getLogger("bot").setLevel(logging.INFO)
+    add_secrets(
+        *(
+            secret.get_secret_value()
+            for secret in (
+                settings.slack_bot_token,
+                settings.slack_signing_secret,
+                settings.slack_app_token,
+            )
+            if secret is not None
+        )
+    )
     bot = build_bot(settings)
     bot.start()
     return bot
 
 
 def _web_app(bot: Bot) -> FastAPI:
-    from bot.backends.local.artifacts import LocalArtifactStore
-    from bot.web import ArtifactFiles, create_web_app
+    from bot.web import create_web_app, served_links
 
-    artifacts = bot.backend.artifacts
-    files = None
-    if isinstance(artifacts, LocalArtifactStore) and artifacts.signer is not None:
-        files = ArtifactFiles(artifacts.resolve, artifacts.signer)
     settings = bot.settings
     return create_web_app(
         bot.app,
         bot.signing_secret,
-        files,
+        served_links(bot.backend.artifacts),
         max_body_bytes=settings.max_request_kb * 1024,
         body_timeout_s=settings.request_timeout_s,
     )
@@ -267,10 +286,11 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.http_server import server_options
 
     bot = _started_bot(settings)
-    print(
-        f"AutoML bot on http://{args.host}:{args.port}; Slack's request URL is "
-        f"{settings.public_url}/slack/events",
-        file=sys.stderr,
+    log.info(
+        "AutoML bot on http://%s:%s; Slack's request URL is %s/slack/events",
+        args.host,
+        args.port,
+        settings.public_url,
     )
     try:
         uvicorn.run(
@@ -278,6 +298,7 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             log_level="warning",
+            log_config=None,  # its records go to the root logger: the same lines
             **server_options(settings),
         )
     finally:
@@ -304,15 +325,13 @@ def _socket(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             log_level="warning",
+            log_config=None,  # its records go to the root logger: the same lines
             **server_options(settings),
         )
     )
     threading.Thread(target=server.run, name="links", daemon=True).start()
     assert settings.slack_app_token is not None
-    print(
-        f"AutoML bot connected over Socket Mode; links served on {settings.public_url}",
-        file=sys.stderr,
-    )
+    log.info("AutoML bot connected over Socket Mode; links served on %s", settings.public_url)
     try:
         SocketModeHandler(bot.app, settings.slack_app_token.get_secret_value()).start()
     except KeyboardInterrupt:

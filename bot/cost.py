@@ -2,8 +2,10 @@
 
 Fargate bills each task per second with a one-minute minimum, for the vCPU and memory the
 task asked for, whatever it used. A Batch job that was retried ran one task per attempt,
-and every attempt is billed. Spot prices vary by region and hour; the Spot price here is a
-configured fraction of on demand, so the figure is an estimate and says so.
+and every attempt is billed. On-demand prices default to the running region's list prices
+(`contract.aws.FARGATE_PRICES_BY_REGION`, from AWS_REGION, which Lambda sets). Spot prices
+vary by region and hour; the Spot price here is a configured fraction of on demand, so the
+figure is an estimate and says so.
 
 The sentence a person reads is in `bot.messages.cost`. Standard library, pydantic-settings,
 `contract` and `bot.messages` only: the completion Lambda imports this.
@@ -11,7 +13,9 @@ The sentence a person reads is in `bot.messages.cost`. Standard library, pydanti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import asdict, dataclass
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,17 +26,35 @@ from contract import environment as env
 
 MIN_BILLED_S = 60
 MIB_PER_GB = 1024
+DEFAULT_REGION = "us-east-1"
+
+
+def region_prices(region: str | None) -> tuple[float, float]:
+    """On-demand (USD per vCPU-hour, per GB-hour) in `region`; us-east-1's when not listed."""
+    table = aws.FARGATE_PRICES_BY_REGION
+    return table.get(region or DEFAULT_REGION, table[DEFAULT_REGION])
+
+
+def _running_region() -> str | None:
+    # Lambda sets AWS_REGION; a shell with a profile usually has AWS_DEFAULT_REGION.
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
 class FargatePrices(BaseSettings):
-    """Prices per hour, from the environment; defaults are us-east-1 Linux/x86 on demand."""
+    """Prices per hour: the environment's, else the running region's Linux/x86 on demand."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     vcpu_hour_usd: float = Field(
-        default=aws.FARGATE_VCPU_HOUR_USD, ge=0, alias=env.FARGATE_VCPU_HOUR_USD
+        default_factory=lambda: region_prices(_running_region())[0],
+        ge=0,
+        alias=env.FARGATE_VCPU_HOUR_USD,
     )
-    gb_hour_usd: float = Field(default=aws.FARGATE_GB_HOUR_USD, ge=0, alias=env.FARGATE_GB_HOUR_USD)
+    gb_hour_usd: float = Field(
+        default_factory=lambda: region_prices(_running_region())[1],
+        ge=0,
+        alias=env.FARGATE_GB_HOUR_USD,
+    )
     # Fargate Spot has run at roughly 30 % of on demand; it varies, hence a setting.
     spot_fraction: float = Field(
         default=aws.FARGATE_SPOT_FRACTION, gt=0, le=1, alias=env.FARGATE_SPOT_FRACTION
@@ -54,6 +76,26 @@ class JobCost:
     billed_s: int
     on_demand_usd: float
     spot_usd: float
+
+    def to_json(self) -> str:
+        """The record kept in the run folder (`contract.aws.JOB_COST_FILE`)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> JobCost:
+        """ValueError for a record that is not one."""
+        try:
+            fields = json.loads(text)
+            return cls(
+                attempts=int(fields["attempts"]),
+                vcpu=float(fields["vcpu"]),
+                memory_mib=int(fields["memory_mib"]),
+                billed_s=int(fields["billed_s"]),
+                on_demand_usd=float(fields["on_demand_usd"]),
+                spot_usd=float(fields["spot_usd"]),
+            )
+        except (KeyError, TypeError, json.JSONDecodeError) as error:
+            raise ValueError(f"not a job cost record: {error}") from error
 
     def sentence(self) -> str:
         """One line for the results message."""

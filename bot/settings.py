@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from contract import environment as env
 from contract.aws import (
     BOT_TOKEN_SECRET_NAME,
+    JOB_CREDENTIALS_FUNCTION_NAME,
     PREVIEW_FUNCTION_NAME,
     SIGNING_SECRET_SECRET_NAME,
 )
@@ -59,7 +60,8 @@ HINTS: dict[str, str] = {
     "SLACK_API_URL": "an http(s) URL ending in /api/, e.g. https://slack.com/api/",
     env.BACKEND: "local or aws",
     "AUTOML_DATA_DIR": "a directory path, e.g. ./automl-data",
-    "AUTOML_PUBLIC_URL": "the http(s) base URL people reach the bot at, e.g. http://localhost:3000",
+    env.PUBLIC_URL: "the http(s) base URL people reach the bot at, e.g. http://localhost:3000 "
+    "(the stack sets it on AWS)",
     "AUTOML_MAX_FILE_MB": "a number of megabytes greater than 0, e.g. 100",
     "AUTOML_MAX_COLUMNS": "a whole number greater than 0, e.g. 2000",
     "AUTOML_DEFAULT_TIME_BUDGET_S": f"a whole number of seconds from {MIN_TIME_BUDGET_S} "
@@ -88,6 +90,8 @@ HINTS: dict[str, str] = {
     env.JOB_DEFINITION: "aws backend: the AWS Batch job definition's name or ARN "
     "(the stack sets it)",
     env.PREVIEW_FUNCTION: "aws backend: the preview Lambda's name, e.g. automl-preview",
+    env.JOB_CREDENTIALS_FUNCTION: "aws backend: the training jobs' credential issuer Lambda's "
+    "name, e.g. automl-job-credentials (the stack sets it)",
     env.BOT_TOKEN_SECRET: "aws backend: the Secrets Manager secret holding the bot token, "
     "e.g. automl/slack-bot-token",
     env.SIGNING_SECRET_SECRET: "aws backend: the Secrets Manager secret holding the "
@@ -151,7 +155,7 @@ class Settings(BaseSettings):
     # Backend
     backend: Backend = Field(default="local", alias=env.BACKEND)
     data_dir: Path = Field(default=Path("./automl-data"), alias="AUTOML_DATA_DIR")
-    public_url: str = Field(default="http://localhost:3000", alias="AUTOML_PUBLIC_URL")
+    public_url: str = Field(default="http://localhost:3000", alias=env.PUBLIC_URL)
 
     # Limits
     max_file_mb: float = Field(default=100, gt=0, alias="AUTOML_MAX_FILE_MB")
@@ -189,6 +193,10 @@ class Settings(BaseSettings):
     aws_job_definition: str | None = Field(default=None, alias=env.JOB_DEFINITION)
     # Fixed names from the deployment contract: set on every Lambda, needed only by some.
     aws_preview_function: str = Field(default=PREVIEW_FUNCTION_NAME, alias=env.PREVIEW_FUNCTION)
+    # The credential issuer the launcher names on each job (a stage's has its own name).
+    aws_job_credentials_function: str = Field(
+        default=JOB_CREDENTIALS_FUNCTION_NAME, min_length=1, alias=env.JOB_CREDENTIALS_FUNCTION
+    )
     bot_token_secret: str = Field(
         default=BOT_TOKEN_SECRET_NAME, min_length=1, alias=env.BOT_TOKEN_SECRET
     )

@@ -15,10 +15,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import BOT_BUNDLE, REPO_ROOT, DeployConfig
+from infra.config import BOT_BUNDLE, REPO_ROOT, STACK_NAME, DeployConfig
 from infra.stack import AutomlStack
 
-STACK_NAME = "AutomlBot"
+__all__ = ["STACK_NAME", "add_nag", "build_app", "main"]
 
 
 def build_app(
@@ -26,10 +26,11 @@ def build_app(
 ) -> tuple[App, AutomlStack]:
     """The app and its one stack, not yet synthesized."""
     app = App(outdir=outdir, context=context)
+    config = DeployConfig.from_context(app.node)
     stack = AutomlStack(
         app,
-        STACK_NAME,
-        config=DeployConfig.from_context(app.node),
+        config.stack_name,  # `AutomlBot`, or `AutomlBot-<stage>` for another stage
+        config=config,
         description="Slack AutoML bot: HTTP API + Lambda, Batch on Fargate Spot, S3, DynamoDB",
     )
     if nag:
@@ -57,7 +58,7 @@ def main() -> int:
             "Lambdas got the placeholder; run `make bundle` before deploying.",
             file=sys.stderr,
         )
-    print(f"synthesized {STACK_NAME} into {assembly.directory}")
+    print(f"synthesized {stack.stack_name} into {assembly.directory}")
     return 0
 
 

@@ -6,14 +6,16 @@ there, so numbers are parsed here).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-
-from constructs import Node
+from typing import TYPE_CHECKING
 
 from contract import aws
-from contract import environment as env
 from infra.retention import SUPPORTED_DAYS
+
+if TYPE_CHECKING:  # the deploy script reads the names without loading the CDK (jsii, Node.js)
+    from constructs import Node
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,9 +24,10 @@ BOT_BUNDLE = REPO_ROOT / "dist" / "bot-lambda.zip"
 PLACEHOLDER_BUNDLE = Path(__file__).resolve().parent / "placeholder_lambda"
 TRAINING_DOCKERFILE = "training/Dockerfile"  # relative to the build context, the repo root
 
-# Fixed function names: the bot Lambda can then be granted invoke on itself by ARN,
-# without the circular reference `fn.grant_invoke(fn)` would create. The preview
-# function's is `contract.aws.PREVIEW_FUNCTION_NAME`: the bot's settings default to it.
+# Fixed function names (of the default stage; `DeployConfig.named` adds a stage's suffix):
+# the bot Lambda can then be granted invoke on itself by ARN, without the circular
+# reference `fn.grant_invoke(fn)` would create. The preview function's is
+# `contract.aws.PREVIEW_FUNCTION_NAME`: the bot's settings default to it.
 BOT_FUNCTION = "automl-bot"
 COMPLETION_FUNCTION = "automl-completion"
 
@@ -37,12 +40,11 @@ PREVIEW_HANDLER = "training.aws.preview_lambda.preview_handler"
 # this stack's own, which only the job role may put to, so nobody else can fake progress.
 EVENT_BUS = "automl-training"
 
-# The prices the completion Lambda uses to say what a job cost, as its environment.
-FARGATE_PRICES = {
-    env.FARGATE_VCPU_HOUR_USD: str(aws.FARGATE_VCPU_HOUR_USD),
-    env.FARGATE_GB_HOUR_USD: str(aws.FARGATE_GB_HOUR_USD),
-    env.FARGATE_SPOT_FRACTION: str(aws.FARGATE_SPOT_FRACTION),
-}
+# The stack of the default stage; another stage's is `AutomlBot-<stage>`.
+STACK_NAME = "AutomlBot"
+DEFAULT_STAGE = "prod"
+# Short, lowercase, a letter first: it ends function names (64 characters at most).
+_STAGE = re.compile(r"[a-z][a-z0-9-]{0,15}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +54,29 @@ class DeployConfig:
     run_expiry_days: int = 30  # [automl:run_expiry_days] S3 objects and job records
     max_vcpus: int = 32  # [automl:max_vcpus] per compute environment (Spot, on demand)
     log_retention_days: int = 30  # [automl:log_retention_days] every log group
-    bot_token_secret: str = aws.BOT_TOKEN_SECRET_NAME  # [automl:bot_token_secret]
-    signing_secret_secret: str = aws.SIGNING_SECRET_SECRET_NAME  # [automl:signing_secret_secret]
+    # [automl:stage] another independent stack in the same account and region: every fixed
+    # name (functions, their log groups, the event bus, the secrets) gets `-<stage>`.
+    stage: str = DEFAULT_STAGE
+    # [automl:bot_token_secret], [automl:signing_secret_secret]; empty: the stage's own.
+    bot_token_secret: str = ""
+    signing_secret_secret: str = ""
+    # [automl:alarm_email] where the alarms' SNS topic sends mail; empty: no subscription.
+    alarm_email: str = ""
 
     def __post_init__(self) -> None:
+        if not _STAGE.fullmatch(self.stage):
+            raise ValueError(
+                f"automl:stage must be lowercase letters, digits and hyphens, starting with a "
+                f"letter, at most 16 characters (e.g. staging), not {self.stage!r}"
+            )
+        if not self.bot_token_secret:
+            object.__setattr__(self, "bot_token_secret", self.named(aws.BOT_TOKEN_SECRET_NAME))
+        if not self.signing_secret_secret:
+            object.__setattr__(
+                self, "signing_secret_secret", self.named(aws.SIGNING_SECRET_SECRET_NAME)
+            )
+        if self.alarm_email and "@" not in self.alarm_email:
+            raise ValueError(f"automl:alarm_email is not an e-mail address: {self.alarm_email!r}")
         if self.run_expiry_days < 1:
             raise ValueError(
                 f"automl:run_expiry_days must be at least 1, not {self.run_expiry_days}"
@@ -74,11 +95,46 @@ class DeployConfig:
 
         defaults = cls()
         return cls(
+            stage=str(value("stage", defaults.stage)),
+            alarm_email=str(value("alarm_email", "")),
             run_expiry_days=int(str(value("run_expiry_days", defaults.run_expiry_days))),
             max_vcpus=int(str(value("max_vcpus", defaults.max_vcpus))),
             log_retention_days=int(str(value("log_retention_days", defaults.log_retention_days))),
-            bot_token_secret=str(value("bot_token_secret", defaults.bot_token_secret)),
-            signing_secret_secret=str(
-                value("signing_secret_secret", defaults.signing_secret_secret)
-            ),
+            bot_token_secret=str(value("bot_token_secret", "")),
+            signing_secret_secret=str(value("signing_secret_secret", "")),
         )
+
+    @property
+    def is_default_stage(self) -> bool:
+        return self.stage == DEFAULT_STAGE
+
+    def named(self, name: str) -> str:
+        """A fixed name as this stage has it: unchanged for the default stage, else `-<stage>`.
+
+        The one place a stage changes a name, so two stages share no physical name.
+        """
+        return name if self.is_default_stage else f"{name}-{self.stage}"
+
+    @property
+    def stack_name(self) -> str:
+        return self.named(STACK_NAME)
+
+    @property
+    def bot_function(self) -> str:
+        return self.named(BOT_FUNCTION)
+
+    @property
+    def completion_function(self) -> str:
+        return self.named(COMPLETION_FUNCTION)
+
+    @property
+    def preview_function(self) -> str:
+        return self.named(aws.PREVIEW_FUNCTION_NAME)
+
+    @property
+    def credentials_function(self) -> str:
+        return self.named(aws.JOB_CREDENTIALS_FUNCTION_NAME)
+
+    @property
+    def event_bus(self) -> str:
+        return self.named(EVENT_BUS)

@@ -1,8 +1,9 @@
-"""The three Lambdas: the bot (Slack's endpoint), the completion handler and the previewer."""
+"""The Lambdas: the bot (Slack's endpoint), the completion handler, the previewer, and the
+training jobs' credential issuer."""
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, ArnFormat, Duration, Size, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -15,15 +16,19 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contract import environment as env
-from contract.aws import BATCH_QUEUE_TAG, DATASETS_PREFIX, PREVIEW_FUNCTION_NAME, RUNS_PREFIX
+from contract.aws import (
+    BATCH_JOB_TAGS,
+    BATCH_QUEUE_TAG,
+    DATASETS_PREFIX,
+    JOB_COST_FILE,
+    RUNS_PREFIX,
+)
+from contract.run_folder import MODEL_SIGNATURE_FILE
 from infra.batch import training_image_asset_options
 from infra.config import (
     BOT_BUNDLE,
-    BOT_FUNCTION,
     BOT_HANDLER,
-    COMPLETION_FUNCTION,
     COMPLETION_HANDLER,
-    FARGATE_PRICES,
     PLACEHOLDER_BUNDLE,
     PREVIEW_ENTRYPOINT,
     PREVIEW_HANDLER,
@@ -32,6 +37,14 @@ from infra.config import (
 from infra.nag import acknowledge, arn_finding
 from infra.retention import retention
 from infra.storage import JOB_TABLE
+
+# What the completion Lambda may write: each run's model signature, `runs/<job_id>/model.sig`,
+# and what the job cost, `runs/<job_id>/cost.json` (summed by `/automl cost`).
+MODEL_SIGNATURE_KEYS = f"{RUNS_PREFIX}*/{MODEL_SIGNATURE_FILE}"
+COST_KEYS = f"{RUNS_PREFIX}*/{JOB_COST_FILE}"
+
+# The credential issuer's entry, in the bot's zip (bot/aws_lambda/job_credentials.py).
+JOB_CREDENTIALS_HANDLER = "bot.aws_lambda.job_credentials.handler"
 
 # The job store's calls (bot/backends/aws/job_store.py): get_item, put_item, update_item,
 # query, and transact_write_items of Puts (authorized as PutItem). Nothing else: no Scan,
@@ -49,6 +62,13 @@ JOB_TABLE_ACTIONS = [
 # the Slack file to S3 and waiting for the preview Lambda (up to its own 2 minutes).
 BOT_TIMEOUT = Duration.minutes(5)
 PREVIEW_TIMEOUT = Duration.minutes(2)
+# Every function logs JSON lines (common/logs.py) at INFO: Lambda's own lines are JSON too,
+# and its log-level filtering reads the lines' `level`.
+JSON_LOGS = {
+    "logging_format": lambda_.LoggingFormat.JSON,
+    "application_log_level_v2": lambda_.ApplicationLogLevel.INFO,
+    "system_log_level_v2": lambda_.SystemLogLevel.INFO,
+}
 
 
 def bot_code() -> tuple[lambda_.Code, bool]:
@@ -108,12 +128,12 @@ class Functions(Construct):
             "PreviewRole", "Previews one dataset, read through the bot's presigned GET: no S3"
         )
         self.preview_log_group = self._log_group(
-            "PreviewLogs", PREVIEW_FUNCTION_NAME, self.preview_role
+            "PreviewLogs", config.preview_function, self.preview_role
         )
         self.preview = lambda_.DockerImageFunction(
             self,
             "Preview",
-            function_name=PREVIEW_FUNCTION_NAME,
+            function_name=config.preview_function,
             description="Previews a shared table (rows, column kinds, suggested target)",
             code=lambda_.DockerImageCode.from_image_asset(
                 **training_image_asset_options(),  # type: ignore[arg-type]
@@ -128,11 +148,12 @@ class Functions(Construct):
             environment={env.BUCKET: bucket.bucket_name},
             role=self.preview_role,
             log_group=self.preview_log_group,
+            **JSON_LOGS,  # type: ignore[arg-type]
         )
 
         # -- bot: Slack's request URL; acks in 3 s, then re-invokes itself for the slow half -
         self.bot_role = self._role("BotRole", "The Slack bot behind the HTTP API")
-        self.bot_log_group = self._log_group("BotLogs", BOT_FUNCTION, self.bot_role)
+        self.bot_log_group = self._log_group("BotLogs", config.bot_function, self.bot_role)
         self._grant_bucket(
             self.bot_role,
             datasets=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
@@ -148,8 +169,9 @@ class Functions(Construct):
             )
         )
         # Batch job ids are made at submit time, so the bot's jobs are told apart by a tag the
-        # launcher sets (its queue's ARN): TerminateJob needs it, and tagging (on submit) may
-        # set that one tag, to that value, only.
+        # launcher sets (its queue's ARN): TerminateJob needs it, and tagging (on submit) must
+        # set that tag to that value, and may set only the cost-allocation tags besides
+        # (job id, channel, person: contract.aws.BATCH_JOB_TAGS).
         any_job = self._stack.format_arn(service="batch", resource="job", resource_name="*")
         queue_tag = f"aws:ResourceTag/{BATCH_QUEUE_TAG}"
         self.bot_role.add_to_policy(
@@ -159,7 +181,9 @@ class Functions(Construct):
                 resources=[any_job],
                 conditions={
                     "StringEquals": {f"aws:RequestTag/{BATCH_QUEUE_TAG}": job_queue.job_queue_arn},
-                    "ForAllValues:StringEquals": {"aws:TagKeys": [BATCH_QUEUE_TAG]},
+                    "ForAllValues:StringEquals": {
+                        "aws:TagKeys": [BATCH_QUEUE_TAG, *BATCH_JOB_TAGS.values()]
+                    },
                 },
             )
         )
@@ -178,7 +202,7 @@ class Functions(Construct):
                 resources=["*"],  # ListJobs has no resource-level permissions
             )
         )
-        self.self_arn = self._function_arn(BOT_FUNCTION)
+        self.self_arn = self._function_arn(config.bot_function)
         self.bot_role.add_to_policy(
             iam.PolicyStatement(
                 sid="InvokePreviewAndSelf",
@@ -193,7 +217,7 @@ class Functions(Construct):
         self.bot = lambda_.Function(
             self,
             "Bot",
-            function_name=BOT_FUNCTION,
+            function_name=config.bot_function,
             description="Slack events, commands and interactivity (Bolt via Mangum)",
             runtime=lambda_.Runtime.PYTHON_3_11,
             architecture=lambda_.Architecture.X86_64,
@@ -204,11 +228,14 @@ class Functions(Construct):
             timeout=BOT_TIMEOUT,
             environment={
                 **shared_env,
-                env.PREVIEW_FUNCTION: PREVIEW_FUNCTION_NAME,
+                env.PREVIEW_FUNCTION: config.preview_function,
+                # The issuer the launcher names on each job (the job role may invoke it).
+                env.JOB_CREDENTIALS_FUNCTION: config.credentials_function,
                 env.SIGNING_SECRET_SECRET: config.signing_secret_secret,
             },
             role=self.bot_role,
             log_group=self.bot_log_group,
+            **JSON_LOGS,  # type: ignore[arg-type]
         )
 
         # -- completion: Batch state changes and the job's own events -> the Slack thread --
@@ -216,9 +243,21 @@ class Functions(Construct):
             "CompletionRole", "Reports training jobs' progress and results in Slack"
         )
         self.completion_log_group = self._log_group(
-            "CompletionLogs", COMPLETION_FUNCTION, self.completion_role
+            "CompletionLogs", config.completion_function, self.completion_role
         )
         self._grant_bucket(self.completion_role, datasets=[], runs=["s3:GetObject"])
+        # It signs each succeeded job's model (bot/model_signature.py) and keeps what each job
+        # cost: model.sig and cost.json, nothing else.
+        self.completion_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SignModelsAndKeepCosts",
+                actions=["s3:PutObject"],
+                resources=[
+                    self._bucket.arn_for_objects(MODEL_SIGNATURE_KEYS),
+                    self._bucket.arn_for_objects(COST_KEYS),
+                ],
+            )
+        )
         self._grant_table(self.completion_role, table)
         self.completion_role.add_to_policy(
             iam.PolicyStatement(
@@ -236,10 +275,12 @@ class Functions(Construct):
             )
         )
         bot_token.grant_read(self.completion_role)
+        # Its links (bot/links.py) and model signatures use keys derived from Slack's secret.
+        signing_secret.grant_read(self.completion_role)
         self.completion = lambda_.Function(
             self,
             "Completion",
-            function_name=COMPLETION_FUNCTION,
+            function_name=config.completion_function,
             description="Batch job state changes and training events -> the job's Slack thread",
             runtime=lambda_.Runtime.PYTHON_3_11,
             architecture=lambda_.Architecture.X86_64,
@@ -250,11 +291,12 @@ class Functions(Construct):
             timeout=Duration.minutes(2),
             environment={
                 **shared_env,
-                **FARGATE_PRICES,
                 env.JOB_LOG_GROUP: job_log_group.log_group_name,
+                env.SIGNING_SECRET_SECRET: config.signing_secret_secret,
             },
             role=self.completion_role,
             log_group=self.completion_log_group,
+            **JSON_LOGS,  # type: ignore[arg-type]
             # EventBridge invokes asynchronously: events that still fail after Lambda's own
             # retries are kept, not lost.
             dead_letter_queue=dead_letters,
@@ -274,7 +316,94 @@ class Functions(Construct):
             retry_attempts=0,
             on_failure=destinations.LambdaDestination(self.completion, response_only=False),
         )
+        self._credential_issuer(code, job_queue)
         self._acknowledge_findings()
+
+    def _credential_issuer(self, code: lambda_.Code, job_queue: batch.IJobQueue) -> None:
+        """Training jobs' S3 credentials: a running job's own dataset and run folder only.
+
+        The job role has no S3 access and may invoke only this function (infra/batch.py);
+        the function checks the job with Batch and hands out sessions of the data role,
+        narrowed by a session policy to that one job (bot/aws_lambda/job_credentials.py).
+        The data role trusts this function's role alone.
+        """
+        self.issuer_role = self._role(
+            "JobCredentialsRole", "Gives a running training job S3 credentials for its own files"
+        )
+        self.issuer_log_group = self._log_group(
+            "JobCredentialsLogs", self._config.credentials_function, self.issuer_role
+        )
+        self.job_data_role = iam.Role(
+            self,
+            "JobDataRole",
+            assumed_by=iam.ArnPrincipal(self.issuer_role.role_arn),
+            description="Training jobs' S3 access; every session is narrowed to one job",
+        )
+        self.job_data_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadDatasets",
+                actions=["s3:GetObject"],
+                resources=[self._bucket.arn_for_objects(f"{DATASETS_PREFIX}*")],
+            )
+        )
+        self.job_data_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadWriteRuns",
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[self._bucket.arn_for_objects(f"{RUNS_PREFIX}*")],
+            )
+        )
+        self.issuer_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CheckTheCallingJob",
+                actions=["batch:DescribeJobs"],
+                resources=["*"],  # no resource-level permissions
+            )
+        )
+        self.issuer_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="IssueJobSessions",
+                actions=["sts:AssumeRole"],
+                resources=[self.job_data_role.role_arn],
+            )
+        )
+        self.issuer = lambda_.Function(
+            self,
+            "JobCredentials",
+            function_name=self._config.credentials_function,
+            description="S3 credentials for one running training job's own dataset and run",
+            runtime=lambda_.Runtime.PYTHON_3_11,
+            architecture=lambda_.Architecture.X86_64,
+            handler=JOB_CREDENTIALS_HANDLER,
+            code=code,
+            memory_size=256,
+            timeout=Duration.seconds(30),
+            environment={
+                env.BUCKET: self._bucket.bucket_name,
+                env.JOB_QUEUE: job_queue.job_queue_arn,
+                env.JOB_DATA_ROLE: self.job_data_role.role_arn,
+            },
+            role=self.issuer_role,
+            log_group=self.issuer_log_group,
+            **JSON_LOGS,  # type: ignore[arg-type]
+        )
+        for prefix in (DATASETS_PREFIX, RUNS_PREFIX):
+            acknowledge(
+                self.job_data_role,
+                f"AwsSolutions-IAM5[{arn_finding(self._stack, self._bucket, f'/{prefix}*')}]",
+                f"The role's ceiling; each session the issuer hands out is narrowed by a "
+                f"session policy to one job's keys (`{prefix}<job_id>/*`).",
+            )
+        acknowledge(
+            self.issuer_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "batch:DescribeJobs (checking the job that asks) has no resource-level permissions.",
+        )
+        acknowledge(
+            self.issuer,
+            "AwsSolutions-L1",
+            "Python 3.11 on purpose: the same zip as the bot's (pyproject requires-python).",
+        )
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -288,11 +417,14 @@ class Functions(Construct):
 
     def _log_group(self, construct_id: str, function_name: str, role: iam.Role) -> logs.LogGroup:
         # The name Lambda would pick itself, created here so it has a retention period.
+        # Deleted with the stack: a kept group of that name would make the next deploy of
+        # the same stage fail (the name already exists).
         group = logs.LogGroup(
             self,
             construct_id,
             log_group_name=f"/aws/lambda/{function_name}",
             retention=retention(self._config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
         )
         group.grant_write(role)  # no managed AWSLambdaBasicExecutionRole: this group only
         return group
@@ -349,6 +481,13 @@ class Functions(Construct):
                     f"AwsSolutions-IAM5[{arn_finding(stack, self._bucket, f'/{prefix}*')}]",
                     object_keys.format(prefix=prefix),
                 )
+        for keys in (MODEL_SIGNATURE_KEYS, COST_KEYS):
+            acknowledge(
+                self.completion_role,
+                f"AwsSolutions-IAM5[{arn_finding(stack, self._bucket, f'/{keys}')}]",
+                f"It writes one file per run, {keys.rsplit('/', 1)[-1]}, under a job id known "
+                "only at run time.",
+            )
         acknowledge(
             self.bot_role,
             f"AwsSolutions-IAM5[{arn_finding(stack, self.completion, ':*')}]",

@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.alarms import Alarms
 from infra.api import SlackApi
 from infra.batch import TrainingBatch
 from infra.config import DeployConfig
@@ -23,7 +24,7 @@ class AutomlStack(Stack):
 
         self.storage = Storage(self, "Storage", config=config)
         self.training = TrainingBatch(self, "Training", config=config, bucket=self.storage.bucket)
-        # Created by a person before `cdk deploy` (README), referenced here by name.
+        # Created before the deploy (`make deploy` checks or creates them), referenced by name.
         bot_token = secretsmanager.Secret.from_secret_name_v2(
             self, "BotToken", config.bot_token_secret
         )
@@ -52,8 +53,27 @@ class AutomlStack(Stack):
             completion=self.functions.completion,
             dead_letters=self.dead_letters,
         )
+        self.alarms = Alarms(
+            self,
+            "Alarms",
+            email=config.alarm_email,
+            functions={
+                "Bot": self.functions.bot,
+                "Completion": self.functions.completion,
+                "Preview": self.functions.preview,
+                "JobCredentials": self.functions.issuer,
+            },
+            lazy_half=self.functions.bot,
+            dead_letters=self.dead_letters,
+            job_queue=self.training.queue,
+        )
         self.api = SlackApi(
-            self, "Slack", bot=self.functions.bot, log_retention_days=config.log_retention_days
+            self,
+            "Slack",
+            bot=self.functions.bot,
+            link_writers=[self.functions.bot, self.functions.completion],
+            log_retention_days=config.log_retention_days,
+            api_name=config.named("automl-slack"),
         )
 
         CfnOutput(
@@ -63,4 +83,5 @@ class AutomlStack(Stack):
             description="Paste into the Slack app manifest: events, slash command, interactivity",
         )
         CfnOutput(self, "BucketName", value=self.storage.bucket.bucket_name)
+        CfnOutput(self, "AlarmTopic", value=self.alarms.topic.topic_arn)
         CfnOutput(self, "JobQueue", value=self.training.queue.job_queue_arn)

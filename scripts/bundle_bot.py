@@ -34,13 +34,12 @@ LOCK = REPO / "requirements" / "bot.lock"
 # In the bot extra for `automl serve`, not needed behind API Gateway.
 NOT_ON_LAMBDA = ("uvicorn", "click", "h11")
 # Lambda runs the aws backend: of the local one it uses the stores' shared parts, never the
-# process pool (`check` imports both handlers from the bundle alone, so a wrong entry fails).
+# process pool (`check` imports its three handlers from the bundle alone, so a wrong entry fails).
 EXCLUDED_CODE = (
     "bot/console",
     "bot/cli.py",
     "bot/backends/local/launcher.py",
     "bot/backends/local/warm_start.py",
-    "common/logs.py",  # the command line's logging set-up; Lambda sets up its own
 )
 # Parts of the libraries the bot never imports on Lambda (`check` below builds the app and
 # answers a request from the bundle alone, so a wrong entry here fails the build).
@@ -259,6 +258,7 @@ answer = handler_module.handler(event, Context())
 done = time.perf_counter()
 import bot.aws_lambda.completion_handler as completion_module
 completion_module._completion()  # the other Lambda of this zip: its imports, its backend
+import bot.aws_lambda.job_credentials  # the third: the training jobs' credential issuer
 heavy = [m for m in ("pandas", "numpy", "flaml", "plotly", "sklearn") if m in sys.modules]
 print(json.dumps({"import_s": imported - started, "first_answer_s": done - started,
     "status": answer["statusCode"], "heavy": heavy}))
@@ -306,6 +306,7 @@ def first_requests(package: Path, runs: int = 1) -> list[dict[str, Any]]:
         "AUTOML_TABLE": "smoke-table",
         "AUTOML_JOB_QUEUE": "smoke-queue",
         "AUTOML_JOB_DEFINITION": "smoke-definition",
+        "AUTOML_PUBLIC_URL": "https://smoke.execute-api.us-east-1.amazonaws.com",
         "SLACK_BOT_TOKEN": "xoxb-smoke",
         "SLACK_SIGNING_SECRET": "bench-secret",
     }

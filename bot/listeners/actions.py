@@ -56,7 +56,9 @@ def make_train_button_listener(service: JobService) -> Any:
             )
             return started.sentence()
 
-        answer_safely(response_url_reply(respond), start)
+        answer_safely(
+            response_url_reply(respond), start, channel=channel, user=user, event="train button"
+        )
 
     return on_train
 

@@ -7,7 +7,13 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.command_dispatcher import run_command
-from bot.command_parser import CommandError, HelpCommand, TrainCommand, parse_command
+from bot.command_parser import (
+    CommandError,
+    HelpCommand,
+    PredictCommand,
+    TrainCommand,
+    parse_command,
+)
 from bot.listeners.replies import answer_safely, response_url_reply
 from bot.messages import usage_message
 from bot.messages.answers import LOOKING_FOR_THE_FILE
@@ -28,7 +34,7 @@ def make_listeners(service: JobService) -> tuple[Any, Any]:
             return
         if isinstance(parsed, HelpCommand):
             ack(response_type="ephemeral", **usage_message())
-        elif isinstance(parsed, TrainCommand):
+        elif isinstance(parsed, (TrainCommand, PredictCommand)):
             ack(response_type="ephemeral", text=LOOKING_FOR_THE_FILE)
         else:
             ack()
@@ -52,6 +58,9 @@ def make_listeners(service: JobService) -> tuple[Any, Any]:
                 if command.get("trigger_id")
                 else None,
             ),
+            channel=command.get("channel_id"),
+            user=command.get("user_id"),
+            event="slash command",
         )
 
     return acknowledge, work

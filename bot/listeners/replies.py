@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 
 from bot.errors import UserFacingError
 from bot.messages.answers import SORRY, problem_text
+from common.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -24,20 +25,29 @@ def ack_only(ack: Ack) -> None:
     ack()
 
 
-def answer_safely(reply: Reply, work: Callable[[], str | None]) -> None:
-    """Run `work` and send its sentence with `reply`; send problems in words instead."""
-    try:
-        text = work()
-    except UserFacingError as error:
-        text = problem_text(error)
-    except Exception:
-        log.exception("a Slack request failed")
-        text = SORRY
-    if text:
+def answer_safely(
+    reply: Reply,
+    work: Callable[[], str | None],
+    *,
+    channel: str | None = None,
+    user: str | None = None,
+    event: str | None = None,
+) -> None:
+    """Run `work` and send its sentence with `reply`; send problems in words instead. Lines
+    logged meanwhile carry the channel, the person and what they asked for."""
+    with log_context(channel=channel, user=user, event=event):
         try:
-            reply(text)
-        except Exception:  # a reply that cannot be sent is logged, never raised into Bolt
-            log.exception("could not send a reply to Slack")
+            text = work()
+        except UserFacingError as error:
+            text = problem_text(error)
+        except Exception:
+            log.exception("a Slack request failed")
+            text = SORRY
+        if text:
+            try:
+                reply(text)
+            except Exception:  # a reply that cannot be sent is logged, never raised into Bolt
+                log.exception("could not send a reply to Slack")
 
 
 def ephemeral_reply(

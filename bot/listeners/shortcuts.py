@@ -125,6 +125,9 @@ def make_form_listeners(service: JobService) -> tuple[Any, Any]:
                     dedupe_key=f"view:{view.get('id')}",
                 )
             ).sentence(),
+            channel=channel,
+            user=user,
+            event="train form",
         )
 
     return acknowledge, work

@@ -582,3 +582,16 @@ def test_a_log_excerpt_keeps_what_a_person_can_read() -> None:
     assert excerpt == "loading data / MemoryError: cannot allocate 4 GiB / Killed"
     assert "File" not in excerpt and "secret_function" not in excerpt
     assert log_excerpt("") == ""
+
+
+def test_lines_logged_while_handling_a_job_event_carry_its_job_id(
+    w: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    from common.logs import CONTEXT_ATTRIBUTE, install_record_hooks
+
+    install_record_hooks()  # what every entry point's logging set-up does
+    with caplog.at_level(logging.WARNING, logger="bot.job_events"):
+        w.events.job_ended("no-such-job", JobEnding(detail="gone"))
+    [line] = [r for r in caplog.records if "not in the job store" in r.getMessage()]
+    context = getattr(line, CONTEXT_ATTRIBUTE)
+    assert context["job_id"] == "no-such-job" and context["event"] == "job ended"

@@ -56,7 +56,9 @@ JOB_TABLE_ACTIONS = {
 }
 SECRET_READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 ARN_PREFIX = "arn:<AWS::Partition>"
+ISSUER = "automl-job-credentials"  # the credential issuer's fixed name
 REGION_ACCOUNT = "<AWS::Region>:<AWS::AccountId>"
+ALARM_EMAIL = "ops@example.com"
 
 
 @dataclass
@@ -128,7 +130,8 @@ def _strings(value: Any) -> frozenset[str]:
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = build_app(outdir=str(outdir))  # with cdk-nag, as `make synth`
+    # with cdk-nag, as `make synth`; the alarms' e-mail from context, as `make deploy` gives it
+    app, stack = build_app(outdir=str(outdir), context={"automl:alarm_email": ALARM_EMAIL})
     try:
         assembly = app.synth()
     except RuntimeError as error:
@@ -304,6 +307,8 @@ def test_job_definition(synth: Synth) -> None:
     training = synth.stack.training
     definition = synth.props(training.job_definition)
     assert definition["PlatformCapabilities"] == ["FARGATE"]
+    # The launcher's cost-allocation tags reach the ECS task, where Fargate is billed.
+    assert definition["PropagateTags"] is True
     container = definition["ContainerProperties"]
     assert container["NetworkConfiguration"] == {"AssignPublicIp": "ENABLED"}
     assert {r["Type"]: r["Value"] for r in container["ResourceRequirements"]} == {
@@ -342,16 +347,59 @@ def test_retry_strategy_follows_the_contract(synth: Synth) -> None:
     assert len(conditions) <= 5
 
 
-def test_job_role_can_only_read_datasets_write_runs_and_publish_events(synth: Synth) -> None:
-    bucket = synth.id(synth.stack.storage.bucket)
+def test_job_role_has_no_s3_and_may_only_ask_for_its_credentials_and_publish(
+    synth: Synth,
+) -> None:
     bus = synth.id(synth.stack.training.bus)
-    assert synth.allowed(synth.stack.training.job_role) == {
+    allowed = synth.allowed(synth.stack.training.job_role)
+    assert not any(action.startswith("s3:") for action, _ in allowed)
+    assert allowed == {
+        ("lambda:InvokeFunction", f"{ARN_PREFIX}:lambda:{REGION_ACCOUNT}:function:{ISSUER}"),
+        ("events:PutEvents", f"<{bus}.Arn>"),
+    }
+
+
+def test_credential_issuer_lambda(synth: Synth) -> None:
+    functions_ = synth.stack.functions
+    issuer = synth.props(functions_.issuer)
+    assert issuer["FunctionName"] == ISSUER
+    assert issuer["Handler"] == "bot.aws_lambda.job_credentials.handler"
+    assert issuer["Runtime"] == "python3.11"
+    assert issuer["Code"] == synth.props(functions_.bot)["Code"]  # the same zip
+    assert _environment(synth, functions_.issuer) == {
+        "AUTOML_BUCKET": f"<{synth.id(synth.stack.storage.bucket)}>",
+        "AUTOML_JOB_QUEUE": f"<{synth.id(synth.stack.training.queue)}.JobQueueArn>",
+        "AUTOML_JOB_DATA_ROLE": f"<{synth.id(functions_.job_data_role)}.Arn>",
+    }
+
+
+def test_credential_issuer_may_describe_jobs_and_assume_the_data_role_only(
+    synth: Synth,
+) -> None:
+    functions_ = synth.stack.functions
+    own_logs = f"<{synth.id(functions_.issuer_log_group)}.Arn>"
+    assert synth.allowed(functions_.issuer_role) == {
+        ("batch:DescribeJobs", "*"),
+        ("sts:AssumeRole", f"<{synth.id(functions_.job_data_role)}.Arn>"),
+        ("logs:CreateLogStream", own_logs),
+        ("logs:PutLogEvents", own_logs),
+    }
+
+
+def test_job_data_role_trusts_only_the_issuer_and_reaches_only_datasets_and_runs(
+    synth: Synth,
+) -> None:
+    functions_ = synth.stack.functions
+    bucket = synth.id(synth.stack.storage.bucket)
+    trust = synth.props(functions_.job_data_role)["AssumeRolePolicyDocument"]["Statement"]
+    assert [(s["Effect"], s["Action"], render(s["Principal"]["AWS"])) for s in trust] == [
+        ("Allow", "sts:AssumeRole", f"<{synth.id(functions_.issuer_role)}.Arn>")
+    ]
+    assert synth.allowed(functions_.job_data_role) == {
         ("s3:GetObject", f"<{bucket}.Arn>/datasets/*"),
         ("s3:GetObject", f"<{bucket}.Arn>/runs/*"),
         ("s3:PutObject", f"<{bucket}.Arn>/runs/*"),
         ("s3:AbortMultipartUpload", f"<{bucket}.Arn>/runs/*"),
-        ("s3:ListBucket", f"<{bucket}.Arn>"),
-        ("events:PutEvents", f"<{bus}.Arn>"),
     }
 
 
@@ -393,7 +441,10 @@ def test_the_bot_may_terminate_only_jobs_tagged_with_its_queue(synth: Synth) -> 
     (tag,) = [s for s in statements if s["Action"] == "batch:TagResource"]
     assert tag["Condition"] == {
         "StringEquals": {"aws:RequestTag/automl-queue": queue},
-        "ForAllValues:StringEquals": {"aws:TagKeys": ["automl-queue"]},
+        # The queue tag and the cost-allocation tags (job id, channel, person), nothing else.
+        "ForAllValues:StringEquals": {
+            "aws:TagKeys": ["automl-queue", "automl-job-id", "automl-channel", "automl-user"]
+        },
     }
 
 
@@ -477,13 +528,21 @@ def test_bot_lambda(synth: Synth) -> None:
     # The lazy half (a self-invocation) is not retried: no duplicate answers in Slack.
     assert async_configs[f"<{synth.id(functions_.bot)}>"]["MaximumRetryAttempts"] == 0
     env = _environment(synth, functions_.bot)
-    assert set(env) == SHARED_ENV | {"AUTOML_PREVIEW_FUNCTION", "AUTOML_SIGNING_SECRET_SECRET"}
+    assert set(env) == SHARED_ENV | {
+        "AUTOML_PREVIEW_FUNCTION",
+        "AUTOML_JOB_CREDENTIALS_FUNCTION",
+        "AUTOML_SIGNING_SECRET_SECRET",
+        "AUTOML_PUBLIC_URL",
+    }
+    # Report and model links point at the bot's own API, which serves them.
+    assert env["AUTOML_PUBLIC_URL"] == f"<{synth.id(synth.stack.api.api)}.ApiEndpoint>"
     assert env["AUTOML_BACKEND"] == "aws"
     assert env["AUTOML_BUCKET"] == f"<{synth.id(synth.stack.storage.bucket)}>"
     assert env["AUTOML_TABLE"] == f"<{synth.id(synth.stack.storage.table)}>"
     assert env["AUTOML_JOB_QUEUE"] == f"<{synth.id(synth.stack.training.queue)}.JobQueueArn>"
     assert env["AUTOML_JOB_DEFINITION"] == f"<{synth.id(synth.stack.training.job_definition)}>"
     assert env["AUTOML_PREVIEW_FUNCTION"] == "automl-preview"
+    assert env["AUTOML_JOB_CREDENTIALS_FUNCTION"] == "automl-job-credentials"
     assert env["AUTOML_BOT_TOKEN_SECRET"] == "automl/slack-bot-token"
     assert env["AUTOML_SIGNING_SECRET_SECRET"] == "automl/slack-signing-secret"
     assert env["AUTOML_RUN_EXPIRY_DAYS"] == "30"
@@ -500,17 +559,15 @@ def test_completion_lambda(synth: Synth) -> None:
         f"<{synth.id(synth.stack.dead_letters)}.Arn>"
     )
     env = _environment(synth, functions_.completion)
+    # No prices: bot/cost.py picks the region's (the Lambda's AWS_REGION).
     assert set(env) == SHARED_ENV | {
-        "AUTOML_FARGATE_VCPU_HOUR_USD",
-        "AUTOML_FARGATE_GB_HOUR_USD",
-        "AUTOML_FARGATE_SPOT_FRACTION",
         "AUTOML_JOB_LOG_GROUP",
+        "AUTOML_SIGNING_SECRET_SECRET",
+        "AUTOML_PUBLIC_URL",
     }
-    assert (
-        env["AUTOML_FARGATE_VCPU_HOUR_USD"],
-        env["AUTOML_FARGATE_GB_HOUR_USD"],
-        env["AUTOML_FARGATE_SPOT_FRACTION"],
-    ) == ("0.04048", "0.004445", "0.3")
+    # The links it writes into the results open on the bot's API; it signs with the same key.
+    assert env["AUTOML_PUBLIC_URL"] == f"<{synth.id(synth.stack.api.api)}.ApiEndpoint>"
+    assert env["AUTOML_SIGNING_SECRET_SECRET"] == "automl/slack-signing-secret"
     assert env["AUTOML_JOB_LOG_GROUP"] == f"<{synth.id(synth.stack.training.log_group)}>"
 
 
@@ -591,9 +648,15 @@ def test_completion_role_is_least_privilege(synth: Synth) -> None:
     by_action: dict[str, set[str]] = {}
     for action, resource in synth.allowed(stack.functions.completion_role):
         by_action.setdefault(action, set()).add(resource)
-    secret = f"{ARN_PREFIX}:secretsmanager:{REGION_ACCOUNT}:secret:automl/slack-bot-token-??????"
+    secrets = {
+        f"{ARN_PREFIX}:secretsmanager:{REGION_ACCOUNT}:secret:automl/slack-bot-token-??????",
+        # The signing secret: its links and model signatures use keys derived from it.
+        f"{ARN_PREFIX}:secretsmanager:{REGION_ACCOUNT}:secret:automl/slack-signing-secret-??????",
+    }
     assert by_action == {
         "s3:GetObject": {f"<{bucket}.Arn>/runs/*"},
+        # signs models and keeps what each job cost, writes nothing else
+        "s3:PutObject": {f"<{bucket}.Arn>/runs/*/model.sig", f"<{bucket}.Arn>/runs/*/cost.json"},
         "s3:ListBucket": {f"<{bucket}.Arn>"},
         "logs:GetLogEvents": {
             f"<{job_logs}.Arn>",
@@ -601,8 +664,8 @@ def test_completion_role_is_least_privilege(synth: Synth) -> None:
         },
         "logs:CreateLogStream": {own_logs},
         "logs:PutLogEvents": {own_logs},
-        "secretsmanager:GetSecretValue": {secret},
-        "secretsmanager:DescribeSecret": {secret},
+        "secretsmanager:GetSecretValue": secrets,
+        "secretsmanager:DescribeSecret": secrets,
         "sqs:SendMessage": {f"<{synth.id(stack.dead_letters)}.Arn>"},
         "batch:ListJobs": {"*"},
         "batch:DescribeJobs": {"*"},
@@ -624,11 +687,7 @@ def test_preview_role_has_no_s3_access(synth: Synth) -> None:
 
 def test_bucket_listing_has_no_condition(synth: Synth) -> None:
     """A prefix condition would turn 404s for missing keys back into 403s."""
-    roles = (
-        synth.stack.functions.bot_role,
-        synth.stack.functions.completion_role,
-        synth.stack.training.job_role,
-    )
+    roles = (synth.stack.functions.bot_role, synth.stack.functions.completion_role)
     for role in roles:
         (listing,) = [
             s
@@ -646,14 +705,35 @@ def test_no_managed_policies(synth: Synth) -> None:
         assert "ManagedPolicyArns" not in role["Properties"]
 
 
+def test_log_groups_go_with_the_stack_so_it_can_be_deployed_again(synth: Synth) -> None:
+    """A kept `/aws/lambda/automl-bot` would make the next deploy of the stage fail."""
+    groups = synth.resources("AWS::Logs::LogGroup")
+    assert groups
+    assert {g.get("DeletionPolicy") for g in groups.values()} == {"Delete"}
+    # What is kept has no fixed name, so a new stack of the same stage gets new ones.
+    kept = {k: r for k, r in synth.raw["Resources"].items() if r.get("DeletionPolicy") == "Retain"}
+    assert {r["Type"] for r in kept.values()} == {"AWS::S3::Bucket", "AWS::DynamoDB::Table"}
+    assert not any({"BucketName", "TableName"} & set(r["Properties"]) for r in kept.values())
+
+
 def test_every_log_group_has_a_retention(synth: Synth) -> None:
     groups = synth.resources("AWS::Logs::LogGroup")
-    assert len(groups) == 5  # three Lambdas, the training job, the API's access log
+    assert len(groups) == 6  # four Lambdas, the training job, the API's access log
     assert {g["Properties"].get("RetentionInDays") for g in groups.values()} == {30}
     names = {g["Properties"].get("LogGroupName") for g in groups.values()}
     assert {"/aws/lambda/automl-bot", "/aws/lambda/automl-completion"} <= names
     for function in synth.resources("AWS::Lambda::Function").values():
         assert render(function["Properties"]["LoggingConfig"]["LogGroup"]).strip("<>") in groups
+
+
+def test_every_lambda_logs_json_at_info(synth: Synth) -> None:
+    functions = synth.resources("AWS::Lambda::Function").values()
+    configs = [function["Properties"]["LoggingConfig"] for function in functions]
+    assert len(configs) == 4  # preview, bot, completion, credential issuer
+    for config in configs:
+        assert config["LogFormat"] == "JSON"
+        assert config["ApplicationLogLevel"] == "INFO"
+        assert config["SystemLogLevel"] == "INFO"
 
 
 # --- events and API ---------------------------------------------------------------------------
@@ -712,11 +792,18 @@ def test_dead_letter_queue_is_encrypted_and_ssl_only(synth: Synth) -> None:
     )
 
 
-def test_http_api_routes_slack_to_the_bot(synth: Synth) -> None:
+def test_http_api_routes_slack_and_the_links_to_the_bot(synth: Synth) -> None:
     stack = synth.stack
-    (route,) = synth.resources("AWS::ApiGatewayV2::Route").values()
-    assert route["Properties"]["RouteKey"] == "POST /slack/events"
-    (integration,) = synth.resources("AWS::ApiGatewayV2::Integration").values()
+    routes = synth.resources("AWS::ApiGatewayV2::Route").values()
+    # Slack's requests, and the report and model links people open (GET only).
+    assert {r["Properties"]["RouteKey"] for r in routes} == {
+        "POST /slack/events",
+        "GET /artifacts/{proxy+}",
+    }
+    ((integration_id, integration),) = synth.resources("AWS::ApiGatewayV2::Integration").items()
+    assert {render(r["Properties"]["Target"]) for r in routes} == {
+        f"integrations/<{integration_id}>"
+    }
     assert (
         render(integration["Properties"]["IntegrationUri"])
         == f"<{synth.id(stack.functions.bot)}.Arn>"
@@ -739,6 +826,7 @@ def test_outputs(synth: Synth) -> None:
         "SlackRequestUrl": f"https://<{api}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/slack/events",
         "BucketName": f"<{synth.id(synth.stack.storage.bucket)}>",
         "JobQueue": f"<{synth.id(synth.stack.training.queue)}.JobQueueArn>",
+        "AlarmTopic": f"<{synth.id(synth.stack.alarms.topic)}>",
     }
 
 
@@ -817,8 +905,176 @@ def test_placeholder_code_when_the_bundle_is_missing(monkeypatch: pytest.MonkeyP
     placeholder = REPO_ROOT / "infra" / "placeholder_lambda" / "bot" / "aws_lambda"
     assert (placeholder / "bot_handler.py").is_file()
     assert (placeholder / "completion_handler.py").is_file()
+    assert (placeholder / "job_credentials.py").is_file()
 
 
 def test_cdk_json_runs_the_same_app() -> None:
     config = json.loads((REPO_ROOT / "cdk.json").read_text())
     assert config["app"].endswith("python -m infra.app")
+
+
+# --- alarms -------------------------------------------------------------------------------------
+
+
+def _alarm_metrics(synth: Synth) -> dict[tuple[str, str], set[str]]:
+    """(namespace, metric) -> what each alarm on it watches, rendered."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for alarm in synth.resources("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        assert props["Threshold"] == 1
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+        assert [render(a) for a in props["AlarmActions"]] == [
+            f"<{synth.id(synth.stack.alarms.topic)}>"
+        ]
+        (dimension,) = props["Dimensions"]
+        key = (props["Namespace"], props["MetricName"])
+        found.setdefault(key, set()).add(render(dimension["Value"]))
+    return found
+
+
+def test_alarms_watch_the_dead_letters_the_lambdas_and_the_lazy_half(synth: Synth) -> None:
+    stack = synth.stack
+    functions_ = stack.functions
+    lambdas = {
+        f"<{synth.id(f)}>"
+        for f in (functions_.bot, functions_.completion, functions_.preview, functions_.issuer)
+    }
+    bot = {f"<{synth.id(functions_.bot)}>"}
+    assert _alarm_metrics(synth) == {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): {
+            f"<{synth.id(stack.dead_letters)}.QueueName>"
+        },
+        ("AWS/Lambda", "Errors"): lambdas,
+        ("AWS/Lambda", "Throttles"): lambdas,
+        ("AWS/Lambda", "AsyncEventsDropped"): bot,  # the lazy half failed
+        ("AWS/Lambda", "DestinationDeliveryFailures"): bot,  # ... and nobody was told
+    }
+
+
+def test_failed_batch_jobs_of_our_queue_go_to_the_alarm_topic(synth: Synth) -> None:
+    stack = synth.stack
+    rule = synth.props(stack.alarms.batch_failed_rule)
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.batch"]
+    assert pattern["detail"]["status"] == ["FAILED"]
+    assert [render(q) for q in pattern["detail"]["jobQueue"]] == [
+        f"<{synth.id(stack.training.queue)}.JobQueueArn>"
+    ]
+    (target,) = rule["Targets"]
+    assert render(target["Arn"]) == f"<{synth.id(stack.alarms.topic)}>"
+    template = target["InputTransformer"]["InputTemplate"]
+    assert "<detail-jobName>" in template and "<detail-statusReason>" in template
+
+
+def test_alarm_topic_mails_the_address_from_context_and_is_ssl_only(synth: Synth) -> None:
+    (subscription,) = synth.resources("AWS::SNS::Subscription").values()
+    props = subscription["Properties"]
+    assert (props["Protocol"], props["Endpoint"]) == ("email", ALARM_EMAIL)
+    assert render(props["TopicArn"]) == f"<{synth.id(synth.stack.alarms.topic)}>"
+    synth.template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+# Properties that are an AWS resource's own name, unique in an account and region.
+PHYSICAL_NAMES = {
+    "FunctionName",
+    "LogGroupName",
+    "BucketName",
+    "TableName",
+    "QueueName",
+    "TopicName",
+    "RoleName",
+    "AlarmName",
+    "JobQueueName",
+    "ComputeEnvironmentName",
+    "JobDefinitionName",
+}
+
+
+def _physical_names(template: dict[str, Any]) -> set[str]:
+    """Names the template fixes (strings); a reference to a generated name is no fixed name."""
+    names = set()
+    for resource in template["Resources"].values():
+        props = resource.get("Properties") or {}
+        for key, value in props.items():
+            named = key in PHYSICAL_NAMES or (
+                key == "Name"
+                and resource["Type"] in {"AWS::Events::EventBus", "AWS::ApiGatewayV2::Api"}
+            )
+            if named and isinstance(value, str):
+                names.add(value)
+    return names
+
+
+def _secret_names(template: dict[str, Any]) -> set[str]:
+    return {
+        render(value)
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+        for name, value in resource["Properties"]
+        .get("Environment", {})
+        .get("Variables", {})
+        .items()
+        if name.endswith("_SECRET")
+    }
+
+
+@pytest.fixture(scope="module")
+def staging(tmp_path_factory: pytest.TempPathFactory) -> tuple[AutomlStack, dict[str, Any]]:
+    outdir = tmp_path_factory.mktemp("cdk.out.staging")
+    app, stack = build_app(outdir=str(outdir), context={"automl:stage": "staging"}, nag=False)
+    return stack, app.synth().get_stack_by_name(stack.stack_name).template
+
+
+def test_a_second_stage_shares_no_physical_name_with_the_first(
+    synth: Synth, staging: tuple[AutomlStack, dict[str, Any]]
+) -> None:
+    stack, template = staging
+    assert (synth.stack.stack_name, stack.stack_name) == ("AutomlBot", "AutomlBot-staging")
+    prod_names, staging_names = _physical_names(synth.raw), _physical_names(template)
+    assert len(prod_names) >= 10  # four functions and their log groups, the bus, the API
+    assert len(staging_names) == len(prod_names)
+    assert prod_names.isdisjoint(staging_names), prod_names & staging_names
+    assert "automl-bot-staging" in staging_names
+    # Its own secrets, and its bot names its own previewer and credential issuer.
+    assert _secret_names(template) == {
+        "automl/slack-bot-token-staging",
+        "automl/slack-signing-secret-staging",
+    }
+    assert _secret_names(synth.raw) == {"automl/slack-bot-token", "automl/slack-signing-secret"}
+    (bot,) = [
+        r["Properties"]["Environment"]["Variables"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("FunctionName") == "automl-bot-staging"
+    ]
+    assert bot["AUTOML_PREVIEW_FUNCTION"] == "automl-preview-staging"
+    assert bot["AUTOML_JOB_CREDENTIALS_FUNCTION"] == "automl-job-credentials-staging"
+
+
+def test_stage_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="automl:stage"):
+        DeployConfig(stage="Staging!")
+    assert DeployConfig(stage="qa").named("automl-bot") == "automl-bot-qa"
+    assert DeployConfig().named("automl-bot") == "automl-bot"
+    app = App(context={"automl:stage": "qa", "automl:alarm_email": "a@b.c"})
+    config = DeployConfig.from_context(app.node)
+    assert (config.stack_name, config.alarm_email) == ("AutomlBot-qa", "a@b.c")

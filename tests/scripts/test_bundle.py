@@ -118,6 +118,7 @@ def test_the_bundle_answers_slack_from_its_own_contents(tmp_path: Path) -> None:
     assert "slack_bolt/app/app.pyc" in names
     assert not any(n.endswith(("slack_bolt/app/app.py", "/py.typed")) for n in names)
     assert {"contract/jobs.py", "contract/run_folder.py", "contract/aws.py"} <= names
+    assert "common/logs.py" in names  # every handler sets up its JSON logs at import
     assert not any(
         n.startswith(("pandas/", "numpy/", "flaml/", "plotly/", "boto3/")) for n in names
     )

@@ -21,11 +21,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from common.logs import configure_lambda_logging
 from contract.aws import PREVIEW_DATASET_URL
 from contract.jobs import INTERNAL_ERROR_CODE, ErrorInfo, PreviewRequest
 from training.errors import INTERNAL_ERROR_HINT, InputError
 
 log = logging.getLogger(__name__)
+configure_lambda_logging()  # once per container, at import: JSON lines, as the bot's Lambdas
 
 LAMBDA_TMP = Path("/tmp")  # the only writable place in a Lambda
 

@@ -1,9 +1,12 @@
-"""`BatchLauncher`: the aws backend's launcher, one AWS Batch job per training run.
+"""`BatchLauncher`: the aws backend's launcher, one AWS Batch job per training run or
+prediction (`python -m training predict`, with the model's job id in its environment).
 
 - `submit` reads the spec the service just wrote, sizes the Fargate task from the dataset's
   size in S3 (`sizing.task_size`) and calls SubmitJob on the Fargate Spot queue, named
   `automl-<job_id>` so whoever gets Batch's events can find the job again
-  (`job_id_from_batch_name`). A SubmitJob error propagates: the service ends the job.
+  (`job_id_from_batch_name`), with a fresh token the job shows the credential issuer
+  (bot/aws_lambda/job_credentials.py) for S3 credentials limited to its own files.
+  A SubmitJob error propagates: the service ends the job.
 - `cancel` finds the Batch job by name and terminates it (Batch cancels it if it has not
   started yet).
 - No `start()`, no watching: Batch's state changes and the job's own events reach the
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from typing import Any, Final
 
 from bot.backends.aws.artifacts import S3ArtifactStore
@@ -23,8 +27,14 @@ from bot.backends.aws.sizing import TaskSize, task_size
 from bot.jobs import Job
 from bot.links import check_job_id
 from contract import environment as env
-from contract.aws import BATCH_FAILED, BATCH_QUEUE_TAG, BATCH_SUCCEEDED
-from contract.jobs import JobSpec
+from contract.aws import (
+    BATCH_FAILED,
+    BATCH_JOB_TAGS,
+    BATCH_QUEUE_TAG,
+    BATCH_SUCCEEDED,
+    JOB_CREDENTIALS_FUNCTION_NAME,
+)
+from contract.jobs import JobSpec, PredictionSpec
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +87,10 @@ def training_command(spec_uri: str) -> list[str]:
     return ["python", "-m", "training", "run", spec_uri]
 
 
+def prediction_command(spec_uri: str) -> list[str]:
+    return ["python", "-m", "training", "predict", spec_uri]
+
+
 class BatchLauncher:
     """The `bot.ports.Launcher` port on AWS Batch. Stateless: safe in any Lambda."""
 
@@ -87,6 +101,7 @@ class BatchLauncher:
         job_queue: str,
         job_definition: str,
         artifacts: S3ArtifactStore,
+        credentials_function: str = JOB_CREDENTIALS_FUNCTION_NAME,
     ) -> None:
         if not job_queue or not job_definition:
             raise ValueError("job_queue and job_definition must be set")
@@ -94,23 +109,35 @@ class BatchLauncher:
         self.job_queue = job_queue
         self.job_definition = job_definition
         self.artifacts = artifacts
+        self.credentials_function = credentials_function
 
     def submit(self, job: Job, spec_uri: str) -> None:
         name = batch_job_name(job.job_id)
-        spec = JobSpec.model_validate_json(self.artifacts.read_uri(spec_uri))
+        content = self.artifacts.read_uri(spec_uri)
+        spec: JobSpec | PredictionSpec
+        environment = self.job_environment(job.job_id)
+        if job.kind == "predict":
+            spec = PredictionSpec.model_validate_json(content)
+            command = prediction_command(spec_uri)
+            # Read back by the credential issuer from DescribeJobs: the model it may read.
+            environment.append({"name": env.MODEL_JOB_ID, "value": spec.model_job_id})
+        else:
+            spec = JobSpec.model_validate_json(content)
+            command = training_command(spec_uri)
         size = self.size_for(spec)
         response = self.batch.submit_job(
             jobName=name,
             jobQueue=self.job_queue,
             jobDefinition=self.job_definition,
             containerOverrides={
-                "command": training_command(spec_uri),
+                "command": command,
                 "resourceRequirements": size.resource_requirements(),
-                "environment": [{"name": env.JOB_ID, "value": job.job_id}],
+                "environment": environment,
             },
             timeout={"attemptDurationSeconds": attempt_timeout_s(spec.time_budget_s)},
-            # The bot's role may terminate only jobs with this tag (infra/functions.py).
-            tags={BATCH_QUEUE_TAG: self.job_queue},
+            tags=self.job_tags(job),
+            # Onto the ECS task too, where Fargate's cost is billed (Cost Explorer, CUR).
+            propagateTags=True,
         )
         log.info(
             "job %s submitted to Batch as %s (%g vCPU, %d MiB)",
@@ -120,7 +147,29 @@ class BatchLauncher:
             size.memory_mib,
         )
 
-    def size_for(self, spec: JobSpec) -> TaskSize:
+    def job_tags(self, job: Job) -> dict[str, str]:
+        """The queue tag (the bot's role may terminate only jobs with it: infra/functions.py)
+        and the cost-allocation tags: job id, channel and person (Slack ids, not names)."""
+        tags = {BATCH_QUEUE_TAG: self.job_queue}
+        tags[BATCH_JOB_TAGS["job_id"]] = job.job_id
+        tags[BATCH_JOB_TAGS["channel_id"]] = job.channel_id
+        tags[BATCH_JOB_TAGS["user_id"]] = job.user_id
+        return tags
+
+    def job_environment(self, job_id: str) -> list[dict[str, str]]:
+        """The job's id, and what it needs to get S3 credentials for its own files only.
+
+        The token is new for each job and set nowhere else: the credential issuer gives S3
+        credentials only to the Batch job whose environment holds it (the job role cannot
+        describe other jobs, so it cannot read theirs). It is never logged.
+        """
+        return [
+            {"name": env.JOB_ID, "value": job_id},
+            {"name": env.JOB_CREDENTIALS_FUNCTION, "value": self.credentials_function},
+            {"name": env.JOB_TOKEN, "value": secrets.token_urlsafe(32)},
+        ]
+
+    def size_for(self, spec: JobSpec | PredictionSpec) -> TaskSize:
         dataset_bytes = self.artifacts.size_of(spec.dataset_uri)
         return task_size(dataset_bytes, spec.time_budget_s, file_name=spec.file_name)
 

@@ -48,7 +48,7 @@ from tests.builders import make_job, make_result
 from tests.conftest import SAMPLE_CHURN
 from tests.fakes.slack_api import FakeSlack, fake_slack
 
-from .conftest import BUCKET, DEFINITION, QUEUE, REGION, TABLE
+from .conftest import BUCKET, DEFINITION, PUBLIC_URL, QUEUE, REGION, TABLE
 
 __all__ = ["fake_slack"]
 
@@ -162,6 +162,7 @@ def deployed(
         "AUTOML_JOB_QUEUE": QUEUE,
         "AUTOML_JOB_DEFINITION": DEFINITION,
         "AUTOML_JOB_LOG_GROUP": LOG_GROUP,
+        "AUTOML_PUBLIC_URL": PUBLIC_URL,
         "SLACK_API_URL": fake_slack.url,
     }
     for key, value in env.items():
@@ -433,3 +434,32 @@ def test_the_sweep_ends_jobs_batch_does_not_know(deployed: FakeSlack, dynamodb_c
     still = jobs.get(fresh.job_id)
     assert still is not None and still.status == "queued"
     assert completion_handler.handler(dict(SWEEP_EVENT), None)["done"] == "swept: nothing lost"
+
+
+def test_batch_s_end_keeps_the_job_cost_and_cost_sums_the_channel(
+    deployed: FakeSlack, dynamodb_client: Any, s3_client: Any, s3_store: Any
+) -> None:
+    """The completion Lambda keeps each ended job's cost; `/automl cost` adds them up."""
+    from bot.channel_cost import channel_cost
+    from bot.cost import JobCost
+
+    fake = deployed
+    jobs = [a_job(dynamodb_client, fake, job_id=f"c0st000{n}") for n in range(3)]
+    for job, seconds in zip(jobs[:2], (95, 3600), strict=True):
+        put_result(s3_client, job)
+        ended = batch_event(job.job_id, "SUCCEEDED", attempts=[attempt(1_700_000_000_000, seconds)])
+        completion_handler.handler(ended, None)
+    kept = [
+        JobCost.from_json(
+            s3_client.get_object(Bucket=BUCKET, Key=f"runs/{job.job_id}/cost.json")["Body"].read()
+        )
+        for job in jobs[:2]
+    ]
+    assert [c.billed_s for c in kept] == [95, 3600]
+
+    total = channel_cost(store(dynamodb_client), s3_store, fake.channel)
+    assert (total.priced, total.unpriced) == (2, 1)  # the third has not ended
+    assert total.spot_usd == pytest.approx(sum(c.spot_usd for c in kept))
+    sentence = total.sentence()
+    assert "2 jobs in this channel cost about $" in sentence
+    assert "1 job without a recorded cost is not counted" in sentence

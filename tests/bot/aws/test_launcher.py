@@ -63,8 +63,14 @@ def test_submit(launcher: BatchLauncher, batch: Any, staged: tuple[Job, str]) ->
     assert described["timeout"] == {"attemptDurationSeconds": attempt_timeout_s(600)}
     assert described["container"]["command"] == ["python", "-m", "training", "run", spec_uri]
     assert {"name": "AUTOML_JOB_ID", "value": "3fa9c1b2"} in described["container"]["environment"]
-    # The bot's role may terminate only jobs tagged with its queue (infra/functions.py).
-    assert described["tags"] == {"automl-queue": QUEUE}
+    # The bot's role may terminate only jobs tagged with its queue (infra/functions.py); the
+    # others split the bill by job, channel and person, on the task too.
+    assert described["tags"] == {
+        "automl-queue": QUEUE,
+        "automl-job-id": "3fa9c1b2",
+        "automl-channel": job.channel_id,
+        "automl-user": job.user_id,
+    }
     # moto's description shows the definition's resources; the overrides are kept as sent.
     assert moto_job(listed[0]["jobId"]).container_overrides["resourceRequirements"] == [
         {"type": "VCPU", "value": "2"},
@@ -86,6 +92,9 @@ def test_submit_sizes_from_the_dataset(s3_store: S3ArtifactStore, batch: Any) ->
         {"type": "MEMORY", "value": "8192"},
     ]
     assert submitted["timeout"] == {"attemptDurationSeconds": 3600 + 600 + 360}
+    # The tags go onto the ECS task too, where Fargate's cost is billed.
+    assert submitted["propagateTags"] is True
+    assert submitted["tags"]["automl-job-id"] == "big1"
 
 
 def test_submit_errors_propagate(launcher: BatchLauncher, staged: tuple[Job, str]) -> None:
