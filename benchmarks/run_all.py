@@ -27,6 +27,10 @@ RESULTS = BENCHMARKS / "results"
 # benchmarks (serve_harness.py is their helper, not a benchmark) take about a minute together.
 SUITE = (
     ("speed.py", "speed.md"),
+    ("warm_start.py", "warm_start.md"),
+    ("report_follow_up.py", "report_follow_up.md"),
+    ("explanations.py", "explanations.md"),
+    ("prediction.py", "prediction.md"),
     ("install_size.py", "install_size.md"),
     ("quality.py", "quality.md"),
     ("bot_import.py", "bot_import.md"),

@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 
 from bot.messages import parsing as says
+from bot.messages.channel_cost import NOTHING_AFTER_COST
+from bot.messages.models import NOTHING_AFTER_MODELS
 from contract.jobs import JOB_ID_PATTERN, MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S
 from contract.tasks import REQUESTED_TASKS
 
@@ -31,8 +33,12 @@ __all__ = [
     "CancelCommand",
     "Command",
     "CommandError",
+    "CostCommand",
     "HelpCommand",
     "ListCommand",
+    "ModelsCommand",
+    "PredictCommand",
+    "RetrainCommand",
     "StatusCommand",
     "TrainCommand",
     "column_choice_problem",
@@ -82,11 +88,46 @@ class CancelCommand:
 
 
 @dataclass(frozen=True)
+class CostCommand:
+    """What this channel's jobs cost this month."""
+
+
+@dataclass(frozen=True)
+class ModelsCommand:
+    """The models of this channel a person may use."""
+
+
+@dataclass(frozen=True)
+class RetrainCommand:
+    """Train again on the thread's newest file with the settings of `job_id`."""
+
+    job_id: str | None = None  # None: the newest succeeded job of the thread
+
+
+@dataclass(frozen=True)
+class PredictCommand:
+    """Score a table with the model of a training job."""
+
+    job_id: str | None = None  # None: the thread's (or channel's) newest succeeded model
+    file_name: str | None = None  # None: the newest table shared in the channel (or thread)
+
+
+@dataclass(frozen=True)
 class HelpCommand:
     topic: str | None = None  # `help train` -> "train"
 
 
-Command = TrainCommand | StatusCommand | ListCommand | CancelCommand | HelpCommand
+Command = (
+    TrainCommand
+    | StatusCommand
+    | ListCommand
+    | CancelCommand
+    | CostCommand
+    | ModelsCommand
+    | RetrainCommand
+    | PredictCommand
+    | HelpCommand
+)
 
 # ---- Slack text ------------------------------------------------------------------------------
 
@@ -247,16 +288,28 @@ _TASK_ALIASES: dict[str, str] = {
     "regress": "regression",
     "regressor": "regression",
 }
-_COMMANDS = ("train", "status", "list", "cancel", "help")
+_COMMANDS = (
+    "train",
+    "predict",
+    "status",
+    "list",
+    "cancel",
+    "cost",
+    "models",
+    "retrain",
+    "help",
+)
 _COMMAND_ALIASES = {
     **{name: name for name in _COMMANDS},
     "run": "train",
     "ls": "list",
+    "model": "models",
     "jobs": "list",
     "stop": "cancel",
     "abort": "cancel",
     "kill": "cancel",
     "usage": "help",
+    "score": "predict",
     "?": "help",
 }
 
@@ -444,17 +497,40 @@ def _task(spoken: str) -> str:
     return found
 
 
+def _parse_predict(tokens: list[_Token]) -> PredictCommand:
+    """`predict [JOB] [file=NAME]`: the job id is the one word that is not `file=…`."""
+    file_name: str | None = None
+    rest: list[_Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        key = None if token.quoted else _option_key(token.text)
+        if key == "file" and (_followed_by_eq(tokens, i) or token.dashed):
+            start = i + 2 if _followed_by_eq(tokens, i) else i + 1
+            value, i = _take_value("file", token.text, tokens, start)
+            if file_name is not None:
+                raise CommandError(says.given_twice("file", file_name, value[0].text))
+            file_name = value[0].text.strip() or None
+        elif (_followed_by_eq(tokens, i) or token.dashed) and token.text.casefold().lstrip(
+            "-—–"
+        ) not in _JOB_WORDS:
+            raise CommandError(says.predict_takes_file_only(token.text.lstrip("-—–")))
+        else:
+            rest.append(token)
+            i += 1
+    return PredictCommand(job_id=_job_id(rest, "predict"), file_name=file_name)
+
+
 # ---- commands --------------------------------------------------------------------------------
+
+
+_JOB_WORDS = frozenset({"job", "id", "job_id"})  # `job=JOB`, `--job JOB`
 
 
 def _job_id(tokens: list[_Token], command: str) -> str | None:
     """The one job id in `tokens` (`JOB`, `job=JOB` or `--job JOB`), or None if there is none."""
     words = [t for t in tokens if not t.eq]
-    if (
-        words
-        and words[0].text.casefold().lstrip("-—–") in {"job", "id", "job_id"}
-        and (len(words) == 2)
-    ):
+    if words and words[0].text.casefold().lstrip("-—–") in _JOB_WORDS and (len(words) == 2):
         words = words[1:]
     if len(words) > 1:
         listed = " ".join(t.text for t in words)
@@ -508,5 +584,17 @@ def parse_command(text: str, *, bot_user_id: str | None = None) -> Command:
             listed = " ".join(t.text for t in rest)
             raise CommandError(says.list_takes_nothing(listed))
         return ListCommand()
+    if command == "cost":
+        if rest:
+            raise CommandError(NOTHING_AFTER_COST)
+        return CostCommand()
+    if command == "models":
+        if rest:
+            raise CommandError(NOTHING_AFTER_MODELS)
+        return ModelsCommand()
+    if command == "retrain":
+        return RetrainCommand(job_id=_job_id(rest, "retrain"))
+    if command == "predict":
+        return _parse_predict(rest)
     topic = rest[0].text.casefold() if rest else None
     return HelpCommand(topic=_COMMAND_ALIASES.get(topic, topic) if topic else None)

@@ -17,6 +17,9 @@ from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 from contract.jobs import utc_now
 
+JobKind = Literal["train", "predict"]  # training a model, or scoring a file with one
+JOB_KINDS: tuple[JobKind, ...] = get_args(JobKind)
+
 Status = Literal["queued", "running", "succeeded", "failed", "interrupted", "cancelled"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 
@@ -47,7 +50,8 @@ def new_job_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One training run. Stores hand out copies; change a job through the store."""
+    """One job: a training run, or a file scored with a trained model (`kind`). Stores hand
+    out copies; change a job through the store."""
 
     job_id: str
     user_id: str
@@ -69,10 +73,15 @@ class Job:
     dedupe_key: str | None = None  # Slack event id / trigger id / request id that created it
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
+    kind: JobKind = "train"
+    # A prediction job: the training job whose model scores the file (`target` is its target).
+    model_job_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown job status {self.status!r}")
+        if self.kind not in JOB_KINDS:
+            raise ValueError(f"unknown job kind {self.kind!r}")
 
     @property
     def active(self) -> bool:

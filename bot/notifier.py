@@ -28,11 +28,17 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.jobs import Job, JobStore
 from bot.messages import SlackMessage, failure_message, job_status_message, results_message
-from bot.messages.results import charts_comment, mentioning
+from bot.messages.prediction import prediction_message, predictions_comment
+from bot.messages.results import (
+    charts_comment,
+    mentioning,
+    report_ready_message,
+    report_unfinished_message,
+)
 from bot.messages.text import truncate
 from bot.outcome import Outcome
 from bot.ports import ArtifactStore
-from contract.jobs import JobResult, ProgressEvent
+from contract.jobs import JobResult, ProgressEvent, ReportEvent
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +152,17 @@ class Notifier:
             finally:
                 self._forget(job.job_id)
 
+    def show_report(self, job: Job, event: ReportEvent) -> None:
+        """A threaded reply with the EDA report that followed a job's results (or why not)."""
+        url = self._link(job.job_id, event.report)
+        message = report_ready_message(url, event.note)
+        self._post(job, job.thread_ts or job.status_ts, message, "post the report")
+
+    def show_report_unfinished(self, job: Job) -> None:
+        """A threaded reply: the job ended without the EDA report its results promised."""
+        message = report_unfinished_message()
+        self._post(job, job.thread_ts or job.status_ts, message, "say the report is missing")
+
     def forget(self, job_id: str) -> None:
         """Drop what is remembered about a job that has ended (its progress, its throttle)."""
         self._forget(job_id)
@@ -154,9 +171,37 @@ class Notifier:
         self._update_status(job, latest, outcome.status)
         job = self._store.get(job.job_id) or job  # the status message may have been re-posted
         thread_ts = job.thread_ts or job.status_ts
+        prediction = outcome.prediction
+        if prediction is not None and prediction.status == "succeeded":
+            message = prediction_message(prediction, cost=outcome.cost or None)
+            self._post(job, thread_ts, mentioning(message, job.user_id), "prediction")
+            self._upload_predictions(job, prediction.predictions_csv, thread_ts)
+            return
         message = self._outcome_message(job, outcome.result, outcome.cost)
         self._post(job, thread_ts, mentioning(message, job.user_id), "outcome")
         self._upload_charts(job, outcome.result, thread_ts)
+
+    def _upload_predictions(self, job: Job, csv_path: str | None, thread_ts: str | None) -> None:
+        """The scored rows as a CSV file in the thread."""
+        if not csv_path:
+            return
+        try:
+            content = self._artifacts.read_bytes(job.job_id, csv_path)
+        except Exception:
+            log.exception("could not read the predictions of job %s", job.job_id)
+            return
+        stem = PurePosixPath(job.file_name).stem or "file"
+        try:
+            self._client.files_upload_v2(
+                content=content,
+                filename=f"predictions-{stem}.csv",
+                title=f"Predictions for {job.file_name}",
+                channel=job.channel_id,
+                thread_ts=thread_ts,
+                initial_comment=predictions_comment(job.file_name, job.job_id),
+            )
+        except _SLACK_ERRORS as exc:
+            _log_slack_error("upload the predictions", job.job_id, exc)
 
     def _outcome_message(self, job: Job, result: JobResult, cost: str) -> SlackMessage:
         # A result with models is worth showing even when the job did not finish cleanly.
@@ -164,6 +209,8 @@ class Notifier:
             report = self._link(job.job_id, result.artifacts.report)
             model = self._link(job.job_id, result.artifacts.model)
             return results_message(result, report, model, cost=cost or None)
+        if job.kind == "predict":
+            return failure_message(result, cost=cost or None, doing="Scoring")
         return failure_message(result, cost=cost or None)
 
     def _link(self, job_id: str, relative_path: str | None) -> str | None:
@@ -220,6 +267,7 @@ class Notifier:
             word,
             user_id=job.user_id,
             queue_position=queue_position,
+            kind=job.kind,
         )
 
     def _update_status(

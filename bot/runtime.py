@@ -84,7 +84,15 @@ def build_bot(settings: Settings, *, process_before_response: bool = False) -> B
     lifecycle = JobLifecycle(backend.jobs)
     notifier = Notifier(client, backend.jobs, backend.artifacts)
     events = JobEventHandler(lifecycle, backend.jobs, backend.artifacts, notifier, model_key)
-    service = JobService(settings, backend, client, notifier, lifecycle=lifecycle, events=events)
+    service = JobService(
+        settings,
+        backend,
+        client,
+        notifier,
+        lifecycle=lifecycle,
+        events=events,
+        model_key=model_key,
+    )
     app = build_app(
         service,
         signing_secret=signing_secret,

@@ -27,7 +27,7 @@ from bot.preview_blocks import preview_failed_message, preview_message
 from bot.preview_turns import PreviewTurns
 from bot.settings import Settings
 from bot.slack_files import SlackFile
-from contract.jobs import ErrorInfo, JobResult, JobSpec
+from contract.jobs import ErrorInfo, JobResult, JobSpec, PreviousModel
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class TrainRequest:
     file_id: str | None = None  # known when asked from the file (button, shortcut)
     thread_ts: str | None = None  # the thread a mention came from
     dedupe_key: str | None = None  # Slack's id of the user action (event id, view id)
+    previous_job_id: str | None = None  # retraining: compare with this job's model
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ class JobService:
         *,
         lifecycle: JobLifecycle,
         events: JobEvents,
+        model_key: bytes | None = None,
     ) -> None:
         self.settings = settings
         self.backend = backend
@@ -83,7 +85,12 @@ class JobService:
         self.notifier = notifier
         self.lifecycle = lifecycle
         self.events = events  # where a job that ends before it is launched is reported
+        self.model_key = model_key  # checks model.sig before a model scores a file
         self.preview_turns = PreviewTurns(backend.jobs)
+
+    @property
+    def token(self) -> str:
+        return self._token
 
     @property
     def _token(self) -> str:
@@ -99,6 +106,13 @@ class JobService:
             raise problems.channel_not_allowed()
         if not self.settings.user_allowed(user_id):
             raise problems.user_not_allowed()
+
+    def check_user_limit(self, user_id: str) -> None:
+        """`UserFacingError` when the person has as many active jobs as they may."""
+        self._check_user_limit(user_id)
+
+    def over_limit(self, user_id: str) -> UserFacingError:
+        return self._over_limit(user_id)
 
     def _check_user_limit(self, user_id: str) -> None:
         # Early, for the common case; `lifecycle.record` takes the slot atomically.
@@ -208,7 +222,7 @@ class JobService:
 
         self.notifier.announce(job)
         try:
-            spec_uri = self._stage(job, file)
+            spec_uri = self._stage(job, file, request.previous_job_id)
         except UserFacingError as error:
             self.end_before_start(job, error.message, error.hint, error.code)
             return TrainStarted(job, created=True, problem=error.message, notes=tuple(notes))
@@ -235,7 +249,8 @@ class JobService:
             job_id=new_job_id(),
             user_id=request.user_id,
             channel_id=request.channel_id,
-            thread_ts=file.thread_ts or file.message_ts,
+            # A file attached to a form is shared nowhere: the thread it was asked from.
+            thread_ts=file.thread_ts or file.message_ts or request.thread_ts,
             file_id=file.id,
             file_name=file.name,
             target=command.target,
@@ -246,6 +261,9 @@ class JobService:
             keep_columns=command.keep,
             dedupe_key=request.dedupe_key,
         )
+
+    def waiting_position(self, job: Job) -> int | None:
+        return self._waiting_position(job)
 
     def _waiting_position(self, job: Job) -> int | None:
         """The job's place in the queue, when it really has to wait for a free worker."""
@@ -289,7 +307,7 @@ class JobService:
             raise problems.already_starting(target, file.name)
         return key
 
-    def _stage(self, job: Job, file: SlackFile) -> str:
+    def _stage(self, job: Job, file: SlackFile, previous_job_id: str | None = None) -> str:
         """Copy the Slack file into the artifact store and write the job's spec."""
         artifacts = self.backend.artifacts
         max_bytes = self.settings.max_file_bytes
@@ -309,8 +327,25 @@ class JobService:
             keep_columns=list(job.keep_columns),
             output_uri=artifacts.output_uri(job.job_id),
             limits=self.settings.input_limits(),
+            previous_model=self._previous_model(job, previous_job_id),
         )
         return artifacts.save_spec(spec)
+
+    def _previous_model(self, job: Job, previous_job_id: str | None) -> PreviousModel | None:
+        if previous_job_id is None:
+            return None
+        from bot.retrain_service import stage_previous_model  # it imports this module
+
+        return stage_previous_model(self, job.job_id, previous_job_id)
+
+    # ---- predict -------------------------------------------------------------------------
+
+    def predict(self, request: PredictRequest) -> PredictStarted:
+        """Score a shared table with a trained model (bot/prediction_service.py)."""
+        return start_prediction(self, request)
+
+    def end_with_our_fault(self, job: Job, message: str, code: str) -> None:
+        self._end_with_our_fault(job, message, code)
 
     def _end_with_our_fault(self, job: Job, message: str, code: str) -> None:
         self.end_before_start(job, message, problems.our_fault_hint(job.job_id), code)
@@ -462,3 +497,7 @@ class JobService:
         if not jobs:
             return answers.NO_JOBS_IN_CHANNEL
         return answers.channel_jobs([self.describe(j) for j in jobs])
+
+
+# Below the class: bot.prediction_service refers to JobService only for its annotations.
+from bot.prediction_service import PredictRequest, PredictStarted, start_prediction  # noqa: E402

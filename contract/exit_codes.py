@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:  # only for the annotation: this module stays standard library at run time
-    from contract.jobs import JobResult
+    from contract.jobs import JobResult, PredictionResult
 
 SUCCEEDED: Final = 0
 INTERNAL_ERROR: Final = 1
@@ -18,7 +18,7 @@ INTERRUPTED: Final = 3  # stopped by SIGTERM/SIGINT: worth retrying, unlike bad 
 NOT_STARTED: Final = 70  # a warm worker's child that never began the job (EX_SOFTWARE)
 
 
-def for_result(result: JobResult) -> int:
+def for_result(result: JobResult | PredictionResult) -> int:
     from contract.jobs import INTERNAL_ERROR_CODE  # loaded already: `result` is a JobResult
 
     if result.status == "succeeded":

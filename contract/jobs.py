@@ -1,9 +1,12 @@
 """The JSON contracts between the bot and the training job, versioned.
 
 - `JobSpec` (spec.json): what to train, written by the bot (or the CLI), read by the job.
-- `Event` (one JSON object per line): `started`, `progress`, `finished`, emitted by the job.
+- `Event` (one JSON object per line): `started`, `progress`, `finished` and, when the EDA report
+  follows the results, `report`, emitted by the job.
 - `JobResult` (result.json): everything the job produced, for people and for the notifier.
 - `PreviewRequest` -> `DatasetPreview`: the preview Lambda's event and answer.
+- `PredictionSpec` (spec.json of a prediction job) -> `PredictionResult` (prediction.json):
+  a file scored with a trained model, `python -m training predict SPEC`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from contract.tasks import RequestedTask, TaskName
 SCHEMA_VERSION = 1
 
 JobStatus = Literal["succeeded", "failed", "interrupted"]
+# What a job does: train models on a file, or score a file with a trained model.
+JobKind = Literal["train", "predict"]
 
 # Job ids become folder names and S3 prefixes: keep them boring.
 JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -45,6 +50,19 @@ class Limits(_Model):
     max_unpacked_mb: float = Field(default=2000, gt=0)
 
 
+class PreviousModel(_Model):
+    """The model a retraining is compared with (`@AutoML retrain`): a copy staged with the
+    job's dataset, since a job reads only its own folders."""
+
+    job_id: str = Field(pattern=JOB_ID_PATTERN)
+    model_uri: str = Field(min_length=1, description="local path or s3:// URI of the copy")
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="the bot checked it against the model's signature; the job checks the "
+        "copy against it before unpickling",
+    )
+
+
 class JobSpec(_Model):
     """spec.json: bot -> training."""
 
@@ -64,6 +82,9 @@ class JobSpec(_Model):
     seed: int = 0
     output_uri: str = Field(min_length=1, description="the run's folder: local path or s3:// URI")
     limits: Limits = Field(default_factory=Limits)
+    previous_model: PreviousModel | None = Field(
+        default=None, description="retraining: score this model on the new holdout rows too"
+    )
 
     @field_validator("schema_version")
     @classmethod
@@ -104,9 +125,27 @@ class FinishedEvent(_EventBase):
     status: JobStatus
     result_path: str
     error_code: str | None = None
+    report_pending: bool = Field(
+        default=False,
+        description="the results are final; the process keeps running to finish the EDA report "
+        "and then emits a `report` event",
+    )
 
 
-Event = Annotated[StartedEvent | ProgressEvent | FinishedEvent, Field(discriminator="type")]
+class ReportEvent(_EventBase):
+    """The EDA report of a job whose results went out before it (`report_pending`)."""
+
+    type: Literal["report"] = "report"
+    report: str | None = Field(description="relative to the run folder; None: not made")
+    note: str | None = Field(default=None, description="why not, or what it leaves out")
+
+
+# How long a job may keep running after its results to finish a pending EDA report: the job
+# stops the report then, and launchers allow it (and their margin) past the budget.
+REPORT_FOLLOW_UP_MAX_S = 180
+
+AnyEvent = StartedEvent | ProgressEvent | FinishedEvent | ReportEvent
+Event = Annotated[AnyEvent, Field(discriminator="type")]
 
 
 class EventEnvelope(BaseModel):
@@ -115,7 +154,7 @@ class EventEnvelope(BaseModel):
     event: Event
 
 
-def parse_event(line: str | bytes) -> StartedEvent | ProgressEvent | FinishedEvent:
+def parse_event(line: str | bytes) -> AnyEvent:
     return EventEnvelope.model_validate_json(b'{"event":' + _as_bytes(line) + b"}").event
 
 
@@ -187,6 +226,53 @@ class Chart(_Model):
     alt_text: str
 
 
+class ColumnEffect(_Model):
+    """How much one column moves the best model's predictions, and which way."""
+
+    column: str
+    mean_abs_contribution: float = Field(ge=0, description="on the explanation's scale")
+    direction: Literal["raises", "lowers", "mixed", "by_category"] = Field(
+        description="what higher values do to the explained output; by_category for categories"
+    )
+
+
+class Explanations(_Model):
+    """What drives the best model: each column's contribution to its predictions."""
+
+    sentences: list[str] = Field(
+        min_length=1, max_length=3, description="for a person: the columns that matter, and how"
+    )
+    explained: str = Field(
+        min_length=1,
+        description="the output explained: `target=class`, the predicted class, "
+        "or the target's value",
+    )
+    scale: Literal["probability", "value"]
+    rows: int = Field(ge=1, description="the holdout rows explained")
+    method: str = Field(description="how the contributions were computed, for each member")
+    columns: list[ColumnEffect] = Field(default_factory=list, max_length=50)
+
+    @field_validator("sentences")
+    @classmethod
+    def _no_empty_sentence(cls, value: list[str]) -> list[str]:
+        if any(not sentence.strip() for sentence in value):
+            raise ValueError("a sentence is empty")
+        return value
+
+
+class ModelComparison(_Model):
+    """A retraining's new model and the previous one, on the new file's holdout rows."""
+
+    previous_job_id: str
+    metric: str = Field(description="the holdout metric both scores are in")
+    score: float | None = Field(default=None, description="the new model")
+    previous_score: float | None = Field(default=None, description="the previous model")
+    rows: int = Field(ge=0, description="the holdout rows both were scored on")
+    note: str | None = Field(
+        default=None, description="why the previous model could not be scored, for a person"
+    )
+
+
 class Artifacts(_Model):
     """Paths relative to the run folder; None where the artifact was not produced."""
 
@@ -227,6 +313,12 @@ class JobResult(_Model):
     )
     decision_threshold: DecisionThreshold | None = None
     suspected_leaks: list[SuspectedLeak] = Field(default_factory=list)
+    explanations: Explanations | None = Field(
+        default=None, description="what drives the best model; None when not made"
+    )
+    comparison: ModelComparison | None = Field(
+        default=None, description="retraining: the previous model on the same holdout rows"
+    )
     holdout_rows: int | None = None
     trials: int = 0
     stopped_early: bool = Field(
@@ -234,6 +326,11 @@ class JobResult(_Model):
     )
     timings_s: dict[str, float] = Field(default_factory=dict)
     artifacts: Artifacts = Field(default_factory=Artifacts)
+    report_pending: bool = Field(
+        default=False,
+        description="the EDA report is still being made: a `report` event follows, and the "
+        "job rewrites this file with the report (or a note) when it is done",
+    )
     notes: list[str] = Field(
         default_factory=list, description="things a person should know: skipped charts, sampling"
     )
@@ -281,3 +378,87 @@ class DatasetPreview(_Model):
     suggested_target: str | None = None
     suggested_task: TaskName | None = None
     notes: list[str] = Field(default_factory=list)
+
+
+# ---- prediction ----------------------------------------------------------------------------
+
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class PredictionSpec(_Model):
+    """spec.json of a prediction job: bot -> `python -m training predict`."""
+
+    schema_version: int = SCHEMA_VERSION
+    job_id: str = Field(pattern=JOB_ID_PATTERN)
+    model_job_id: str = Field(pattern=JOB_ID_PATTERN, description="the training job's id")
+    model_uri: str = Field(min_length=1, description="its model.joblib: local path or s3:// URI")
+    model_sha256: str = Field(
+        pattern=SHA256_PATTERN,
+        description="the digest model.sig vouches for, checked by the bot: the job loads the "
+        "model only if its bytes have it",
+    )
+    dataset_uri: str = Field(min_length=1, description="the file to score: local path or s3://")
+    file_name: str = Field(min_length=1, description="the name the person gave the file")
+    output_uri: str = Field(min_length=1, description="the run's folder: local path or s3:// URI")
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        return JobSpec._known_version(value)
+
+    @property
+    def time_budget_s(self) -> int:
+        """How long scoring may take (the events' budget; launchers stop it after that)."""
+        return PREDICTION_TIME_BUDGET_S
+
+
+# Scoring a file within the input limits takes seconds to a few minutes; the launchers stop a
+# prediction job after this (plus their margin), as they stop training at its budget.
+PREDICTION_TIME_BUDGET_S = 900
+
+PredictionWarningKind = Literal[
+    "extra_columns", "unseen_categories", "out_of_range", "reasons", "note"
+]
+
+
+class PredictionWarning(_Model):
+    """Something a person should know about the scored file, in one sentence."""
+
+    kind: PredictionWarningKind
+    columns: list[str] = Field(default_factory=list, description="the columns it is about")
+    sentence: str = Field(min_length=1)
+
+
+class ClassCount(_Model):
+    label: str
+    rows: int = Field(ge=0)
+
+
+class PredictionResult(_Model):
+    """prediction.json: training -> bot, written last by a prediction job."""
+
+    schema_version: int = SCHEMA_VERSION
+    job_id: str
+    model_job_id: str = ""
+    status: JobStatus
+    error: ErrorInfo | None = None
+    file_name: str = ""
+    target: str = ""
+    task: TaskName | None = None
+    rows_scored: int = Field(default=0, ge=0)
+    class_counts: list[ClassCount] = Field(
+        default_factory=list, description="classification: rows per predicted class, most first"
+    )
+    quantiles: dict[str, float] = Field(
+        default_factory=dict,
+        description="regression: the predicted values' min, p10, p50 (median), p90 and max",
+    )
+    warnings: list[PredictionWarning] = Field(default_factory=list)
+    predictions_csv: str | None = Field(
+        default=None, description="the scored rows, relative to the run folder"
+    )
+    with_reasons: bool = Field(default=False, description="the CSV has a `reasons` column")
+    timings_s: dict[str, float] = Field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

@@ -8,6 +8,12 @@ backend), laid out the same way::
 
 The bot writes the spec and reads the result and the events; the job writes the rest.
 `JobResult.artifacts` names the files a run produced, relative to its folder.
+
+A prediction job (`python -m training predict`) has a run folder of its own, beside its
+model's: `spec.json` (a `PredictionSpec`), `events.jsonl`, `run.log`, `job.log` (local),
+`predictions.csv` and `prediction.json` (the `PredictionResult`, written last). Its file is
+in `datasets/<job_id>/`; it reads the model from `runs/<model_job_id>/model.joblib`. A
+`result.json` there is the bot's: the job ended before it ran (the file could not be fetched).
 """
 
 from __future__ import annotations
@@ -27,4 +33,10 @@ LEADERBOARD_FILE: Final = "leaderboard.csv"
 REPORT_FILE: Final = "report.html"
 MODEL_FILE: Final = "model.joblib"  # a `training.pipeline.model.TrainedModel`
 MODEL_SIGNATURE_FILE: Final = "model.sig"  # the bot's (or CLI's) signature of its SHA-256
+PREDICTIONS_FILE: Final = "predictions.csv"  # a prediction job's scored rows
+PREDICTION_RESULT_FILE: Final = "prediction.json"  # a `PredictionResult`, written last
 CHARTS_DIR: Final = "charts"  # the chart images, `charts/<name>.png`
+# The explanation charts, `charts/<name>.png`: mean contribution per column, then how the
+# three strongest columns' values move the prediction (`<prefix>1` … `<prefix>3`).
+EXPLANATION_CHART: Final = "explanation_importance"
+DEPENDENCE_CHART_PREFIX: Final = "explanation_dependence_"

@@ -1,5 +1,8 @@
 """The container's entry point: `python -m training run SPEC` (a path or an s3:// URI).
 
+`python -m training predict SPEC` scores a file with a trained model (a `PredictionSpec`;
+training/predict_job.py), with the same events, staging and exit codes.
+
 Events go to stdout as JSON lines (the local runner reads them); logs go to stderr. With
 `AUTOML_EVENT_BUS` set (the Batch job definition sets it) they go to EventBridge too. When
 the spec's dataset or output URI is `s3://`, the job downloads the one and uploads the run
@@ -18,14 +21,14 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
-from common.logs import configure_logging
+from common.logs import JSON, configure_logging, set_process_log_context
 from contract import environment as env
 from contract import exit_codes
-from contract.jobs import JobSpec, Limits
+from contract.jobs import JobSpec, Limits, PredictionSpec
 
 if TYPE_CHECKING:
     from training.outputs.events import EventSink
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 # the tests use it to tell a job forked by training.warm_worker from a cold start.
 LOG_PRELOADED_ENV = "AUTOML_LOG_PRELOADED"
 HEAVY_MODULES = ("pandas", "sklearn", "lightgbm", "xgboost", "flaml")
+
+Spec = TypeVar("Spec", JobSpec, PredictionSpec)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the training job described by a spec.json")
     run.add_argument("spec", help="spec.json: a local path or an s3:// URI")
+    predict = commands.add_parser("predict", help="score a file with the model a spec names")
+    predict.add_argument("spec", help="a prediction's spec.json: a local path or an s3:// URI")
     preview = commands.add_parser("preview", help="describe a table file as JSON")
     preview.add_argument("path", type=Path)
     preview.add_argument("--name", help="the file's name as the person gave it")
@@ -53,7 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--max-unpacked-mb", type=float, default=Limits().max_unpacked_mb)
     args = parser.parse_args(argv)
 
-    configure_logging(stderr_level=logging.WARNING)  # the run's log file records INFO
+    if os.environ.get(env.BATCH_JOB_ID):
+        # On AWS Batch stderr is CloudWatch, the operator's view: INFO, as JSON lines.
+        configure_logging(level=logging.INFO, output=JSON)
+    else:
+        # The run's log file records INFO. The local launcher shows the last lines of stderr
+        # to the person (job.log): warnings in text, whatever the bot's own log is set to.
+        configure_logging(stderr_level=logging.WARNING, from_environment=False)
     if args.command == "preview":
         limits = Limits(
             max_file_mb=args.max_file_mb,
@@ -66,9 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         from training.preload import start_background_imports
 
         start_background_imports()
+    # One process, one job: every line says which, from whatever thread (the search's, the
+    # browser's). The launcher names it on Batch before the spec is read.
+    set_process_log_context(job_id=os.environ.get(env.JOB_ID) or None)
+    if args.command == "predict":
+        return _predict(args.spec)
     spec = _read_spec(args.spec)
     if spec is None:
         return exit_codes.BAD_INPUT
+    set_process_log_context(job_id=spec.job_id)
 
     from training.run import RunOptions, run_job
 
@@ -76,7 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     return exit_codes.for_result(result)
 
 
-def _read_spec(location: str) -> JobSpec | None:
+def _predict(location: str) -> int:
+    spec = _read_spec(location, PredictionSpec)
+    if spec is None:
+        return exit_codes.BAD_INPUT
+    set_process_log_context(job_id=spec.job_id)
+
+    from training.predict_job import run_prediction
+
+    result = run_prediction(spec, _event_sinks())
+    return exit_codes.for_result(result)
+
+
+def _read_spec(location: str, model: type[Spec] = JobSpec) -> Spec | None:  # type: ignore[assignment]
     """The spec, or None after saying on stderr why it cannot be had."""
     try:
         content = _spec_bytes(location)
@@ -84,7 +115,7 @@ def _read_spec(location: str) -> JobSpec | None:
         print(f"error: cannot read the spec {location}: {_reason(error)}", file=sys.stderr)
         return None
     try:
-        return JobSpec.model_validate_json(content)
+        return model.model_validate_json(content)
     except ValidationError as error:
         print(f"error: {location} is not a valid job spec:\n{error}", file=sys.stderr)
         return None

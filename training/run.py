@@ -24,6 +24,7 @@ from contract.jobs import (
     JobResult,
     JobSpec,
     ProgressEvent,
+    ReportEvent,
     StartedEvent,
     utc_now,
 )
@@ -38,7 +39,7 @@ from contract.run_folder import (
     SEARCH_LOG_FILE,
     SPEC_FILE,
 )
-from training.errors import InputError, internal_error
+from training.errors import InputError, disk_full, internal_error, is_disk_full
 from training.input.limits import out_of_memory
 from training.input.staging import open_staging
 from training.outputs.events import EventEmitter, EventSink, JsonLinesSink
@@ -47,8 +48,9 @@ from training.outputs.run_log import run_log
 if TYPE_CHECKING:
     import pandas as pd
 
-    from training.outputs.report import ReportJob
+    from training.outputs.report import ReportJob, ReportOutcome
     from training.pipeline.evaluation import Holdout
+    from training.pipeline.explained_sample import ExplainedSample
     from training.pipeline.model import TrainedModel
     from training.pipeline.prepare import PreparedData
     from training.pipeline.search import ConvergencePolicy, Search, SearchOutcome, SearchSnapshot
@@ -59,6 +61,9 @@ PROGRESS_EVERY_S = 5.0  # the contract promises at least one progress event ever
 # After SIGTERM, Fargate Spot kills the task 30 s later: cut the search off well before.
 INTERRUPT_GRACE_S = 8.0
 MIN_SEARCH_S = 2.0
+CHARTS_RESERVE_S = 1.5  # of the time left after the search, kept for the charts
+# Charts not drawn by the deadline plus this share of the budget are left out (with a note).
+CHARTS_OVERRUN_SHARE = 0.05
 
 
 @dataclass
@@ -113,6 +118,7 @@ class _Run:
         self.search: Search | None = None
         self.last_progress = 0.0
         self.emitter = EventEmitter([])
+        self.pending_report: ReportJob | None = None  # finished after the results
 
     # -- the whole run ----------------------------------------------------------------------
 
@@ -142,10 +148,12 @@ class _Run:
                 log.exception("out of memory")
                 self.result.status = "failed"
                 self.result.error = out_of_memory(self.spec.file_name, memory_limit_mb()).info()
-            except Exception:
+            except Exception as error:
                 log.exception("the run failed")
                 self.result.status = "failed"
-                self.result.error = internal_error(self.spec.job_id)
+                # A full disk is no bug: say so, in words the person can pass on.
+                full = is_disk_full(error)
+                self.result.error = disk_full() if full else internal_error(self.spec.job_id)
             finally:
                 self._end(previous)
         return self.result
@@ -161,6 +169,8 @@ class _Run:
         try:
             self._finish()
             self._publish()
+            if self.pending_report is not None:
+                self._follow_up_report(self.pending_report)
         finally:
             self.staging.close()
             self._restore_signal_handlers(previous_handlers)
@@ -202,7 +212,7 @@ class _Run:
         try:
             self._search_and_finish(data, report_job)
         finally:
-            if report_job is not None:
+            if report_job is not None and report_job is not self.pending_report:
                 report_job.cancel()
 
     def _search_and_finish(self, data: PreparedData, report_job: ReportJob | None) -> None:
@@ -219,11 +229,24 @@ class _Run:
             )
         with self._stage("evaluate"):
             model, holdout = self._evaluate(outcome, data)
+            if self.spec.previous_model is not None:  # retraining: the old model, same rows
+                from training.pipeline.previous_model import compare_with_previous
+
+                self.result.comparison = compare_with_previous(
+                    self.spec.previous_model,
+                    task=data.target.task,
+                    metric=data.metric,
+                    new_scores=holdout.scores,
+                    frame=data.test_frame,
+                    y_true=data.y_test,
+                )
         with self._stage("save"):
             self._save(model, outcome)
+        with self._stage("explain"):
+            explained = self._explain(model, data)
         if self.options.charts:
             with self._stage("charts"):
-                self._charts(outcome, model, holdout, data)
+                self._charts(outcome, model, holdout, data, explained)
         if report_job is not None:
             with self._stage("report"):
                 self._collect_report(report_job)
@@ -243,11 +266,13 @@ class _Run:
 
     def _search(self, data: PreparedData) -> SearchOutcome:
         from training.outputs.leaderboard import leaderboard_rows
+        from training.pipeline.explanations import explanation_reserve_s
         from training.pipeline.search import ConvergencePolicy, Search
         from training.resources import available_cpus
 
         rows, cols = data.X_train.shape
         budget = self.deadline - time.monotonic() - post_search_reserve_s(rows, cols)
+        budget -= explanation_reserve_s(self.spec.time_budget_s)
         budget = max(budget, min_search_s(rows, cols))
         self.search = Search(
             task=data.target.task,
@@ -297,6 +322,7 @@ class _Run:
             threshold=threshold,
             versions=library_versions(),
         )
+        _add_explanation_parts(model, data)
         holdout = evaluate(model, data.test_frame, data.y_test)
         self.result.holdout_metrics = holdout.scores
         self.result.decision_threshold = threshold
@@ -313,9 +339,37 @@ class _Run:
         write_leaderboard_csv(self.run_dir / LEADERBOARD_FILE, self.result.leaderboard)
         self.result.artifacts.leaderboard_csv = LEADERBOARD_FILE
 
+    def _explain(self, model: TrainedModel, data: PreparedData) -> ExplainedSample | None:
+        """What drives the model, on a sample of the holdout rows; in the time left, else a
+        note. A failure costs the explanations, never the job."""
+        from training.pipeline.explained_sample import explain_holdout
+        from training.pipeline.explanations import explanation_reserve_s
+
+        seconds = self.deadline - time.monotonic() - CHARTS_RESERVE_S
+        if not self.interrupted_by:  # the share kept back from the search is theirs even if
+            # the stages before overran (the launchers allow a margin past the budget)
+            seconds = max(seconds, explanation_reserve_s(self.spec.time_budget_s))
+        try:
+            explained, note = explain_holdout(model, data.test_frame, seconds, self.spec.seed)
+        except Exception:
+            log.warning("could not explain the model", exc_info=True)
+            self.result.notes.append("The explanations of the model could not be made.")
+            return None
+        if note:
+            self.result.notes.append(note)
+        if explained is not None:
+            self.result.explanations = explained.summary
+        return explained
+
     def _charts(
-        self, outcome: SearchOutcome, model: TrainedModel, holdout: Holdout, data: PreparedData
+        self,
+        outcome: SearchOutcome,
+        model: TrainedModel,
+        holdout: Holdout,
+        data: PreparedData,
+        explained: ExplainedSample | None = None,
     ) -> None:
+        from training.outputs.charts.explanation_figures import plan_explanation_charts
         from training.outputs.charts.figures import ChartInputs, plan_charts
         from training.outputs.charts.rendering import render_charts
 
@@ -324,13 +378,19 @@ class _Run:
             metric=data.metric,
             leaderboard=[(r.estimator, r.validation_score) for r in self.result.leaderboard],
             score_history=outcome.score_history,
-            feature_importance=self._importance(model, data),
+            # The explanation's importance chart (with directions) replaces permutation
+            # importance: one chart and its shuffled predictions fewer.
+            feature_importance=[] if explained is not None else self._importance(model, data),
             y_true=list(holdout.y_true),
             y_pred=list(holdout.y_pred),
             proba=holdout.proba,
             classes=model.classes,
         )
-        charts, notes = render_charts(plan_charts(inputs), self.run_dir / CHARTS_DIR)
+        planned = plan_charts(inputs)
+        if explained is not None:
+            planned += plan_explanation_charts(explained.effects, explained.summary)
+        charts_end = self.deadline + CHARTS_OVERRUN_SHARE * self.spec.time_budget_s
+        charts, notes = render_charts(planned, self.run_dir / CHARTS_DIR, deadline=charts_end)
         self.result.artifacts.charts = charts
         self.result.notes += notes
 
@@ -384,11 +444,55 @@ class _Run:
             self.result.notes.append("The EDA report was skipped: the job was stopped.")
             return
         deadline = report_job.deadline if report_job.deadline is not None else self.deadline
-        outcome = report_job.wait(timeout_s=max(1.0, deadline - time.monotonic()))
+        if report_job.may_follow:
+            # Never cut: with the results when ready in time, else finished after them.
+            done = report_job.finish_by(deadline, give_up=lambda: report_job.late_for(deadline))
+            if done is None:
+                self.pending_report = report_job
+                self.result.report_pending = True
+                return
+            self._take_report(done)
+            return
+        self._take_report(report_job.wait(timeout_s=max(1.0, deadline - time.monotonic())))
+
+    def _take_report(self, outcome: ReportOutcome) -> None:
         if outcome.path is not None:
             self.result.artifacts.report = outcome.path.name
         if outcome.note:
             self.result.notes.append(outcome.note)
+
+    def _follow_up_report(self, report_job: ReportJob) -> None:
+        """After the results (result.json, the finished event, the upload): wait for the EDA
+        report, record it in result.json, upload it, then say so in a `report` event."""
+        from training.outputs.report import ReportOutcome
+
+        self.pending_report = None
+        self.search = None  # over: a signal from now on has no search to cut off
+        started = time.monotonic()
+        outcome = None
+        if self.result.status == "succeeded" and report_job.scope is not None:
+            outcome = report_job.finish_by(
+                started + report_job.scope.follow_up_s,
+                give_up=lambda: self.interrupted_by is not None,
+            )
+        if outcome is None and (self.interrupted_by or self.result.status != "succeeded"):
+            report_job.cancel()
+            why = "was stopped" if self.interrupted_by else "failed"
+            stopped = f"The EDA report could not be finished: the job {why} before it was done."
+            outcome = ReportOutcome(None, stopped, time.monotonic() - started, 0)
+        elif outcome is None:
+            outcome = report_job.wait(timeout_s=0.0)  # late beyond its allowance: stopped
+        self.result.report_pending = False
+        self._take_report(outcome)
+        self.result.timings_s["report_follow_up"] = round(time.monotonic() - started, 3)
+        report, note = self.result.artifacts.report, outcome.note
+        try:
+            write_atomically(self.run_dir / RESULT_FILE, self.result.model_dump_json(indent=2))
+            self.staging.publish(last=RESULT_FILE)
+        except Exception:  # the results stand as they were posted
+            log.exception("could not store the EDA report of job %s", self.spec.job_id)
+            report, note = None, "The EDA report was made but could not be stored."
+        self.emitter.emit(ReportEvent(job_id=self.spec.job_id, report=report, note=note))
 
     # -- progress, signals, bookkeeping -------------------------------------------------------
 
@@ -468,6 +572,7 @@ class _Run:
                 status=self.result.status,
                 result_path=self.staging.location(RESULT_FILE),
                 error_code=self.result.error.code if self.result.error else None,
+                report_pending=self.result.report_pending,
             )
         )
 
@@ -480,3 +585,17 @@ class _Run:
             log.exception("could not upload the run folder to %s", self.spec.output_uri)
             self.result.status = "failed"
             self.result.error = internal_error(self.spec.job_id)
+
+
+def _add_explanation_parts(model: TrainedModel, data: PreparedData) -> None:
+    """The training ranges and the explanation background the saved model carries; a
+    failure costs them (the model still predicts), never the job."""
+    from training.pipeline.explanations import Background
+    from training.pipeline.scoring_checks import TrainingProfile
+
+    try:
+        model.profile = TrainingProfile.from_training(data.plan, data.X_train)
+        model.background = Background.from_training(data.X_train, model.predictor)
+    except Exception:
+        log.warning("could not keep the training ranges and background", exc_info=True)
+        model.profile = model.background = None

@@ -6,8 +6,9 @@
 scikit-learn, LightGBM, XGBoost, FLAML and plotly. This process imports them once (`PRELOAD`),
 then listens on a Unix socket at PATH (mode 0600; it appears only once the worker accepts).
 
-A request is one JSON line, `{"spec": "<abs path of spec.json>", "log": "<abs path>"}`. The
-worker forks; the child runs exactly what `python -m training run SPEC` runs, in a session of
+A request is one JSON line, `{"spec": "<abs path of spec.json>", "log": "<abs path>"}`, with
+`"command": "predict"` for a prediction job (`run` when left out). The
+worker forks; the child runs exactly what `python -m training <command> SPEC` runs, in a session of
 its own (so the launcher signals its process group as it does a subprocess's), with stdin and
 stdout on /dev/null and stderr appended to the log. The reply is one JSON line,
 `{"pid": ..., "start_time": ...}` (field 22 of /proc/<pid>/stat: with the pid it names one
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 PARENT_PID_ENV = "AUTOML_WARM_PARENT_PID"
 REQUEST_TIMEOUT_S = 5.0
 MAX_LINE_BYTES = 16_384
+JOB_COMMANDS = ("run", "predict")  # the `python -m training` commands a child may run
 PR_SET_PDEATHSIG = 1
 
 # What a job imports on its way to the search. `training` comes first (it is the package of
@@ -125,7 +127,12 @@ class WorkerRefused(Exception):
 
 
 def request_start(
-    socket_path: Path, spec: Path, log_path: Path, *, timeout_s: float = REQUEST_TIMEOUT_S
+    socket_path: Path,
+    spec: Path,
+    log_path: Path,
+    *,
+    timeout_s: float = REQUEST_TIMEOUT_S,
+    command: str = "run",
 ) -> Started:
     """Ask the worker at `socket_path` to start the job of `spec`.
 
@@ -138,7 +145,7 @@ def request_start(
             conn.connect(str(socket_path))
         except OSError as error:
             raise WorkerUnreachable(str(error)) from error
-        request = {"spec": str(spec), "log": str(log_path)}
+        request = {"spec": str(spec), "log": str(log_path), "command": command}
         conn.sendall(json.dumps(request).encode() + b"\n")
         reply = json.loads(_read_line(conn))
     if not isinstance(reply, dict):
@@ -174,6 +181,7 @@ class BadRequest(Exception):
 class _Request:
     spec: Path
     log: Path
+    command: str = "run"  # `python -m training <command> SPEC`: run or predict
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,7 +301,10 @@ def _parse(line: bytes) -> _Request:
     spec, log_path = data.get("spec"), data.get("log")
     if not isinstance(spec, str) or not isinstance(log_path, str):
         raise BadRequest('"spec" and "log" must be paths')
-    request = _Request(Path(spec), Path(log_path))
+    command = data.get("command", "run")
+    if command not in JOB_COMMANDS:
+        raise BadRequest(f'"command" must be one of {", ".join(JOB_COMMANDS)}')
+    request = _Request(Path(spec), Path(log_path), command)
     if not request.spec.is_absolute() or not request.log.is_absolute():
         raise BadRequest("the paths must be absolute")
     if not request.spec.is_file():
@@ -349,7 +360,7 @@ def _become_job(
         os.write(status_fd, b"%d\n" % stat.start_time)
         os.close(status_fd)
         status_fd = -1
-        code = _run_job(request.spec)
+        code = _run_job(request.spec, request.command)
     except BaseException as error:
         if status_fd >= 0:
             with contextlib.suppress(OSError):
@@ -372,8 +383,8 @@ def _redirect_std_streams(log_path: Path) -> None:
     os.close(job_log)
 
 
-def _run_job(spec: Path) -> int:
-    """What `python -m training run SPEC` does, up to its exit code."""
+def _run_job(spec: Path, command: str = "run") -> int:
+    """What `python -m training <command> SPEC` does, up to its exit code."""
     import training.__main__ as entry
 
     # Logging as a fresh interpreter has it: the job's main() sets it up itself.
@@ -381,9 +392,9 @@ def _run_job(spec: Path) -> int:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.setLevel(logging.WARNING)
-    sys.argv = [entry.__file__ or "training", "run", str(spec)]
+    sys.argv = [entry.__file__ or "training", command, str(spec)]
     try:
-        code = entry.main(["run", str(spec)])
+        code = entry.main([command, str(spec)])
     except SystemExit as exit_:
         code = _exit_code(exit_.code)
     except BaseException:

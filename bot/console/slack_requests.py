@@ -213,6 +213,27 @@ class SlackRequests:
         }
         return self._interaction(payload)
 
+    def home_action(
+        self, view: dict[str, Any], action: dict[str, Any], *, user: str | None = None
+    ) -> SignedRequest:
+        """A click on a button of a person's Home tab (`view` as views.publish returned it):
+        no channel, no message, no response_url."""
+        who = user or self.user
+        payload = {
+            "type": "block_actions",
+            "user": self._user(who),
+            "api_app_id": "A0AUTOML",
+            "token": "deprecated-verification-token",
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": self.slack.trigger_id(),
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": view,
+            "actions": [{"action_ts": f"{time.time():.6f}", **action}],
+        }
+        return self._interaction(payload)
+
     def message_shortcut(
         self, channel: str, message: dict[str, Any], callback_id: str, *, user: str | None = None
     ) -> SignedRequest:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, shortcuts
+from bot.listeners import actions, commands, events, home, models, shortcuts
 from bot.service import JobService
 
 
@@ -19,3 +19,5 @@ def register_listeners(app: App, service: JobService) -> None:
     events.register(app, service)
     actions.register(app, service)
     shortcuts.register(app, service)
+    models.register(app, service)
+    home.register(app, service)

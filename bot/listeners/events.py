@@ -13,7 +13,14 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.command_dispatcher import run_command
-from bot.command_parser import CommandError, HelpCommand, TrainCommand, parse_command
+from bot.command_parser import (
+    CommandError,
+    HelpCommand,
+    PredictCommand,
+    RetrainCommand,
+    TrainCommand,
+    parse_command,
+)
 from bot.listeners.replies import ack_only, answer_safely, ephemeral_reply
 from bot.messages import usage_message
 from bot.service import JobService
@@ -59,9 +66,15 @@ def make_mention_listener(service: JobService) -> Any:
                 command,
                 user_id=user,
                 channel_id=channel,
-                thread_ts=thread_ts if isinstance(command, TrainCommand) else None,
+                # Train, retrain and predict find their file (and model) in the thread.
+                thread_ts=thread_ts
+                if isinstance(command, (TrainCommand, RetrainCommand, PredictCommand))
+                else None,
                 dedupe_key=f"event:{event_id}" if event_id else None,
             ),
+            channel=channel,
+            user=user,
+            event="mention",
         )
 
     return on_mention

@@ -63,10 +63,14 @@ def train_started(
 def job_line(job: Job, queue_position: int | None = None) -> str:
     """One job in a list: id, status, file, target, budget, owner, when; why it failed."""
     when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
-    line = (
-        f"`{job.job_id}` *{job.status}* · {escape(job.file_name)} → {code(job.target)} · "
-        f"budget {format_duration(job.time_budget_s)} · <@{job.user_id}> · {when}"
-    )
+    if job.kind == "predict":  # a file scored with a model: no budget a person chose
+        what = f"{escape(job.file_name)} scored with `{job.model_job_id}` → {code(job.target)}"
+    else:
+        what = (
+            f"{escape(job.file_name)} → {code(job.target)} · "
+            f"budget {format_duration(job.time_budget_s)}"
+        )
+    line = f"`{job.job_id}` *{job.status}* · {what} · <@{job.user_id}> · {when}"
     if job.status == "queued" and queue_position:
         line += f" · number {queue_position} in the queue"
     if job.error_message and job.status == "failed":

@@ -130,3 +130,10 @@ def unknown_command(word: str, closest: str | None, commands: tuple[str, ...]) -
 
 def list_takes_nothing(listed: str) -> str:
     return f"list takes nothing after it, not “{listed}”."
+
+
+def predict_takes_file_only(option: str) -> str:
+    return (
+        f"predict takes a job id and file=NAME, not “{option}”. For example: "
+        "/automl predict 3fa9c1b2 file=leads.csv"
+    )

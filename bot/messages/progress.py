@@ -29,10 +29,23 @@ _STAGE_WORDS = {
     "report": "writing the data report",
     "save": "saving the model",
 }
+# A prediction job's stages (training/predict_job.py), where they differ from training's.
+_PREDICTION_STAGE_WORDS = {
+    "load": "reading the file and the model",
+    "check": "checking the file's columns and values against the model",
+    "score": "scoring the rows and working out the reasons",
+    "save": "writing the CSV",
+}
+# The status line's verb, by `Job.kind`.
+_DOING = {"train": "Training on", "predict": "Scoring"}
 
 
 def progress_message(
-    job_id: str, file_name: str, event: ProgressEvent | None, status_word: str
+    job_id: str,
+    file_name: str,
+    event: ProgressEvent | None,
+    status_word: str,
+    kind: str = "train",
 ) -> SlackMessage:
     """The one status message of a job, updated in place with `chat.update`.
 
@@ -42,9 +55,14 @@ def progress_message(
     status = status_word.strip().lower() or "running"
     emoji = _STATUS_EMOJI.get(status, ":gear:")
     name = escape(file_name) or "your file"
-    lines = [f"{emoji} Training on *{name}*: *{escape(status)}*"]
-    fallback = f"Training on {escape(file_name)}: {escape(status)}"
-    if event is not None:
+    doing = _DOING.get(kind, _DOING["train"])
+    lines = [f"{emoji} {doing} *{name}*: *{escape(status)}*"]
+    fallback = f"{doing} {escape(file_name)}: {escape(status)}"
+    if event is not None and kind == "predict":
+        if status in {"started", "running"}:
+            stage = _PREDICTION_STAGE_WORDS.get(event.stage, event.stage)
+            lines.append(f"_{escape(stage)}_ ({format_duration(event.elapsed_s)})")
+    elif event is not None:
         lines += _progress_lines(event, status)
         fallback += (
             f" ({format_duration(event.elapsed_s)} of {format_duration(event.budget_s)},"
@@ -85,9 +103,10 @@ def job_status_message(
     *,
     user_id: str,
     queue_position: int | None = None,
+    kind: str = "train",
 ) -> SlackMessage:
     """`progress_message` saying who asked, and where a waiting job is in the queue."""
-    status = progress_message(job_id, file_name, event, status_word)
+    status = progress_message(job_id, file_name, event, status_word, kind)
     note = f"Asked by <@{user_id}>"
     if queue_position:
         note += f" · place in the queue: {queue_position}"

@@ -16,6 +16,8 @@ from bot.messages.blocks import (
     table,
 )
 from bot.messages.failure import failure_message
+from bot.messages.model_forms import model_buttons
+from bot.messages.retraining import comparison_lines
 from bot.messages.text import (
     bullets,
     code,
@@ -59,10 +61,13 @@ def results_message(
         *_holdout(result),
         *_threshold(result),
         *_per_class(result),
+        *_explanations(result),
         *_left_out(result),
         *_notes(result),
-        *_links(report_url, model_url),
+        *_links(report_url, model_url, report_pending=result.report_pending),
         *_cost(cost),
+        *_comparison(result),
+        *_model_actions(result),
         _footer(result),
     ]
     return message(_fallback(result), blocks)
@@ -234,6 +239,16 @@ def _class_metrics_text(metrics: list[ClassMetrics]) -> str:
     return f"{title}:\n```\n{table_text}\n```"
 
 
+def _explanations(result: JobResult) -> list[Block]:
+    """What drives the best model, in the job's own sentences."""
+    explained = result.explanations
+    if explained is None:
+        return []
+    title = "*What drives the predictions*\n"
+    lines = [f"• {escape(sentence)}" for sentence in explained.sentences]
+    return [section(title + bullets(lines, MAX_SECTION_TEXT - len(title)))]
+
+
 def _left_out(result: JobResult) -> list[Block]:
     """The columns left out and why, and the rows without a target."""
     # Names are cut before escaping, so a code span is never left open by a cut line.
@@ -261,15 +276,56 @@ def _notes(result: JobResult) -> list[Block]:
     return [section(title + bullets(notes, MAX_SECTION_TEXT - len(title)))]
 
 
-def _links(report_url: str | None, model_url: str | None) -> list[Block]:
+def _links(
+    report_url: str | None, model_url: str | None, *, report_pending: bool = False
+) -> list[Block]:
     links = []
     if report_url:
         links.append(f":bar_chart: {link(report_url, 'Open the data report')}")
     if model_url:
         links.append(f":package: {link(model_url, 'Download the model')}")
+    pending = [f":hourglass_flowing_sand: {REPORT_PENDING}"] if report_pending else []
     if not links:
+        return [section(pending[0])] if pending else []
+    return [section("\n".join(["   ".join(links) + "\n_These links expire._", *pending]))]
+
+
+# The EDA report of a job whose results went out first (`JobResult.report_pending`).
+REPORT_PENDING = "EDA report: being made, the link will follow in this thread."
+REPORT_UNFINISHED = (
+    "The EDA report could not be finished: the job stopped before it was done. "
+    "The results above stand; to get the report, train again."
+)
+
+
+def report_ready_message(report_url: str | None, note: str | None) -> SlackMessage:
+    """The threaded reply when a report that followed the results is done (or failed)."""
+    if report_url:
+        text = f":bar_chart: The EDA report is ready: {link(report_url, 'Open the data report')}"
+        lines = [text, *([escape(note)] if note else []), "_This link expires._"]
+        return message("The EDA report is ready.", [section("\n".join(lines))])
+    said = note or "The EDA report could not be made."
+    return message(said, [section(f":warning: {escape(said)}")])
+
+
+def report_unfinished_message() -> SlackMessage:
+    """The threaded reply when a job ended without the report its results promised."""
+    return message(REPORT_UNFINISHED, [section(f":warning: {escape(REPORT_UNFINISHED)}")])
+
+
+def _model_actions(result: JobResult) -> list[Block]:
+    """Predict and Retrain buttons, for a job that ended with a saved model."""
+    if result.status != "succeeded" or not result.artifacts.model:
         return []
-    return [section("   ".join(links) + "\n_These links expire._")]
+    return [model_buttons(result.job_id)]
+
+
+def _comparison(result: JobResult) -> list[Block]:
+    """A retraining's new model against the previous one, on the same rows."""
+    if result.comparison is None:
+        return []
+    lines = comparison_lines(result.comparison, result.job_id)
+    return [section(":arrows_counterclockwise: " + "\n".join(lines))]
 
 
 def _cost(cost: str | None) -> list[Block]:

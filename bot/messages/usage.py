@@ -12,9 +12,17 @@ USAGE = "\n".join(
         "   Options: `time=90s` or `time=5m`, `metric=NAME`,"
         " `task=classification|regression`, `exclude=a,b`, `keep=a,b`, `file=NAME`.",
         "   `keep=` uses columns the bot would leave out (an identifier, a suspected leak).",
+        "*`/automl predict [JOB] [file=NAME]`*: score the newest table shared in this channel"
+        " with the model of training job JOB (without JOB, the channel's newest model); a CSV"
+        " of predictions arrives in that file's thread. In a thread, `@AutoML predict [JOB]`"
+        " scores the thread's newest table (without JOB, with the thread's model).",
         "*`/automl status [JOB]`*: how a job is doing (yours, newest first).",
         "*`/automl list`*: the jobs in this channel.",
         "*`/automl cancel JOB`*: stop a job.",
+        "*`/automl cost`*: what this channel's training jobs cost this month (AWS).",
+        "*`/automl models`*: the models of this channel you can use, with their scores.",
+        "*`@AutoML retrain [JOB]`* in a results thread where you shared a new file: train"
+        " again with the same target and settings, compared with the previous model.",
         "*`/automl help`*: this message.",
         "",
         "Slash commands do not work inside threads: there, write"

@@ -320,7 +320,7 @@ def test_unknown_command_suggests_the_closest() -> None:
     assert "Did you mean cancel?" in problem("cancle abc")
     text = problem("banana")
     assert "Did you mean" not in text
-    assert "train, status, list, cancel and help" in text
+    assert "train, predict, status, list, cancel, cost, models, retrain and help" in text
 
 
 def test_unknown_option_suggests_the_closest() -> None:

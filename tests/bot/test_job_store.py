@@ -76,10 +76,11 @@ def test_a_file_from_before_keep_columns_is_migrated(tmp_path: Path) -> None:
         job = store.get("old1")
         assert job is not None
         assert job.keep_columns == () and job.exclude_columns == ("id",)
-        new, _ = store.create(make_job())
+        assert job.kind == "train" and job.model_job_id is None  # schema version 3
+        new, _ = store.create(make_job(kind="predict", model_job_id="old1"))
         assert store.get(new.job_id) == new
         (version,) = store._conn().execute("PRAGMA user_version").fetchone()
-        assert version == 2
+        assert version == 3
         assert store.transition("old1", "succeeded")
 
     with SqliteJobStore(path) as again:  # opening a migrated file changes nothing

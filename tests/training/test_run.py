@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from contract.jobs import JobResult, parse_event
-from contract.run_folder import MODEL_FILE
+from contract.run_folder import EXPLANATION_CHART, MODEL_FILE
 from tests.training import tables
 from training.pipeline.model import TrainedModel
 from training.run import RunOptions, run_job
@@ -53,13 +53,11 @@ def test_binary_run_writes_the_whole_run_folder(tmp_path: Path, make_spec) -> No
     assert JobResult.model_validate_json((run_dir / "result.json").read_text()) == result
     names = {c.name for c in result.artifacts.charts}
     if names:  # charts need a browser; without one the run says why
-        assert {
-            "leaderboard",
-            "score_history",
-            "feature_importance",
-            "confusion_matrix",
-            "roc_curve",
-        } <= names
+        # With an explanation, its importance chart (with directions) stands for permutation
+        # importance.
+        importance = EXPLANATION_CHART if result.explanations else "feature_importance"
+        expected = {"leaderboard", "score_history", importance, "confusion_matrix", "roc_curve"}
+        assert expected <= names
         for chart in result.artifacts.charts:
             assert (run_dir / chart.path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
             assert chart.alt_text

@@ -16,6 +16,19 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from training.pipeline.explanations import Background
+    from training.pipeline.scoring_checks import ScoringWarnings, TrainingProfile
+
+REASONS_COLUMN = "reasons"
+REASONS_FAILED = "The reasons could not be worked out for this file; the predictions stand."
+REASONS_SECONDS = 120.0  # the longest `automl predict` spends on them before leaving them out
+# Said when a model saved before explanations is used: it predicts, without the new parts.
+OLDER_MODEL_NOTE = (
+    "This model was saved by an older version: its predictions come without the reasons "
+    "column and without the check of values against the training ranges. Train it again "
+    "to get them."
+)
+
 
 @dataclass
 class TrainedModel:
@@ -27,6 +40,10 @@ class TrainedModel:
     classes: list[str] = field(default_factory=list)  # sorted; probability columns follow it
     threshold: DecisionThreshold | None = None  # two classes: how probabilities become labels
     versions: dict[str, str] = field(default_factory=dict)
+    # Saved since explanations: None in older models (their pickles lack the attributes, so
+    # these class-level defaults answer).
+    background: Background | None = None  # what each column is compared with, to explain
+    profile: TrainingProfile | None = None  # the training ranges the warnings compare with
 
     @property
     def input_columns(self) -> list[str]:
@@ -74,6 +91,52 @@ class TrainedModel:
         for i, label in enumerate(self.classes):
             out[f"probability_{label}"] = proba[:, i]
         return out
+
+    def check_rows(self, frame: pd.DataFrame) -> ScoringWarnings:
+        """Refuses a file without the columns the model needs (`InputError` naming them);
+        otherwise the warnings about its columns and values, for a person."""
+        from training.pipeline.scoring_checks import check_rows, refuse_missing_columns
+
+        refuse_missing_columns(self.plan, frame)
+        warnings = check_rows(self.plan, self.profile, frame)
+        if not self.explainable:
+            warnings.sentences.append(OLDER_MODEL_NOTE)
+        return warnings
+
+    @property
+    def explainable(self) -> bool:
+        return self.background is not None and self.profile is not None
+
+    def reasons(self, frame: pd.DataFrame, *, seconds: float = REASONS_SECONDS) -> list[str]:
+        """Per row, the three columns that moved its prediction most, in words
+        (`tenure_months=2 raises churned=yes by 0.21`). `ExplanationSkipped` (with a sentence
+        for a person) for older models, or when they would take much longer than `seconds`."""
+        from training.pipeline.explanation_words import row_reasons
+        from training.pipeline.explanations import explain_rows
+
+        return row_reasons(self, explain_rows(self, frame, seconds=seconds), frame)
+
+    def scored_table(
+        self, frame: pd.DataFrame, warnings: list[str], *, seconds: float = REASONS_SECONDS
+    ) -> pd.DataFrame:
+        """`predictions_table` and, for models that can say why, a `reasons` column (left
+        out when it would take much longer than `seconds`); what a person should know about
+        the reasons is added to `warnings`."""
+        import logging
+
+        from training.pipeline.explanations import ExplanationSkipped
+
+        table = self.predictions_table(frame)
+        if not self.explainable:
+            return table
+        try:
+            table[REASONS_COLUMN] = self.reasons(frame, seconds=seconds)
+        except ExplanationSkipped as skipped:
+            warnings.append(str(skipped))
+        except Exception:  # the predictions stand without their reasons
+            logging.getLogger(__name__).warning("could not explain the rows", exc_info=True)
+            warnings.append(REASONS_FAILED)
+        return table
 
     def _values(self, features: pd.DataFrame) -> np.ndarray:
         import numpy as np

@@ -65,6 +65,8 @@ _CONFLICT_RETRIES: Final = 6  # concurrent transactions on one item: all but one
 _CONFLICT: Final = "TransactionConflict"
 _HOLDS_SLOT: Final = "holds_slot"  # on job items counted in their owner's `active#` item
 _MAX_COLUMNS_JSON: Final = 300_000  # an item holds at most 400 KB
+# `Job.kind` (train or predict); the attribute `kind` already says what an item is.
+_JOB_KIND: Final = "job_kind"
 
 _OPTIONAL_TEXT: Final = (
     "thread_ts",
@@ -74,6 +76,7 @@ _OPTIONAL_TEXT: Final = (
     "error_code",
     "error_message",
     "dedupe_key",
+    "model_job_id",
 )
 _REQUIRED_TEXT: Final = ("job_id", "user_id", "channel_id", "file_name", "target", "task", "metric")
 
@@ -357,6 +360,7 @@ class DynamoJobStore:
             "time_budget_s": _n(job.time_budget_s),
             "exclude_columns": {"L": [_s(column) for column in job.exclude_columns]},
             "keep_columns": {"L": [_s(column) for column in job.keep_columns]},
+            _JOB_KIND: _s(job.kind),
             "created_at": _s(_iso(job.created_at)),
             "updated_at": _s(_iso(job.updated_at)),
             TTL_ATTRIBUTE: _n(self._expires_at(job.created_at)),
@@ -477,6 +481,8 @@ def _from_item(item: dict[str, Any]) -> Job:
     values["keep_columns"] = tuple(
         value["S"] for value in item.get("keep_columns", {}).get("L", [])
     )
+    # Items written before prediction jobs existed are training jobs.
+    values["kind"] = item.get(_JOB_KIND, {}).get("S", "train")
     values["created_at"] = datetime.fromisoformat(item["created_at"]["S"])
     values["updated_at"] = datetime.fromisoformat(item["updated_at"]["S"])
     return Job(**values)

@@ -33,7 +33,7 @@ from bot.jobs import (
 )
 from bot.lifecycle import transition_sources
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -80,6 +80,8 @@ CREATE TABLE IF NOT EXISTS file_columns (
 # The default fills in the jobs already stored (and rows an older bot still inserts).
 _ADDED_COLUMNS = {
     "keep_columns": "TEXT NOT NULL DEFAULT '[]'",  # schema version 2
+    "kind": "TEXT NOT NULL DEFAULT 'train'",  # schema version 3: prediction jobs
+    "model_job_id": "TEXT",  # schema version 3
 }
 
 _COLUMNS = (
@@ -97,6 +99,8 @@ _COLUMNS = (
     "time_budget_s",
     "exclude_columns",
     "keep_columns",
+    "kind",
+    "model_job_id",
     "result_path",
     "error_code",
     "error_message",
@@ -360,6 +364,8 @@ def _to_row(job: Job) -> tuple[Any, ...]:
         "time_budget_s": job.time_budget_s,
         "exclude_columns": json.dumps(list(job.exclude_columns)),
         "keep_columns": json.dumps(list(job.keep_columns)),
+        "kind": job.kind,
+        "model_job_id": job.model_job_id,
         "result_path": job.result_path,
         "error_code": job.error_code,
         "error_message": job.error_message,

@@ -95,8 +95,9 @@ class WarmWorker:
         with self._lock:
             return self._alive() and self._socket is not None and self._socket.exists()
 
-    def start_job(self, spec: Path, log_path: Path) -> Started | None:
-        """Have the worker fork the job of `spec`; None when it did not (start it another way)."""
+    def start_job(self, spec: Path, log_path: Path, command: str = "run") -> Started | None:
+        """Have the worker fork the job of `spec` (`python -m training <command>`: run or
+        predict); None when it did not (start it another way)."""
         with self._lock:
             if self._process is None or self._closed:
                 return None
@@ -112,7 +113,9 @@ class WarmWorker:
             if not self._socket.exists():
                 return None  # still importing
             try:
-                started = request_start(self._socket, spec, log_path, timeout_s=self._timeout_s)
+                started = request_start(
+                    self._socket, spec, log_path, timeout_s=self._timeout_s, command=command
+                )
             except WorkerUnreachable as error:
                 log.info("the warm worker did not take job %s: %s", spec, error)
                 return None

@@ -9,7 +9,8 @@ fake of Slack: it records every call and checks parameters the way Slack does.
         assert fake.calls("chat.postMessage")[0].params["text"] == "hi"
 
 It answers the way Slack does: HTTP 200 with ``{"ok": false, "error": ...}`` for API
-errors, HTTP 429 with ``Retry-After`` when a rate limit is injected, and a 200 HTML login
+errors, HTTP 429 with ``Retry-After`` when a rate limit is injected, HTTP 500 or 503 when a
+server error is injected (`server_error`), and a 200 HTML login
 page when ``url_private_download`` is fetched without the bot token (or without the
 ``files:read`` scope).
 

@@ -1,6 +1,7 @@
 """`WebApi`: the stand-in's front door. Every request is recorded (`calls`); a Web API method
-is first checked for a token, an injected rate limit and an injected failure, as Slack
-would answer them: HTTP 429 with `Retry-After`, `not_authed`, `invalid_auth`, and so on.
+is first checked for an injected server error, a token, an injected rate limit and an
+injected failure, as Slack would answer them: HTTP 500 or 503, HTTP 429 with `Retry-After`,
+`not_authed`, `invalid_auth`, and so on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from bot.console.slack_standin.validation import SlackError
 from bot.console.slack_standin.workspace import Workspace
 
 JsonAnswer = tuple[int, dict[str, Any], dict[str, str]]  # HTTP status, body, headers
+
+# Slack's documented errors for its own failures, by the HTTP status that carries them.
+SERVER_ERRORS = {500: "fatal_error", 503: "service_unavailable"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class WebApi:
         self._calls: list[Call] = []
         self._rate_limits: dict[str, list[int]] = {}  # method -> [remaining, retry_after]
         self._failures: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self._server_errors: dict[str, list[int]] = {}  # method -> HTTP statuses, in order
 
     # ---- what tests and the console inject and inspect ----------------------------------------
 
@@ -59,6 +64,14 @@ class WebApi:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
         with self.workspace.lock:
             self._failures.setdefault(method, []).extend([(error, extra)] * times)
+
+    def server_error(self, method: str, times: int = 1, status: int = 500) -> None:
+        """Answer the next `times` calls of `method` with HTTP `status` (500 or 503), doing
+        nothing, as Slack does when it fails on its side; queued after earlier ones."""
+        if status not in SERVER_ERRORS:
+            raise ValueError(f"status must be one of {sorted(SERVER_ERRORS)}")
+        with self.workspace.lock:
+            self._server_errors.setdefault(method, []).extend([status] * times)
 
     # ---- requests -----------------------------------------------------------------------------
 
@@ -95,6 +108,10 @@ class WebApi:
             return self.methods.download(path, token)
 
     def _answer(self, method: str, params: dict[str, Any], token: str | None) -> JsonAnswer:
+        server_errors = self._server_errors.get(method)
+        if server_errors:
+            status = server_errors.pop(0)
+            return status, {"ok": False, "error": SERVER_ERRORS[status]}, {}
         limit = self._rate_limits.get(method)
         if limit and limit[0] > 0:
             limit[0] -= 1

@@ -1,6 +1,6 @@
 """The Web API methods the bot uses, and the URLs they hand out, as Slack answers them.
 
-Eleven methods (`METHOD_NAMES`), each taking the request's parameters and returning the
+Thirteen methods (`Methods.by_name`), each taking the request's parameters and returning the
 answer's fields or raising `SlackError`; and three URLs that are not methods: the upload
 URL `files.getUploadURLExternal` hands out, the `response_url` of commands and
 interactions, and a file's `url_private_download`. The caller (`api.WebApi`) holds the
@@ -63,6 +63,8 @@ class Methods:
             "files.getUploadURLExternal": self.files_get_upload_url_external,
             "files.completeUploadExternal": self.files_complete_upload_external,
             "views.open": self.views_open,
+            "views.publish": self.views_publish,
+            "chat.getPermalink": self.chat_get_permalink,
         }
 
     def stop(self) -> None:
@@ -292,6 +294,25 @@ class Methods:
         stored = {**view, "id": ws.new_id("V"), "team_id": ws.team_id, "state": {"values": {}}}
         ws.views.append(stored)
         return {"view": dict(stored)}
+
+    def views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A person's Home tab: published views replace the one before."""
+        user = params.get("user_id")
+        if not user:
+            raise SlackError("invalid_arguments")
+        view = validate_view(params.get("view"), surface="home")
+        ws = self.workspace
+        stored = {**view, "id": ws.new_id("V"), "team_id": ws.team_id, "state": {"values": {}}}
+        ws.home_views[str(user)] = stored
+        return {"view": dict(stored)}
+
+    def chat_get_permalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params)
+        ts = str(params.get("message_ts") or "")
+        if self.workspace.find(channel, ts) is None:
+            raise SlackError("message_not_found")
+        link = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"channel": channel, "permalink": link}
 
     # ---- the URLs that are not methods --------------------------------------------------------
 

@@ -107,6 +107,11 @@ class SlackStandIn:
         return self.workspace.views
 
     @property
+    def home_views(self) -> dict[str, dict[str, Any]]:
+        """Each person's Home tab, as views.publish last set it."""
+        return self.workspace.home_views
+
+    @property
     def files(self) -> dict[str, dict[str, Any]]:
         return self.workspace.files
 
@@ -155,6 +160,18 @@ class SlackStandIn:
         """A person writes in a channel or thread; returns the message's ts."""
         return self.workspace.post_user_message(channel, text, user=user, thread_ts=thread_ts)
 
+    def upload_through_form(
+        self, name: str, content: bytes, *, user: str = "U0HUMAN"
+    ) -> dict[str, Any]:
+        """A file a person attached to a modal's file input (shared nowhere); pass
+        `file_input_state(file)` as that input's value in the submission."""
+        return self.workspace.upload_through_form(name, content, user=user)
+
+    @staticmethod
+    def file_input_state(*files: dict[str, Any]) -> dict[str, Any]:
+        """A file input's value in a view submission's state, as Slack sends it."""
+        return {"type": "file_input", "files": [dict(f) for f in files]}
+
     def uploaded(self, file_id: str) -> bytes:
         """The bytes a file was uploaded (or registered) with."""
         with self.workspace.lock:
@@ -180,3 +197,8 @@ class SlackStandIn:
     def fail_next(self, method: str, error: str, times: int = 1, **extra: Any) -> None:
         """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
         self.api.fail_next(method, error, times, **extra)
+
+    def server_error(self, method: str, times: int = 1, status: int = 500) -> None:
+        """Answer the next ``times`` calls of ``method`` with HTTP ``status`` (500 or 503),
+        doing nothing, as Slack does when it fails on its side."""
+        self.api.server_error(method, times, status)

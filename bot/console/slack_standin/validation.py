@@ -23,6 +23,8 @@ MAX_TABLE_CELLS = 20
 MAX_ACTIONS_ELEMENTS = 25
 MAX_CONTEXT_ELEMENTS = 10
 MAX_VIEW_TITLE = 24
+MAX_INPUT_LABEL = 2000
+MAX_FILE_INPUT_FILES = 10
 
 
 class SlackError(Exception):
@@ -66,14 +68,15 @@ def message_content(params: dict[str, Any], *, required: bool) -> dict[str, Any]
     return content
 
 
-def validate_view(view: Any) -> dict[str, Any]:
-    """A modal or home view (a dict, or its JSON text), checked as views.open checks it."""
+def validate_view(view: Any, *, surface: str = "modal") -> dict[str, Any]:
+    """A view (a dict, or its JSON text) checked as views.open (`surface="modal"`) or
+    views.publish (`"home"`) checks it."""
     if isinstance(view, str):
         try:
             view = json.loads(view)
         except ValueError as exc:
             raise SlackError("invalid_arguments") from exc
-    if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
+    if not isinstance(view, dict) or view.get("type") != surface:
         raise SlackError("invalid_arguments")
     if view["type"] == "modal" and not 0 < len(text_of(view.get("title"))) <= MAX_VIEW_TITLE:
         raise SlackError(
@@ -85,7 +88,15 @@ def validate_view(view: Any) -> dict[str, Any]:
                 ]
             },
         )
-    validate_blocks(view.get("blocks", []), limit=MAX_BLOCKS_VIEW)
+    blocks = validate_blocks(view.get("blocks", []), limit=MAX_BLOCKS_VIEW)
+    if any(b.get("type") == "input" for b in blocks) and not text_of(view.get("submit")):
+        # Slack: `submit` is required when an input block is within the blocks array.
+        raise SlackError(
+            "invalid_arguments",
+            response_metadata={
+                "messages": ["[ERROR] must provide a submit property [json-pointer:/view/submit]"]
+            },
+        )
     return view
 
 
@@ -192,6 +203,23 @@ def _check_elements(most: int) -> Callable[[dict[str, Any], str], None]:
     return check
 
 
+def _check_input(block: dict[str, Any], where: str) -> None:
+    label, element = block.get("label"), block.get("element")
+    if not isinstance(label, dict) or label.get("type") != "plain_text":
+        raise blocks_error(f"must be a plain_text object {where}/label]")
+    if not 0 < len(text_of(label)) <= MAX_INPUT_LABEL:
+        raise blocks_error(f"must be at most {MAX_INPUT_LABEL} characters {where}/label/text]")
+    if not isinstance(element, dict) or not element.get("type"):
+        raise blocks_error(f"missing required field: element {where}]")
+    if element["type"] == "file_input":
+        most = element.get("max_files", MAX_FILE_INPUT_FILES)
+        if not isinstance(most, int) or not 1 <= most <= MAX_FILE_INPUT_FILES:
+            raise blocks_error(f"must be between 1 and 10 {where}/element/max_files]")
+        types = element.get("filetypes", [])
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise blocks_error(f"must be a list of strings {where}/element/filetypes]")
+
+
 def _check_table(block: dict[str, Any], where: str) -> None:
     rows = block.get("rows")
     if not isinstance(rows, list) or not rows:
@@ -213,4 +241,5 @@ _CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {
     "actions": _check_elements(MAX_ACTIONS_ELEMENTS),
     "context": _check_elements(MAX_CONTEXT_ELEMENTS),
     "table": _check_table,
+    "input": _check_input,
 }

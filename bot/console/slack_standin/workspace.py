@@ -47,6 +47,7 @@ class Workspace:
         self.channels: dict[str, list[dict[str, Any]]] = {c: [] for c in channels}
         self.ephemerals: list[dict[str, Any]] = []
         self.views: list[dict[str, Any]] = []
+        self.home_views: dict[str, dict[str, Any]] = {}  # views.publish, per user
         self.files: dict[str, dict[str, Any]] = {}
         self.file_bytes: dict[str, bytes] = {}
         self.lock = threading.RLock()
@@ -159,6 +160,14 @@ class Workspace:
                 self.record_share(obj, channel, msg["ts"], None)
                 obj["message_ts"] = msg["ts"]
             return dict(obj)
+
+    def upload_through_form(
+        self, name: str, content: bytes, *, user: str = "U0HUMAN"
+    ) -> dict[str, Any]:
+        """A file a person attached to a modal's file input: stored, shared nowhere (Slack
+        puts the file object in the submission's state, under the input's action id)."""
+        with self.lock:
+            return dict(self.store_file(self.new_id("F"), name, name, content, user))
 
     def store_file(
         self, file_id: str, name: str, title: str, content: bytes, user: str

@@ -352,3 +352,16 @@ def test_previewed_columns_and_released_claims(store: JobStore) -> None:
     assert store.claim("train:k") and not store.claim("train:k")
     store.release("train:k")
     assert store.claim("train:k")
+
+
+def test_keeps_a_jobs_kind_and_the_model_it_scores_with(store: JobStore) -> None:
+    training = make_job()
+    prediction = make_job(kind="predict", model_job_id=training.job_id, dedupe_key="Ev-predict")
+    store.create(training)
+    store.create(prediction)
+    assert store.get(training.job_id) == training
+    assert (training.kind, training.model_job_id) == ("train", None)
+    again = store.get(prediction.job_id)
+    assert again is not None and (again.kind, again.model_job_id) == ("predict", training.job_id)
+    assert store.get_by_dedupe_key("Ev-predict") == prediction
+    assert [j.kind for j in store.list_for_user("U1")] == ["predict", "train"]

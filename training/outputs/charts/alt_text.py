@@ -121,3 +121,62 @@ def fmt(value: float) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def explanation_importance(
+    top: list[tuple[str, float, str]], n_columns: int, explained: str, rows: int
+) -> str:
+    """`top`: (column, mean |contribution|, what higher values do), largest first."""
+    words = {
+        "raises": "higher values raise it",
+        "lowers": "higher values lower it",
+        "by_category": "depends on the category",
+        "mixed": "either way",
+    }
+    listed = "; ".join(f"{n} {fmt(v)} ({words.get(d, d)})" for n, v, d in top[:10])
+    more = f"; and {len(top) - 10} more" if len(top) > 10 else ""
+    shown = f"the {len(top)} of {n_columns} columns" if n_columns > len(top) else "the columns"
+    return (
+        f"Horizontal bar chart of how much each column moves the prediction of {explained}, "
+        f"as the mean absolute contribution over {rows:,} holdout rows, for {shown} that "
+        f"matter most, largest first: {listed}{more}."
+    )
+
+
+def dependence_numeric(
+    column: str,
+    explained: str,
+    *,
+    shown: int,
+    rows: int,
+    lo: float,
+    hi: float,
+    correlation: float | None,
+) -> str:
+    trend = ""
+    if correlation is not None:
+        way = "rises" if correlation > 0 else "falls"
+        trend = f" The contribution {way} with the value (correlation {correlation:.2f})."
+    return (
+        f"Scatter plot of {column}'s value against its contribution to the prediction of "
+        f"{explained}, for {rows_shown(shown, rows)} holdout rows, values from {fmt(lo)} to "
+        f"{fmt(hi)}; above zero the value raises the prediction, below zero it lowers it.{trend}"
+    )
+
+
+def dependence_categories(
+    column: str, explained: str, levels: list[tuple[str, float]], rows: int, n_levels: int
+) -> str:
+    """`levels`: (category, mean contribution), as drawn, of `n_levels` in the rows."""
+    listed = ", ".join(f"{level} {fmt(mean)}" for level, mean in levels[:10])
+    more = f", and {len(levels) - 10} more" if len(levels) > 10 else ""
+    which = (
+        f"its {len(levels)} most frequent categories of {n_levels}"
+        if n_levels > len(levels)
+        else "each of its categories"
+    )
+    return (
+        f"Box plot of {column}'s contribution to the prediction of {explained} for {which}, "
+        f"over the {rows:,} holdout rows in them; mean contribution per category (above zero "
+        f"raises the prediction): {listed}{more}."
+    )

@@ -447,6 +447,7 @@ def load_figure_code() -> None:
     (~0.5 s); the warm worker calls this before it forks, so a job's first chart does not.
     Pure Python: no threads, no browser.
     """
-    for trace in (go.Bar(x=[1], y=[1]), go.Scatter(x=[1], y=[1]), go.Heatmap(z=[[1]])):
+    traces = (go.Bar(x=[1], y=[1]), go.Scatter(x=[1], y=[1]), go.Heatmap(z=[[1]]), go.Box(y=[1]))
+    for trace in traces:
         _style(go.Figure(trace), "warm-up").to_dict()
     go.Scattergl(x=[1], y=[1])
