@@ -65,6 +65,19 @@ def test_boosters_stop_at_the_deadline_with_the_rounds_they_have(family: str) ->
     assert fitted.rounds is not None and 0 < fitted.rounds < 10_000
 
 
+def test_hgb_past_its_deadline_stops_after_a_small_first_chunk() -> None:
+    """A chunk of iterations can take seconds each on a wide, many-class table: the first is
+    small, so a trial that is out of time stops after it."""
+    from training.pipeline.learners import HGB_CHUNK, HGB_FIRST_CHUNK
+
+    X = _frame(1000, seed=4)
+    y = (X["x0"] + np.random.default_rng(1).normal(size=1000) > 0).astype(int).to_numpy()
+    config = {"learning_rate": 0.01, "early_stopping": False}
+    fitted = TRAINERS["hgb"](config, Fold(X, y), None, _ctx("classification", 2, seconds=-1.0))
+    assert HGB_FIRST_CHUNK < HGB_CHUNK
+    assert fitted.model.n_iter_ == HGB_FIRST_CHUNK  # type: ignore[attr-defined]
+
+
 def test_boosters_stop_early_on_the_validation_rows() -> None:
     X = _frame(2000, seed=3)
     y = (X["x0"] > 0).astype(int).to_numpy()
