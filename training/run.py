@@ -272,7 +272,7 @@ class _Run:
 
         rows, cols = data.X_train.shape
         budget = self.deadline - time.monotonic() - post_search_reserve_s(rows, cols)
-        budget -= explanation_reserve_s(self.spec.time_budget_s)
+        budget -= explanation_reserve_s(self.spec.time_budget_s, len(data.test_index), cols)
         budget = max(budget, min_search_s(rows, cols))
         self.search = Search(
             task=data.target.task,
@@ -348,7 +348,10 @@ class _Run:
         seconds = self.deadline - time.monotonic() - CHARTS_RESERVE_S
         if not self.interrupted_by:  # the share kept back from the search is theirs even if
             # the stages before overran (the launchers allow a margin past the budget)
-            seconds = max(seconds, explanation_reserve_s(self.spec.time_budget_s))
+            reserve = explanation_reserve_s(
+                self.spec.time_budget_s, len(data.test_index), data.X_train.shape[1]
+            )
+            seconds = max(seconds, reserve)
         try:
             explained, note = explain_holdout(model, data.test_frame, seconds, self.spec.seed)
         except Exception:

@@ -299,3 +299,11 @@ def explained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _result(run_dir: Path) -> JobResult:
     return JobResult.model_validate_json((run_dir / "result.json").read_text())
+
+
+def test_a_small_table_keeps_less_time_back_for_its_explanation() -> None:
+    from training.pipeline.explanations import explanation_reserve_s
+
+    assert explanation_reserve_s(10, rows=60, columns=30) == 0.5  # 1,800 cells: milliseconds
+    assert explanation_reserve_s(10, rows=2_000, columns=30) == 1.0
+    assert explanation_reserve_s(600, rows=60, columns=30) == 20.0

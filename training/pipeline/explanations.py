@@ -289,9 +289,18 @@ def _timed(work: Callable[[pd.DataFrame], object], rows: pd.DataFrame) -> float:
     return time.monotonic() - started
 
 
-def explanation_reserve_s(time_budget_s: float) -> float:
-    """Time kept back from the search to explain the model: a tenth of the budget, at least
-    one second and at most twenty (explaining 2,000 rows of a booster takes well under one)."""
+# Up to this many explained cells (rows x columns) take a fraction of a second even by
+# ablation; a small job's search should not give up a whole second for them.
+SMALL_EXPLANATION_CELLS = 20_000
+
+
+def explanation_reserve_s(time_budget_s: float, rows: int, columns: int) -> float:
+    """Time kept back from the search to explain the model on `rows` holdout rows (at most
+    `SAMPLE_ROWS` are explained) of `columns` columns: a tenth of the budget, at least one
+    second and at most twenty (explaining 2,000 rows of a booster takes well under one); on a
+    small table a twentieth, at least half a second."""
+    if min(rows, SAMPLE_ROWS) * columns <= SMALL_EXPLANATION_CELLS:
+        return min(20.0, max(0.5, 0.05 * time_budget_s))
     return min(20.0, max(1.0, 0.1 * time_budget_s))
 
 
