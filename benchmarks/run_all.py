@@ -36,6 +36,7 @@ SUITE = (
     ("bot_import.py", "bot_import.md"),
     ("bot_ack.py", "bot_ack.md"),
     ("bot_end_to_end.py", "bot_end_to_end.md"),
+    ("slack_budget.py", "slack_budget.md"),
     ("abuse.py", "abuse.md"),
     ("aws.py", "aws.md"),
 )

@@ -33,6 +33,8 @@ def build_app(
         raise ValueError("the job service's Slack client has no bot token")
 
     def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
+        if team_id:  # every request names the workspace; new jobs record it
+            service.team_id = team_id
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
 
     app = App(

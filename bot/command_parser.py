@@ -70,6 +70,7 @@ class TrainCommand:
     exclude: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()  # used even where the engine would leave them out (ids, leaks)
     file_name: str | None = None  # None: the newest table file shared in the channel
+    share_to: str | None = None  # "channel": the results' summary goes to the channel too
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,8 @@ def parse_duration(text: str) -> int:
 
 # ---- train options ---------------------------------------------------------------------------
 
-_OPTIONS = ("target", "time", "metric", "task", "exclude", "keep", "file")
+_OPTIONS = ("target", "time", "metric", "task", "exclude", "keep", "file", "share")
+SHARE_PLACES = ("channel", "thread")  # `thread` is where results always go: no sharing
 _ALIASES = {
     **{name: name for name in _OPTIONS},
     "time_budget": "time",
@@ -421,6 +423,7 @@ def _parse_train(tokens: list[_Token]) -> TrainCommand:
     file_name = None
     if "file" in given:
         file_name = given["file"][0].text.strip() or None
+    share_to = _share_place(given["share"][0].text) if "share" in given else None
     return TrainCommand(
         target=target,
         time_budget_s=time_budget_s,
@@ -429,7 +432,15 @@ def _parse_train(tokens: list[_Token]) -> TrainCommand:
         exclude=exclude,
         keep=keep,
         file_name=file_name,
+        share_to=share_to,
     )
+
+
+def _share_place(spoken: str) -> str | None:
+    place = spoken.strip().casefold().lstrip("#")
+    if place not in SHARE_PLACES:
+        raise CommandError(says.unknown_share(spoken.strip()))
+    return "channel" if place == "channel" else None
 
 
 def _train_options(tokens: list[_Token]) -> dict[str, list[_Token]]:

@@ -77,7 +77,10 @@ class JobEventHandler:
     def job_ended(self, job_id: str, ending: JobEnding) -> None:
         job = self._store.get(job_id)
         if job is None:
-            log.warning("job %s ended but is not in the job store", job_id)
+            # Its record was deleted (the app was uninstalled): what it wrote while it
+            # stopped is deleted too, and nobody is told.
+            log.warning("job %s ended but is not in the job store: deleting its files", job_id)
+            self._artifacts.delete_job(job_id)
             return
         if job.status == "cancelled":
             # Whoever cancelled it has said so; only the status message shows it.

@@ -76,6 +76,10 @@ class Job:
     kind: JobKind = "train"
     # A prediction job: the training job whose model scores the file (`target` is its target).
     model_job_id: str | None = None
+    # The Slack workspace (T...) it was asked in: uninstalling the app deletes by it.
+    team_id: str | None = None
+    # "channel": the results also go to the channel as a one-line summary (`share=channel`).
+    share_to: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -164,6 +168,11 @@ class JobStore(Protocol):
 
     def remember_columns(self, file_id: str, columns: list[str]) -> None:
         """Keep a previewed file's column names, to check a request before it is a job."""
+        ...
+
+    def forget_workspace(self, team_id: str) -> list[str]:
+        """Delete a workspace's jobs, claims, leases and column lists (the app was
+        uninstalled); the ids of the jobs deleted. Active jobs are cancelled before."""
         ...
 
     def columns_of(self, file_id: str) -> list[str] | None:

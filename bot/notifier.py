@@ -35,9 +35,12 @@ from bot.messages.results import (
     report_ready_message,
     report_unfinished_message,
 )
+from bot.messages.sharing import can_share
 from bot.messages.text import truncate
 from bot.outcome import Outcome
 from bot.ports import ArtifactStore
+from bot.sharing import share_in_channel
+from bot.slack_budget import ProgressBudget
 from contract.jobs import JobResult, ProgressEvent, ReportEvent
 
 log = logging.getLogger(__name__)
@@ -72,8 +75,11 @@ class Notifier:
         *,
         min_update_interval_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        budget: ProgressBudget | None = None,
     ) -> None:
         self._client = client
+        # chat.update is shared by every job of the workspace: progress draws from `budget`.
+        self._budget = budget
         self._store = store
         self._artifacts = artifacts
         self._interval = min_update_interval_s
@@ -115,21 +121,32 @@ class Notifier:
             self._update_status(job, state.latest, "running")
 
     def show_progress(self, job_id: str, event: ProgressEvent) -> None:
-        """Show the newest progress, at most once every `min_update_interval_s`."""
+        """Show the newest progress, at most once every `min_update_interval_s` (longer when
+        many jobs share the workspace's budget), and only when the budget has room."""
         state = self._state(job_id)
         with state.lock:
             if state.latest is None or event.at >= state.latest.at:
                 state.latest = event  # an older event arriving late must not move the bar back
             now = self._clock()
-            if state.last_update is not None and now - state.last_update < self._interval:
+            interval = self._progress_interval()
+            if state.last_update is not None and now - state.last_update < interval:
                 return  # kept in state.latest: the next allowed update shows it
             # Read the store only when an update is due: on AWS every read costs a request.
             job = self._store.get(job_id)
             if job is None or not job.active:
                 self._forget(job_id)
                 return
+            if self._budget is not None and not self._budget.try_take(job.team_id):
+                return  # coalesced: the next update that finds room shows the newest state
             state.last_update = now
-            self._update_status(job, state.latest, "running")
+            self._update_status(job, state.latest, "running", progress=True)
+
+    def _progress_interval(self) -> float:
+        if self._budget is None:
+            return self._interval
+        with self._states_lock:
+            running = len(self._states)  # jobs this notifier follows, forgotten when they end
+        return self._budget.interval_s(running, self._interval)
 
     # ---- the end ----------------------------------------------------------------------------
 
@@ -180,6 +197,8 @@ class Notifier:
         message = self._outcome_message(job, outcome.result, outcome.cost)
         self._post(job, thread_ts, mentioning(message, job.user_id), "outcome")
         self._upload_charts(job, outcome.result, thread_ts)
+        if job.share_to == "channel" and can_share(outcome.result):  # `share=channel`
+            share_in_channel(self._client, self._store, job, outcome.result)
 
     def _upload_predictions(self, job: Job, csv_path: str | None, thread_ts: str | None) -> None:
         """The scored rows as a CSV file in the thread."""
@@ -271,10 +290,18 @@ class Notifier:
         )
 
     def _update_status(
-        self, job: Job, event: ProgressEvent | None, word: str, queue_position: int | None = None
+        self,
+        job: Job,
+        event: ProgressEvent | None,
+        word: str,
+        queue_position: int | None = None,
+        *,
+        progress: bool = False,
     ) -> None:
         message = self._status_message(job, event, word, queue_position)
         if job.status_ts is not None:
+            if self._budget is not None and not progress:
+                self._budget.spend(job.team_id)  # never waits, but leaves less room for progress
             try:
                 self._client.chat_update(channel=job.channel_id, ts=job.status_ts, **message)
                 return

@@ -54,6 +54,10 @@ class ArtifactStore(Protocol):
         """Delete a stored dataset (a file fetched only to preview it); missing is fine."""
         ...
 
+    def delete_job(self, job_id: str) -> None:
+        """Delete everything stored for a job (its dataset, its run folder); missing is fine."""
+        ...
+
     def load_result(self, job_id: str) -> JobResult | None:
         """The run's `result.json`, or None when the job wrote none (yet)."""
         ...

@@ -52,7 +52,16 @@ MODAL_TASK = "task"
 MODAL_METRIC = "metric"
 MODAL_EXCLUDE = "exclude"
 MODAL_KEEP = "keep"
-MODAL_FIELDS = (MODAL_TARGET, MODAL_TIME, MODAL_TASK, MODAL_METRIC, MODAL_EXCLUDE, MODAL_KEEP)
+MODAL_SHARE = "share"  # a checkbox: its value is "channel" when ticked, else ""
+MODAL_FIELDS = (
+    MODAL_TARGET,
+    MODAL_TIME,
+    MODAL_TASK,
+    MODAL_METRIC,
+    MODAL_EXCLUDE,
+    MODAL_KEEP,
+    MODAL_SHARE,
+)
 # Field name -> block id, for `response_action: errors` (Slack keys errors by block id).
 MODAL_BLOCK_IDS = {field: field for field in MODAL_FIELDS}
 _TASK_CHOICES = (
@@ -292,6 +301,18 @@ def train_modal(
             _text_element(MODAL_KEEP, "comma-separated, e.g. store_id"),
             hint="Used even where the bot would leave them out (an identifier, a suspected leak).",
         ),
+        _input(
+            MODAL_SHARE,
+            "Channel",
+            {
+                "type": "checkboxes",
+                "action_id": MODAL_SHARE,
+                "options": [
+                    {"text": _plain("Share the best model in the channel"), "value": "channel"}
+                ],
+            },
+            hint="A one-line summary in the channel when the results are ready.",
+        ),
     ]
     return {
         "type": "modal",
@@ -347,6 +368,8 @@ def parse_train_modal(view_state_values: Mapping[str, Any]) -> dict[str, str]:
         state = (view_state_values.get(field) or {}).get(field) or {}
         option = state.get("selected_option") or {}
         value = option.get("value") if option else state.get("value")
+        if "selected_options" in state:  # checkboxes
+            value = ",".join(str(o.get("value")) for o in state["selected_options"] or [])
         parsed[field] = str(value or "").strip()
     return parsed
 

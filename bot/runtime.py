@@ -23,6 +23,7 @@ from bot.notifier import Notifier
 from bot.ports import Backend
 from bot.service import JobService
 from bot.settings import Settings
+from bot.slack_budget import memory_budget
 from bot.slack_client import make_client
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ def build_bot(settings: Settings, *, process_before_response: bool = False) -> B
     backend = load_backend(settings, link_key=link_key)
     client = make_client(token, settings.slack_api_url)
     lifecycle = JobLifecycle(backend.jobs)
-    notifier = Notifier(client, backend.jobs, backend.artifacts)
+    # One process serves every job of the workspace: the budget can live in memory.
+    budget = memory_budget(settings.progress_updates_per_minute)
+    notifier = Notifier(client, backend.jobs, backend.artifacts, budget=budget)
     events = JobEventHandler(lifecycle, backend.jobs, backend.artifacts, notifier, model_key)
     service = JobService(
         settings,

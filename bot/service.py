@@ -87,6 +87,9 @@ class JobService:
         self.events = events  # where a job that ends before it is launched is reported
         self.model_key = model_key  # checks model.sig before a model scores a file
         self.preview_turns = PreviewTurns(backend.jobs)
+        # The workspace (T...) the bot is installed in, as each request names it (bot/app.py):
+        # jobs record it so uninstalling the app deletes them.
+        self.team_id: str | None = None
 
     @property
     def token(self) -> str:
@@ -260,6 +263,8 @@ class JobService:
             exclude_columns=command.exclude,
             keep_columns=command.keep,
             dedupe_key=request.dedupe_key,
+            team_id=self.team_id,
+            share_to=command.share_to,
         )
 
     def waiting_position(self, job: Job) -> int | None:
@@ -267,8 +272,13 @@ class JobService:
 
     def _waiting_position(self, job: Job) -> int | None:
         """The job's place in the queue, when it really has to wait for a free worker."""
-        running = len(self.backend.jobs.list_by_status("running"))
-        if running < self.settings.max_concurrent_jobs:
+        # Older active jobs take the slots first (on AWS, queued ones may be waiting in Batch).
+        ahead = [
+            other
+            for other in self.backend.jobs.list_by_status("queued", "running")
+            if (other.created_at, other.job_id) < (job.created_at, job.job_id)
+        ]
+        if len(ahead) < self.settings.max_concurrent_jobs:
             return None  # it starts now; the dispatcher just has not picked it up yet
         return self.backend.launcher.queue_position(job.job_id)
 

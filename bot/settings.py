@@ -35,6 +35,7 @@ from contract.aws import (
 from contract.jobs import MAX_TIME_BUDGET_S, MIN_TIME_BUDGET_S, Limits
 
 Backend = Literal["local", "aws"]
+PreviewMode = Literal["auto", "mention"]
 
 # What the aws backend cannot start without. The Lambdas ask for them with
 # `load_settings(require=[..., "aws"])`; `build_aws_backend` refuses to start without them.
@@ -77,6 +78,8 @@ HINTS: dict[str, str] = {
     "empty allows everyone",
     "AUTOML_LINK_EXPIRY_HOURS": "a number of hours greater than 0, at most 168, e.g. 24",
     "AUTOML_WARM_WORKER": "on or off",
+    "AUTOML_PREVIEW": "auto (every shared table) or mention (only tables shared with a "
+    "mention of the bot)",
     "AUTOML_MAX_CELLS": "a whole number of values (rows x columns) above 0, e.g. 50000000",
     "AUTOML_MAX_UNPACKED_MB": "a number of megabytes above 0, e.g. 2000",
     env.JOB_MEMORY_MB: "a whole number of megabytes, 0 for no cap, e.g. 8192",
@@ -176,9 +179,17 @@ class Settings(BaseSettings):
     )
     max_concurrent_jobs: int = Field(default=2, ge=1, alias="AUTOML_MAX_CONCURRENT_JOBS")
     max_jobs_per_user: int = Field(default=1, ge=1, alias="AUTOML_MAX_JOBS_PER_USER")
+    # chat.update calls for progress, per minute, shared by every job (bot/slack_budget.py);
+    # Slack's Tier 3 allows about 50, and results and cancellations are counted too.
+    progress_updates_per_minute: int = Field(
+        default=40, ge=1, le=50, alias="AUTOML_PROGRESS_UPDATES_PER_MINUTE"
+    )
     allowed_channels: IdSet = Field(default=frozenset(), alias="AUTOML_ALLOWED_CHANNELS")
     allowed_users: IdSet = Field(default=frozenset(), alias="AUTOML_ALLOWED_USERS")
     link_expiry_hours: float = Field(default=24, gt=0, le=168, alias="AUTOML_LINK_EXPIRY_HOURS")
+    # Which shared tables get a preview: `auto` every one; `mention` only those shared in a
+    # message that mentions the bot (or sent to it in a DM), for busy channels.
+    preview: PreviewMode = Field(default="auto", alias="AUTOML_PREVIEW")
     # The local backend: start jobs from a process with the heavy imports done (warm_start.py).
     warm_worker: bool = Field(default=True, alias="AUTOML_WARM_WORKER")
     # `automl serve`: what one request may cost (bot/http_guard.py, bot/http_server.py).

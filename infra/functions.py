@@ -161,32 +161,9 @@ class Functions(Construct):
             runs=["s3:GetObject", "s3:PutObject"],
         )
         self._grant_table(self.bot_role, table)
-        self.bot_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="SubmitTrainingJobs",
-                actions=["batch:SubmitJob"],
-                resources=[job_queue.job_queue_arn, job_definition.job_definition_arn],
-            )
-        )
-        # Batch job ids are made at submit time, so the bot's jobs are told apart by a tag the
-        # launcher sets (its queue's ARN): TerminateJob needs it, and tagging (on submit) must
-        # set that tag to that value, and may set only the cost-allocation tags besides
-        # (job id, channel, person: contract.aws.BATCH_JOB_TAGS).
+        self._grant_submit(self.bot_role, job_queue, job_definition)
         any_job = self._stack.format_arn(service="batch", resource="job", resource_name="*")
         queue_tag = f"aws:ResourceTag/{BATCH_QUEUE_TAG}"
-        self.bot_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="TagTrainingJobsOnSubmit",
-                actions=["batch:TagResource"],
-                resources=[any_job],
-                conditions={
-                    "StringEquals": {f"aws:RequestTag/{BATCH_QUEUE_TAG}": job_queue.job_queue_arn},
-                    "ForAllValues:StringEquals": {
-                        "aws:TagKeys": [BATCH_QUEUE_TAG, *BATCH_JOB_TAGS.values()]
-                    },
-                },
-            )
-        )
         self.bot_role.add_to_policy(
             iam.PolicyStatement(
                 sid="CancelTrainingJobs",
@@ -245,7 +222,10 @@ class Functions(Construct):
         self.completion_log_group = self._log_group(
             "CompletionLogs", config.completion_function, self.completion_role
         )
-        self._grant_bucket(self.completion_role, datasets=[], runs=["s3:GetObject"])
+        # Datasets: read for their size (HeadObject) when it submits a job that waited for a
+        # slot (AUTOML_MAX_CONCURRENT_JOBS), as the bot does for a job that starts at once.
+        self._grant_bucket(self.completion_role, datasets=["s3:GetObject"], runs=["s3:GetObject"])
+        self._grant_submit(self.completion_role, job_queue, job_definition)
         # It signs each succeeded job's model (bot/model_signature.py) and keeps what each job
         # cost: model.sig and cost.json, nothing else.
         self.completion_role.add_to_policy(
@@ -293,6 +273,8 @@ class Functions(Construct):
                 **shared_env,
                 env.JOB_LOG_GROUP: job_log_group.log_group_name,
                 env.SIGNING_SECRET_SECRET: config.signing_secret_secret,
+                # The issuer the launcher names on each job it submits (a job that waited).
+                env.JOB_CREDENTIALS_FUNCTION: config.credentials_function,
             },
             role=self.completion_role,
             log_group=self.completion_log_group,
@@ -453,6 +435,36 @@ class Functions(Construct):
             iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self._bucket.bucket_arn])
         )
 
+    def _grant_submit(
+        self, role: iam.Role, job_queue: batch.IJobQueue, job_definition: batch.IJobDefinition
+    ) -> None:
+        """SubmitJob on the queue with the definition, tagged as the launcher tags."""
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SubmitTrainingJobs",
+                actions=["batch:SubmitJob"],
+                resources=[job_queue.job_queue_arn, job_definition.job_definition_arn],
+            )
+        )
+        # Batch job ids are made at submit time, so the bot's jobs are told apart by a tag the
+        # launcher sets (its queue's ARN): TerminateJob needs it, and tagging (on submit) must
+        # set that tag to that value, and may set only the cost-allocation tags besides
+        # (job id, channel, person: contract.aws.BATCH_JOB_TAGS).
+        any_job = self._stack.format_arn(service="batch", resource="job", resource_name="*")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TagTrainingJobsOnSubmit",
+                actions=["batch:TagResource"],
+                resources=[any_job],
+                conditions={
+                    "StringEquals": {f"aws:RequestTag/{BATCH_QUEUE_TAG}": job_queue.job_queue_arn},
+                    "ForAllValues:StringEquals": {
+                        "aws:TagKeys": [BATCH_QUEUE_TAG, *BATCH_JOB_TAGS.values()]
+                    },
+                },
+            )
+        )
+
     def _grant_table(self, role: iam.Role, table: dynamodb.ITable) -> None:
         role.add_to_policy(
             iam.PolicyStatement(
@@ -472,7 +484,7 @@ class Functions(Construct):
         )
         grants = {
             self.bot_role: (DATASETS_PREFIX, RUNS_PREFIX),
-            self.completion_role: (RUNS_PREFIX,),
+            self.completion_role: (DATASETS_PREFIX, RUNS_PREFIX),
         }
         for role, prefixes in grants.items():
             for prefix in prefixes:
@@ -506,12 +518,13 @@ class Functions(Construct):
             "batch:ListJobs (finding a job's Batch id by its name, to cancel it) has no "
             "resource-level permissions.",
         )
-        acknowledge(
-            self.bot_role,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]",
-            "Batch job ids are generated at submit time; TerminateJob and TagResource are "
-            "limited by a condition on the automl-queue tag (this stack's queue) instead.",
-        )
+        for role in (self.bot_role, self.completion_role):
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]",
+                "Batch job ids are generated at submit time; TerminateJob and TagResource are "
+                "limited by a condition on the automl-queue tag (this stack's queue) instead.",
+            )
         for function in (self.bot, self.completion):
             acknowledge(
                 function,

@@ -71,6 +71,8 @@ class Completion:
     slack: Any = None  # a slack_sdk WebClient: tells a person their request failed
     # The S3 artifact store: keeps each ended job's cost in its run folder (`/automl cost`).
     cost_records: Any = None
+    # The BatchLauncher: a job's end frees a slot for the oldest waiting job.
+    launcher: Any = None
 
     def handle(self, event: dict[str, Any]) -> str:
         """Act on one event; returns what was done, for the log and tests. Every line logged
@@ -113,7 +115,7 @@ class Completion:
         if event.report_pending and event.status == "succeeded":
             # Its results are final and its report follows: post them now, not at Batch's end.
             self.events.job_ended(event.job_id, JobEnding(finished=event, still_running=True))
-            return f"ended {event.job_id} (results; its report follows)"
+            return f"ended {event.job_id} (results; its report follows){self._start_waiting()}"
         # Batch may still retry an interrupted attempt: only Batch's final state ends a job.
         return f"noted finished {event.job_id}"
 
@@ -129,7 +131,7 @@ class Completion:
             self._keep_cost(job_id, detail)
             tail = self._log_tail(detail) if status == BATCH_FAILED else ""
             self.events.job_ended(job_id, ending_of(detail, prices=self.prices, log_tail=tail))
-            return f"ended {job_id} ({status})"
+            return f"ended {job_id} ({status}){self._start_waiting()}"
         return f"ignored: {status}"
 
     def _keep_cost(self, job_id: str, detail: dict[str, Any]) -> None:
@@ -145,8 +147,23 @@ class Completion:
     def _sweep(self) -> str:
         if self.jobs is None or self.batch is None or not self.job_queue:
             return "ignored: no job store or Batch queue to sweep"
-        done = sweep(self.jobs, self.batch, self.job_queue, self.events, self._batch)
-        return "; ".join(done) or "swept: nothing lost"
+        waiting = set(self.launcher.waiting()) if self.launcher is not None else set()
+        done = sweep(
+            self.jobs, self.batch, self.job_queue, self.events, self._batch, waiting=waiting
+        )
+        started = self._start_waiting()
+        return ("; ".join(done) or "swept: nothing lost") + started
+
+    def _start_waiting(self) -> str:
+        """Submit the jobs a freed slot lets start; what was done, for the log."""
+        if self.launcher is None:
+            return ""
+        try:
+            started = self.launcher.start_waiting()
+        except Exception:  # the ending is told already; the sweep will try again
+            log.exception("could not start the waiting jobs")
+            return ""
+        return f"; submitted {', '.join(started)}" if started else ""
 
     def _failed_request(self, event: dict[str, Any]) -> str:
         condition = (event.get("requestContext") or {}).get("condition")
@@ -218,8 +235,10 @@ def _completion() -> Completion:
 
     from bot.aws_lambda.config import lambda_settings
     from bot.backends import load_backend
+    from bot.backends.aws.job_store import DynamoJobStore
     from bot.links import derive_link_key
     from bot.model_signature import derive_model_key
+    from bot.slack_budget import DynamoWindowCounter, ProgressBudget
     from bot.slack_client import make_client
 
     settings = lambda_settings(secrets=["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"])
@@ -228,7 +247,13 @@ def _completion() -> Completion:
     signing_secret = settings.slack_signing_secret.get_secret_value()
     backend = load_backend(settings, link_key=derive_link_key(signing_secret))
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    notifier = Notifier(client, backend.jobs, backend.artifacts)
+    # Every invocation shares the workspace's progress budget through the job table.
+    assert isinstance(backend.jobs, DynamoJobStore)
+    budget = ProgressBudget(
+        DynamoWindowCounter(backend.jobs.client, backend.jobs.table),
+        per_minute=settings.progress_updates_per_minute,
+    )
+    notifier = Notifier(client, backend.jobs, backend.artifacts, budget=budget)
     return Completion(
         events=JobEventHandler(
             JobLifecycle(backend.jobs),
@@ -245,6 +270,7 @@ def _completion() -> Completion:
         job_queue=settings.aws_job_queue,
         slack=client,
         cost_records=backend.artifacts,
+        launcher=backend.launcher,
     )
 
 

@@ -8,7 +8,7 @@ through the same path as its event would have taken; one Batch does not know is 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -33,12 +33,14 @@ def sweep(
     on_batch_end: Callable[[dict[str, Any]], str],
     *,
     now: datetime | None = None,
+    waiting: Collection[str] = (),
 ) -> list[str]:
-    """Reconcile; returns what was done, one line per job acted on."""
+    """Reconcile; returns what was done, one line per job acted on. Jobs in `waiting` wait
+    for a slot (AUTOML_MAX_CONCURRENT_JOBS): Batch has not heard of them, nothing is lost."""
     now = now or datetime.now(UTC)
     done = []
     for job in jobs.list_by_status("queued", "running"):
-        if now - job.created_at < GRACE:
+        if now - job.created_at < GRACE or job.job_id in waiting:
             continue
         with log_context(job_id=job.job_id):  # what ending it follows logs with its job
             found_done = _reconcile(job, batch, job_queue, events, on_batch_end)

@@ -108,6 +108,17 @@ class SlackRequests:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         return self._json(payload, **headers)
 
+    def app_uninstalled(self) -> SignedRequest:
+        """Someone removed the app from the workspace (its tokens are dead from now on)."""
+        return self.event({"type": "app_uninstalled"})
+
+    def tokens_revoked(
+        self, *, bot: list[str] | None = None, oauth: list[str] | None = None
+    ) -> SignedRequest:
+        """Tokens revoked: `bot` and `oauth` list the user ids whose tokens died."""
+        tokens = {"oauth": oauth or [], "bot": bot or []}
+        return self.event({"type": "tokens_revoked", "tokens": tokens})
+
     def file_shared(
         self, channel: str, message: dict[str, Any], *, event_id: str | None = None
     ) -> SignedRequest:
@@ -122,12 +133,35 @@ class SlackRequests:
             "display_as_bot": False,
             "ts": message["ts"],
             "channel": channel,
-            "channel_type": "channel",
+            "channel_type": _channel_type(channel),
             "event_ts": message["ts"],
         }
         if message.get("thread_ts") and message.get("thread_ts") != message["ts"]:
             event["thread_ts"] = message["thread_ts"]
         return self.event(event, event_id=event_id)
+
+    def direct_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        ts: str,
+        thread_ts: str | None = None,
+        user: str | None = None,
+    ) -> SignedRequest:
+        """A `message` event in a direct message with the bot (`channel` D...), as typed."""
+        event = {
+            "type": "message",
+            "user": user or self.user,
+            "text": text,
+            "ts": ts,
+            "channel": channel,
+            "channel_type": "im",
+            "event_ts": ts,
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        return self.event(event)
 
     def mention(
         self,
@@ -274,3 +308,8 @@ class SlackRequests:
             "enterprise": None,
         }
         return self._interaction(payload)
+
+
+def _channel_type(channel: str) -> str:
+    """What Slack's message events say a conversation is, from its id's first letter."""
+    return {"D": "im", "G": "group"}.get(channel[:1], "channel")

@@ -10,14 +10,27 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, home, models, shortcuts
+from bot.listeners import (
+    actions,
+    commands,
+    direct_messages,
+    events,
+    home,
+    models,
+    sharing,
+    shortcuts,
+    workspace,
+)
 from bot.service import JobService
 
 
 def register_listeners(app: App, service: JobService) -> None:
     commands.register(app, service)
+    direct_messages.register(app, service)  # before events: its `message` listener
     events.register(app, service)
     actions.register(app, service)
     shortcuts.register(app, service)
     models.register(app, service)
     home.register(app, service)
+    sharing.register(app, service)
+    workspace.register(app, service)

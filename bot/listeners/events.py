@@ -21,6 +21,7 @@ from bot.command_parser import (
     TrainCommand,
     parse_command,
 )
+from bot.listeners.preview_choice import wants_preview
 from bot.listeners.replies import ack_only, answer_safely, ephemeral_reply
 from bot.messages import usage_message
 from bot.service import JobService
@@ -89,6 +90,8 @@ def make_message_listener(service: JobService) -> Any:
         user = event.get("user")
         if not channel or not user:
             return
+        if not wants_preview(service.settings.preview, event, _bot_user_id(body)):
+            return
         for file in event.get("files") or []:
             if not file.get("id") or not is_table_file(file):
                 continue
@@ -106,8 +109,22 @@ def make_message_listener(service: JobService) -> Any:
     return on_message
 
 
+def worth_waking_for(event: dict[str, Any]) -> bool:
+    """A message sharing files, or one sent to the bot in a direct message: the only
+    messages worth waking the slow half for."""
+    carries_files = event.get("subtype") == "file_share" or bool(event.get("files"))
+    return carries_files or event.get("channel_type") == "im"
+
+
 def register(app: App, service: JobService) -> None:
     app.event("app_mention")(ack=ack_only, lazy=[make_mention_listener(service)])
-    app.event("message")(ack=ack_only, lazy=[make_message_listener(service)])
+    # Every channel message is delivered; on Lambda a lazy listener costs a second invocation,
+    # so only messages with files (or to the bot) get one. Bolt runs the first listener that
+    # matches: the rest are acked and dropped here (an unmatched event would be answered 404
+    # and retried), so another `message` listener must be registered before this module's.
+    app.event("message", matchers=[worth_waking_for])(
+        ack=ack_only, lazy=[make_message_listener(service)]
+    )
+    app.event("message")(ack_only)
     # Subscribed for the scope it proves; the file_share message carries what a preview needs.
     app.event("file_shared")(ack_only)

@@ -95,6 +95,7 @@ def _command_from_form(values: dict[str, str]) -> tuple[TrainCommand | None, dic
         task=task,
         exclude=exclude,
         keep=keep,
+        share_to="channel" if values.get("share") == "channel" else None,
     )
     return command, {}
 

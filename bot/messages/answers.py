@@ -10,6 +10,7 @@ from bot.errors import UserFacingError
 from bot.jobs import Job
 from bot.messages.problems import NotYourJob
 from bot.messages.text import code, escape, format_duration, link, mention
+from bot.messages.times import slack_time
 
 SORRY = (
     ":x: Something went wrong on the bot's side and it could not do that. "
@@ -62,7 +63,7 @@ def train_started(
 
 def job_line(job: Job, queue_position: int | None = None) -> str:
     """One job in a list: id, status, file, target, budget, owner, when; why it failed."""
-    when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    when = slack_time(job.created_at)  # each reader sees their own zone
     if job.kind == "predict":  # a file scored with a model: no budget a person chose
         what = f"{escape(job.file_name)} scored with `{job.model_job_id}` → {code(job.target)}"
     else:

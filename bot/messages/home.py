@@ -9,6 +9,7 @@ from bot.messages.blocks import Block, context, divider, header, section
 from bot.messages.model_forms import predict_button
 from bot.messages.models import model_line, score_text
 from bot.messages.text import code, escape, truncate
+from bot.messages.times import slack_time
 from bot.messages.usage import USAGE
 
 if TYPE_CHECKING:
@@ -16,12 +17,6 @@ if TYPE_CHECKING:
 
 NO_JOBS = "You have no jobs yet. Share a table in a channel with the bot and ask it to train."
 NO_MODELS = "No model you can use yet: the models of the channels you trained in show here."
-
-
-def when(moment: datetime) -> str:
-    """A time each reader sees in their own time zone (`<!date^…>`), with a UTC fallback."""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def job_line(model: UsableModel, permalink: str | None) -> str:
@@ -35,7 +30,7 @@ def job_line(model: UsableModel, permalink: str | None) -> str:
     ]
     if model.score is not None:
         parts.append(escape(score_text(model)))
-    parts += [escape(truncate(job.file_name, 60)), when(job.created_at)]
+    parts += [escape(truncate(job.file_name, 60)), slack_time(job.created_at)]
     if permalink:
         parts.append(f"<{permalink}|thread>")
     return " · ".join(parts)

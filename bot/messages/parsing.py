@@ -10,6 +10,7 @@ OPTION_EXAMPLES = {
     "exclude": "exclude=id,email",
     "keep": "keep=customer_id",
     "file": "file=customers.csv",
+    "share": "share=channel",
 }
 
 EMPTY_TARGET = "The target is empty: name the column to predict, like target=churned."
@@ -93,6 +94,13 @@ def unknown_task(spoken: str, closest: str | None, tasks: tuple[str, ...]) -> st
     return (
         f"The task “{spoken}” is not one I can run.{hint}"
         f" Choose {say_list(tasks).replace(' and ', ' or ')}."
+    )
+
+
+def unknown_share(spoken: str) -> str:
+    return (
+        f"“share={spoken}” is not a place I can share results in. Write share=channel to "
+        "post a one-line summary in the channel too, or leave it out to answer in the thread."
     )
 
 

@@ -18,6 +18,7 @@ from bot.messages.blocks import (
 from bot.messages.failure import failure_message
 from bot.messages.model_forms import model_buttons
 from bot.messages.retraining import comparison_lines
+from bot.messages.sharing import can_share, share_button
 from bot.messages.text import (
     bullets,
     code,
@@ -68,6 +69,7 @@ def results_message(
         *_cost(cost),
         *_comparison(result),
         *_model_actions(result),
+        *_share_action(result),
         _footer(result),
     ]
     return message(_fallback(result), blocks)
@@ -318,6 +320,11 @@ def _model_actions(result: JobResult) -> list[Block]:
     if result.status != "succeeded" or not result.artifacts.model:
         return []
     return [model_buttons(result.job_id)]
+
+
+def _share_action(result: JobResult) -> list[Block]:
+    """The Share in channel button, for results that name a best model."""
+    return [share_button(result.job_id)] if can_share(result) else []
 
 
 def _comparison(result: JobResult) -> list[Block]:

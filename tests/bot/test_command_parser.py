@@ -330,7 +330,7 @@ def test_unknown_option_suggests_the_closest() -> None:
     assert "Did you mean exclude=…?" in problem("train target=y exlude=a")
     assert "Did you mean metric=…?" in problem("train target=y --metrc r2")
     assert "Did you mean keep=…?" in problem("train target=y kep=a")
-    assert "target, time, metric, task, exclude, keep and file" in problem(
+    assert "target, time, metric, task, exclude, keep, file and share" in problem(
         "train target=y colour=red"
     )
 
@@ -432,3 +432,14 @@ def test_module_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_share_channel_asks_for_a_summary_in_the_channel() -> None:
+    command = parse_command("train target=churned share=channel")
+    assert isinstance(command, TrainCommand) and command.share_to == "channel"
+    assert parse_command("train target=churned share=thread") == TrainCommand(target="churned")
+    assert parse_command("train target=churned --share #channel") == TrainCommand(
+        target="churned", share_to="channel"
+    )
+    with pytest.raises(CommandError, match="share=channel"):
+        parse_command("train target=churned share=everyone")

@@ -77,10 +77,13 @@ def test_a_file_from_before_keep_columns_is_migrated(tmp_path: Path) -> None:
         assert job is not None
         assert job.keep_columns == () and job.exclude_columns == ("id",)
         assert job.kind == "train" and job.model_job_id is None  # schema version 3
-        new, _ = store.create(make_job(kind="predict", model_job_id="old1"))
+        assert job.team_id is None and job.share_to is None  # schema version 4
+        new, _ = store.create(
+            make_job(kind="predict", model_job_id="old1", team_id="T1", share_to="channel")
+        )
         assert store.get(new.job_id) == new
         (version,) = store._conn().execute("PRAGMA user_version").fetchone()
-        assert version == 3
+        assert version == 4
         assert store.transition("old1", "succeeded")
 
     with SqliteJobStore(path) as again:  # opening a migrated file changes nothing

@@ -65,6 +65,7 @@ class RecordingService:
 
         class Settings:
             default_time_budget_s = 60
+            preview = "auto"
 
         self.settings = Settings()
 

@@ -32,8 +32,12 @@ from contract.jobs import (
 
 HOSTILE = "<!channel> <https://evil.example|x> <@U0ALL> & *bold*"
 SHOWN = html.escape(HOSTILE, quote=False)  # what the mrkdwn holds: &amp; &lt; &gt;
-# The markup the bot itself writes: a mention of whoever asked, and its own links.
-_OWN_MARKUP = re.compile(r"<@U0ASKER>|<https://bot\.example/[^|<>]*\|[^<>]*>")
+# The markup the bot itself writes: a mention of whoever asked, its own links, and times
+# (`<!date^…>`, bot/messages/times.py).
+_OWN_MARKUP = re.compile(
+    r"<@U0ASKER>|<https://bot\.example/[^|<>]*\|[^<>]*>"
+    r"|<!date\^\d+\^\{date_short_pretty\} \{time\}\|[\d: -]+UTC>"
+)
 
 
 def mrkdwn_texts(message: Any) -> list[str]:

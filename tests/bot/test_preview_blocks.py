@@ -326,7 +326,7 @@ def test_modal_with_columns() -> None:
     assert view["callback_id"] == TRAIN_MODAL_CALLBACK_ID
     assert view["title"]["text"] == "Train a model"
     fields = inputs(view)
-    assert list(fields) == ["target", "time", "task", "metric", "exclude", "keep"]
+    assert list(fields) == ["target", "time", "task", "metric", "exclude", "keep", "share"]
     target = fields["target"]
     assert target["optional"] is False
     assert target["element"]["type"] == "static_select"
@@ -339,7 +339,7 @@ def test_modal_with_columns() -> None:
     task = fields["task"]["element"]
     assert [o["value"] for o in task["options"]] == ["auto", "classification", "regression"]
     assert task["initial_option"]["value"] == "auto"
-    assert {f: f for f in ("target", "time", "task", "metric", "exclude", "keep")} == (
+    assert {f: f for f in ("target", "time", "task", "metric", "exclude", "keep", "share")} == (
         MODAL_BLOCK_IDS
     )
     assert fields["keep"]["label"]["text"] == "Columns to keep"
@@ -384,6 +384,7 @@ def test_parse_train_modal() -> None:
         "metric": {"metric": {"type": "plain_text_input", "value": None}},
         "exclude": {"exclude": {"type": "plain_text_input", "value": "id, notes"}},
         "keep": {"keep": {"type": "plain_text_input", "value": " store_id "}},
+        "share": {"share": {"type": "checkboxes", "selected_options": [{"value": "channel"}]}},
     }
     assert parse_train_modal(state) == {
         "target": "churned",
@@ -392,6 +393,7 @@ def test_parse_train_modal() -> None:
         "metric": "",
         "exclude": "id, notes",
         "keep": "store_id",
+        "share": "channel",
     }
     typed = {"target": {"target": {"type": "plain_text_input", "value": "price"}}}
     assert parse_train_modal(typed) == {
@@ -401,6 +403,7 @@ def test_parse_train_modal() -> None:
         "metric": "",
         "exclude": "",
         "keep": "",
+        "share": "",
     }
 
 

@@ -24,6 +24,7 @@ EXPECTED_SCOPES = {
     "channels:history",
     "groups:history",
     "app_mentions:read",
+    "im:history",  # direct messages with the bot
 }
 # Every scope the manifest may ever ask for. Adding one here is a deliberate, reviewed act.
 ALLOWED_SCOPES = EXPECTED_SCOPES | {"channels:read", "groups:read"}
@@ -33,6 +34,9 @@ EXPECTED_EVENTS = {
     "message.groups",
     "app_mention",
     "app_home_opened",
+    "message.im",
+    "app_uninstalled",
+    "tokens_revoked",
 }
 # The bot scope Slack requires before it delivers each event (None: Slack requires none).
 EVENT_SCOPE: dict[str, str | None] = {
@@ -41,6 +45,9 @@ EVENT_SCOPE: dict[str, str | None] = {
     "message.groups": "groups:history",
     "app_mention": "app_mentions:read",
     "app_home_opened": None,
+    "message.im": "im:history",
+    "app_uninstalled": None,
+    "tokens_revoked": None,
 }
 
 
@@ -91,8 +98,9 @@ def test_message_shortcuts(manifest: dict[str, Any]) -> None:
 def test_home_tab(manifest: dict[str, Any]) -> None:
     home = manifest["features"]["app_home"]
     assert home["home_tab_enabled"] is True
-    # No im:* scopes: the bot does not take direct messages.
-    assert home["messages_tab_enabled"] is False
+    # Direct messages: people write to the bot in its Messages tab (im:history, message.im).
+    assert home["messages_tab_enabled"] is True
+    assert home["messages_tab_read_only_enabled"] is False
 
 
 def test_events_and_interactivity_share_one_endpoint(manifest: dict[str, Any]) -> None:

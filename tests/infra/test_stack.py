@@ -564,6 +564,8 @@ def test_completion_lambda(synth: Synth) -> None:
         "AUTOML_JOB_LOG_GROUP",
         "AUTOML_SIGNING_SECRET_SECRET",
         "AUTOML_PUBLIC_URL",
+        # it submits jobs that waited for a slot, naming the credential issuer as the bot does
+        "AUTOML_JOB_CREDENTIALS_FUNCTION",
     }
     # The links it writes into the results open on the bot's API; it signs with the same key.
     assert env["AUTOML_PUBLIC_URL"] == f"<{synth.id(synth.stack.api.api)}.ApiEndpoint>"
@@ -654,7 +656,8 @@ def test_completion_role_is_least_privilege(synth: Synth) -> None:
         f"{ARN_PREFIX}:secretsmanager:{REGION_ACCOUNT}:secret:automl/slack-signing-secret-??????",
     }
     assert by_action == {
-        "s3:GetObject": {f"<{bucket}.Arn>/runs/*"},
+        # datasets: their size, to submit a job that waited for a slot
+        "s3:GetObject": {f"<{bucket}.Arn>/runs/*", f"<{bucket}.Arn>/datasets/*"},
         # signs models and keeps what each job cost, writes nothing else
         "s3:PutObject": {f"<{bucket}.Arn>/runs/*/model.sig", f"<{bucket}.Arn>/runs/*/cost.json"},
         "s3:ListBucket": {f"<{bucket}.Arn>"},
@@ -669,6 +672,12 @@ def test_completion_role_is_least_privilege(synth: Synth) -> None:
         "sqs:SendMessage": {f"<{synth.id(stack.dead_letters)}.Arn>"},
         "batch:ListJobs": {"*"},
         "batch:DescribeJobs": {"*"},
+        # submits the jobs that waited for a slot when one ends (AUTOML_MAX_CONCURRENT_JOBS)
+        "batch:SubmitJob": {
+            f"<{synth.id(stack.training.queue)}.JobQueueArn>",
+            f"<{synth.id(stack.training.job_definition)}>",
+        },
+        "batch:TagResource": {f"{ARN_PREFIX}:batch:{REGION_ACCOUNT}:job/*"},
         **dict.fromkeys(
             JOB_TABLE_ACTIONS, {table} | {f"{table}/index/{n}" for n in JOB_TABLE.indexes}
         ),

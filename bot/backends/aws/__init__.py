@@ -91,13 +91,14 @@ def build_aws_backend(settings: Settings, *, link_key: bytes) -> Backend:
         public_url=settings.public_url,
         link_expiry_s=settings.link_expiry_s,
     )
+    jobs = DynamoJobStore(
+        settings.aws_table,
+        client=client("dynamodb", calls),
+        ttl_days=settings.run_expiry_days,
+    )
     return Backend(
         name="aws",
-        jobs=DynamoJobStore(
-            settings.aws_table,
-            client=client("dynamodb", calls),
-            ttl_days=settings.run_expiry_days,
-        ),
+        jobs=jobs,
         artifacts=artifacts,
         launcher=BatchLauncher(
             client("batch", calls),
@@ -105,6 +106,9 @@ def build_aws_backend(settings: Settings, *, link_key: bytes) -> Backend:
             job_definition=settings.aws_job_definition,
             artifacts=artifacts,
             credentials_function=settings.aws_job_credentials_function,
+            # Jobs past AUTOML_MAX_CONCURRENT_JOBS wait in the store, as locally.
+            jobs=jobs,
+            max_concurrent=settings.max_concurrent_jobs,
         ),
         previewer=LambdaPreviewer(
             client("lambda", previews),

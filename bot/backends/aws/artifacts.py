@@ -143,6 +143,15 @@ class S3ArtifactStore:
             if keys:  # a page holds at most 1,000 keys, DeleteObjects' limit too
                 self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
 
+    def delete_job(self, job_id: str) -> None:
+        """Everything stored for `job_id`: its dataset and its run folder."""
+        self.discard_dataset(job_id)
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.run_prefix(job_id)}/"):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+
     def load_result(self, job_id: str) -> JobResult | None:
         try:
             data = self._get(f"{self.run_prefix(job_id)}/{RESULT_FILE}")

@@ -77,6 +77,8 @@ _OPTIONAL_TEXT: Final = (
     "error_message",
     "dedupe_key",
     "model_job_id",
+    "team_id",  # the Slack workspace: uninstalling the app deletes its jobs
+    "share_to",  # "channel": `share=channel`
 )
 _REQUIRED_TEXT: Final = ("job_id", "user_id", "channel_id", "file_name", "target", "task", "metric")
 
@@ -218,6 +220,25 @@ class DynamoJobStore:
         if frees is None:
             return self._update(job_id, **update)
         return self._end_and_free(job_id, frees, update)
+
+    def forget_workspace(self, team_id: str) -> list[str]:
+        """Delete the workspace's jobs (and those recorded before jobs carried a team id: a
+        bot serves one workspace) with every claim, lease, dedupe, column and slot item (they
+        name no workspace). A scan: this happens once, when the app is uninstalled. Returns
+        the ids of the jobs deleted; cancel the active ones first."""
+        gone: list[str] = []
+        paginator = self.client.get_paginator("scan")
+        for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
+            for item in page.get("Items", []):
+                if item.get("kind", {}).get("S") == "job":
+                    team = item.get("team_id", {}).get("S")
+                    if team is not None and team != team_id:
+                        continue  # another workspace's job
+                    gone.append(item["job_id"]["S"])
+                self.client.delete_item(
+                    TableName=self.table, Key={PARTITION_KEY: item[PARTITION_KEY]}
+                )
+        return gone
 
     def release(self, key: str) -> None:
         self.client.delete_item(TableName=self.table, Key={PARTITION_KEY: _s(f"claim#{key}")})

@@ -11,6 +11,14 @@ prediction (`python -m training predict`, with the model's job id in its environ
   started yet).
 - No `start()`, no watching: Batch's state changes and the job's own events reach the
   completion Lambda through EventBridge, and that moves the job to `running` and to its end.
+- With a job store and `max_concurrent` (AUTOML_MAX_CONCURRENT_JOBS), only the oldest
+  `max_concurrent` active jobs hold a slot; the rest stay `queued` in the store, Batch never
+  hears of them, and `queue_position` says where they stand. `start_waiting` submits every
+  slot holder not yet submitted: the service calls it for a new job, the completion Lambda
+  after each ending, the sweeper on schedule. Why this is safe across Lambdas without a lock:
+  new jobs join at the back, so a job once among the oldest N stays there until it ends, and
+  at most N active jobs are ever submitted; each is submitted once, by whoever wins the
+  store's atomic claim on `batch-submit:<job id>`.
 
 Standard library and the contract models only; the Batch client is handed in.
 """
@@ -24,7 +32,7 @@ from typing import Any, Final
 
 from bot.backends.aws.artifacts import S3ArtifactStore
 from bot.backends.aws.sizing import TaskSize, task_size
-from bot.jobs import Job
+from bot.jobs import Job, JobStore
 from bot.links import check_job_id
 from contract import environment as env
 from contract.aws import (
@@ -35,6 +43,7 @@ from contract.aws import (
     JOB_CREDENTIALS_FUNCTION_NAME,
 )
 from contract.jobs import JobSpec, PredictionSpec
+from contract.run_folder import SPEC_FILE
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +111,15 @@ class BatchLauncher:
         job_definition: str,
         artifacts: S3ArtifactStore,
         credentials_function: str = JOB_CREDENTIALS_FUNCTION_NAME,
+        jobs: JobStore | None = None,
+        max_concurrent: int | None = None,
     ) -> None:
         if not job_queue or not job_definition:
             raise ValueError("job_queue and job_definition must be set")
+        if (jobs is None) != (max_concurrent is None) or (max_concurrent or 1) < 1:
+            raise ValueError("a concurrency limit needs a job store and at least one slot")
+        self.jobs = jobs
+        self.max_concurrent = max_concurrent
         self.batch = batch_client
         self.job_queue = job_queue
         self.job_definition = job_definition
@@ -112,6 +127,39 @@ class BatchLauncher:
         self.credentials_function = credentials_function
 
     def submit(self, job: Job, spec_uri: str) -> None:
+        if self.jobs is None:
+            self.submit_to_batch(job, spec_uri)
+            return
+        self.start_waiting(report=job.job_id)
+
+    def start_waiting(self, report: str | None = None) -> list[str]:
+        """Submit the slot holders Batch has not been given yet; their ids. A job that could
+        not be submitted stays queued for the next call; only the error of `report` (the job
+        the caller is starting) is raised, for the service to end that job."""
+        if self.jobs is None or self.max_concurrent is None:
+            return []
+        submitted = []
+        for job in self._active()[: self.max_concurrent]:
+            if job.status != "queued" or not self.jobs.claim(_submit_claim(job.job_id)):
+                continue  # running, or submitted by this or another invocation
+            try:
+                self.submit_to_batch(job, self._spec_uri(job.job_id))
+            except Exception:
+                self.jobs.release(_submit_claim(job.job_id))
+                if job.job_id == report:
+                    raise
+                log.exception("could not submit waiting job %s; it stays queued", job.job_id)
+                continue
+            submitted.append(job.job_id)
+        return submitted
+
+    def waiting(self) -> list[str]:
+        """Ids of the jobs waiting for a slot, the next to start first."""
+        if self.max_concurrent is None:
+            return []
+        return [job.job_id for job in self._active()[self.max_concurrent :]]
+
+    def submit_to_batch(self, job: Job, spec_uri: str) -> None:
         name = batch_job_name(job.job_id)
         content = self.artifacts.read_uri(spec_uri)
         spec: JobSpec | PredictionSpec
@@ -191,5 +239,19 @@ class BatchLauncher:
             log.info("job %s has no unfinished Batch job to terminate", job.job_id)
 
     def queue_position(self, job_id: str) -> int | None:
-        # Batch does not say where a job stands in its queue.
-        return None
+        # Batch does not say where a job stands in its queue; the store says who waits.
+        waiting = self.waiting()
+        return waiting.index(job_id) + 1 if job_id in waiting else None
+
+    def _active(self) -> list[Job]:
+        """Queued and running jobs, oldest first: the first `max_concurrent` hold the slots."""
+        assert self.jobs is not None
+        active = self.jobs.list_by_status("queued", "running")
+        return sorted(active, key=lambda job: (job.created_at, job.job_id))
+
+    def _spec_uri(self, job_id: str) -> str:
+        return f"{self.artifacts.output_uri(job_id)}/{SPEC_FILE}"
+
+
+def _submit_claim(job_id: str) -> str:
+    return f"batch-submit:{job_id}"

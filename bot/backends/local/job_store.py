@@ -33,7 +33,7 @@ from bot.jobs import (
 )
 from bot.lifecycle import transition_sources
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -82,6 +82,8 @@ _ADDED_COLUMNS = {
     "keep_columns": "TEXT NOT NULL DEFAULT '[]'",  # schema version 2
     "kind": "TEXT NOT NULL DEFAULT 'train'",  # schema version 3: prediction jobs
     "model_job_id": "TEXT",  # schema version 3
+    "team_id": "TEXT",  # schema version 4: deleted by workspace when the app is uninstalled
+    "share_to": "TEXT",  # schema version 4: `share=channel`
 }
 
 _COLUMNS = (
@@ -101,6 +103,8 @@ _COLUMNS = (
     "keep_columns",
     "kind",
     "model_job_id",
+    "team_id",
+    "share_to",
     "result_path",
     "error_code",
     "error_message",
@@ -310,6 +314,26 @@ class SqliteJobStore:
         conn.execute("COMMIT")
         return gone
 
+    def forget_workspace(self, team_id: str) -> list[str]:
+        """Delete the workspace's jobs (and those recorded before jobs carried a team id: a
+        bot serves one workspace), every claim, lease and remembered column list (they name
+        no workspace). Returns the ids of the jobs deleted; cancel the active ones first."""
+        where = "team_id = ? OR team_id IS NULL"
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            gone = [
+                row[0] for row in conn.execute(f"SELECT job_id FROM jobs WHERE {where}", (team_id,))
+            ]
+            conn.execute(f"DELETE FROM jobs WHERE {where}", (team_id,))
+            for table in ("claims", "leases", "file_columns"):
+                conn.execute(f"DELETE FROM {table}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return gone
+
     def job_ids(self) -> set[str]:
         """Every job id held, whatever its status (the sweeper keeps their folders)."""
         return {row[0] for row in self._conn().execute("SELECT job_id FROM jobs")}
@@ -366,6 +390,8 @@ def _to_row(job: Job) -> tuple[Any, ...]:
         "keep_columns": json.dumps(list(job.keep_columns)),
         "kind": job.kind,
         "model_job_id": job.model_job_id,
+        "team_id": job.team_id,
+        "share_to": job.share_to,
         "result_path": job.result_path,
         "error_code": job.error_code,
         "error_message": job.error_message,

@@ -1,13 +1,17 @@
 """`WebApi`: the stand-in's front door. Every request is recorded (`calls`); a Web API method
 is first checked for an injected server error, a token, an injected rate limit and an
 injected failure, as Slack would answer them: HTTP 500 or 503, HTTP 429 with `Retry-After`,
-`not_authed`, `invalid_auth`, and so on.
+`not_authed`, `invalid_auth`, and so on. A method may also be given Slack's tier limit
+(`limit_per_minute`): past that many answered calls in the last 60 s, HTTP 429 with the
+seconds until the oldest leaves the window, as Slack enforces Tier 3 on `chat.update`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +52,8 @@ class WebApi:
         self._rate_limits: dict[str, list[int]] = {}  # method -> [remaining, retry_after]
         self._failures: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self._server_errors: dict[str, list[int]] = {}  # method -> HTTP statuses, in order
+        self._per_minute: dict[str, int] = {}  # method -> calls allowed in any 60 s
+        self._answered: dict[str, deque[float]] = {}  # method -> times of calls let through
 
     # ---- what tests and the console inject and inspect ----------------------------------------
 
@@ -59,6 +65,14 @@ class WebApi:
         """Answer the next `times` calls of `method` with HTTP 429 and `Retry-After`."""
         with self.workspace.lock:
             self._rate_limits[method] = [times, retry_after]
+
+    def limit_per_minute(self, method: str, calls: int | None) -> None:
+        """Let at most `calls` calls of `method` through in any 60 s (None: no limit)."""
+        with self.workspace.lock:
+            if calls is None:
+                self._per_minute.pop(method, None)
+            else:
+                self._per_minute[method] = calls
 
     def fail_next(self, method: str, error: str, times: int = 1, **extra: Any) -> None:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
@@ -116,6 +130,9 @@ class WebApi:
         if limit and limit[0] > 0:
             limit[0] -= 1
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limit[1])}
+        wait_s = self._over_tier_limit(method)
+        if wait_s is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait_s)}
         handler = self._by_name.get(method)
         if handler is None:
             return 404, {"ok": False, "error": "unknown_method", "req_method": method}, {}
@@ -133,6 +150,21 @@ class WebApi:
             return 200, {"ok": False, "error": exc.code, **exc.extra}, {}
         headers = {"x-oauth-scopes": ",".join(sorted(self.workspace.scopes))}
         return 200, {"ok": True, **body}, headers
+
+    def _over_tier_limit(self, method: str) -> int | None:
+        """Seconds to wait when `method` has had its calls in the last minute; else counts
+        this call and says None."""
+        allowed = self._per_minute.get(method)
+        if allowed is None:
+            return None
+        now = time.monotonic()
+        answered = self._answered.setdefault(method, deque())
+        while answered and answered[0] <= now - 60.0:
+            answered.popleft()
+        if len(answered) >= allowed:
+            return max(1, math.ceil(answered[0] + 60.0 - now))
+        answered.append(now)
+        return None
 
     def _record(self, method: str, params: dict[str, Any], token: str | None) -> None:
         self._calls.append(Call(method, params, time.time(), token))

@@ -109,7 +109,12 @@ class Methods:
         thread_ts = params.get("thread_ts") or None
         if thread_ts and ws.find(channel, str(thread_ts)) is None:
             raise SlackError("thread_not_found")
-        msg = ws.append_message(channel, {**ws.bot_fields(), **content}, thread_ts)
+        fields = {**ws.bot_fields(), **content}
+        # "Also send to channel": a thread reply shown in the channel too; without a thread
+        # Slack ignores the flag.
+        if thread_ts and str(params.get("reply_broadcast", "")).lower() in ("true", "1"):
+            fields["subtype"] = "thread_broadcast"
+        msg = ws.append_message(channel, fields, thread_ts)
         return {"channel": channel, "ts": msg["ts"], "message": dict(msg)}
 
     def chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +165,8 @@ class Methods:
         top = [
             dict(m)
             for m in self.workspace.channels[channel]
-            if m.get("thread_ts") in (None, m["ts"]) and oldest < float(m["ts"]) <= latest
+            if (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast")
+            and oldest < float(m["ts"]) <= latest
         ]
         top.reverse()  # newest first, as Slack answers
         return {"messages": top[:limit], "has_more": len(top) > limit, "pin_count": 0}

@@ -30,6 +30,7 @@ class SlackStandIn:
         share_delay_s: float = 0.0,
         strict_triggers: bool = False,
         first_id: int = 0,
+        chat_update_per_minute: int | None = None,
     ) -> None:
         self.workspace = Workspace(
             root=lambda: self.root,
@@ -45,6 +46,8 @@ class SlackStandIn:
             self.workspace, share_delay_s=share_delay_s, strict_triggers=strict_triggers
         )
         self.api = WebApi(self.workspace, self.methods)
+        # Slack's Tier 3 for chat.update is about 50 a minute; off unless a test asks.
+        self.api.limit_per_minute("chat.update", chat_update_per_minute)
         self.server = HttpServer(self.api)
 
     # ---- running ------------------------------------------------------------------------------
@@ -193,6 +196,10 @@ class SlackStandIn:
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with HTTP 429 and ``Retry-After``."""
         self.api.rate_limit(method, times, retry_after)
+
+    def limit_per_minute(self, method: str, calls: int | None) -> None:
+        """Let at most ``calls`` calls of ``method`` through in any 60 s (None: no limit)."""
+        self.api.limit_per_minute(method, calls)
 
     def fail_next(self, method: str, error: str, times: int = 1, **extra: Any) -> None:
         """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""

@@ -211,9 +211,12 @@ class Workspace:
         self, obj: dict[str, Any], channel: str, ts: str, thread_ts: str | None
     ) -> None:
         """Note in the file object that it was shared in `channel` by the message `ts`."""
-        if channel not in obj["channels"]:
-            obj["channels"].append(channel)
+        direct = channel.startswith("D")  # a direct message: listed as an im, shared privately
+        listed = obj["ims"] if direct else obj["channels"]
+        if channel not in listed:
+            listed.append(channel)
         share: dict[str, Any] = {"ts": ts, "channel_name": channel.lower()}
         if thread_ts:
             share["thread_ts"] = thread_ts
-        obj["shares"].setdefault("public", {}).setdefault(channel, []).append(share)
+        kind = "private" if direct else "public"
+        obj["shares"].setdefault(kind, {}).setdefault(channel, []).append(share)

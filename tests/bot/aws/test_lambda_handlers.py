@@ -463,3 +463,40 @@ def test_batch_s_end_keeps_the_job_cost_and_cost_sums_the_channel(
     sentence = total.sentence()
     assert "2 jobs in this channel cost about $" in sentence
     assert "1 job without a recorded cost is not counted" in sentence
+
+
+# ---- only messages with files wake the slow half ----------------------------------------------
+
+
+def test_a_plain_channel_message_is_acked_without_a_self_invocation(
+    deployed: FakeSlack, invokes: CapturedInvokes
+) -> None:
+    requests = SlackRequests(deployed, SIGNING_SECRET)
+    said = deployed.post_user_message(deployed.channel, "lunch at noon?")
+    plain = {
+        "type": "message",
+        "text": "lunch at noon?",
+        "user": requests.user,
+        "ts": said,
+        "channel": deployed.channel,
+        "channel_type": "channel",
+        "event_ts": said,
+    }
+    answer = bot_handler.handler(http_api_event(requests.event(plain)), LambdaContext())
+
+    assert answer["statusCode"] == 200  # acked: Slack does not retry it
+    assert invokes.calls == []  # and no second invocation
+
+
+def test_a_message_sharing_a_file_still_wakes_the_slow_half(
+    deployed: FakeSlack, invokes: CapturedInvokes
+) -> None:
+    requests = SlackRequests(deployed, SIGNING_SECRET)
+    file = deployed.add_file("churn.csv", b"a,b\n1,2\n", channel=deployed.channel)
+    shared = deployed.message(deployed.channel, file["message_ts"])
+    answer = bot_handler.handler(
+        http_api_event(requests.file_shared(deployed.channel, shared)), LambdaContext()
+    )
+
+    assert answer["statusCode"] == 200
+    assert len(invokes.calls) == 1
