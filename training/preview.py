@@ -15,7 +15,7 @@ import pandas as pd
 from contract.jobs import ColumnKind, ColumnPreview, DatasetPreview, Limits
 from contract.tasks import TaskName
 from training.errors import InputError
-from training.input.reading import read_table
+from training.input.reading import read_table_within
 from training.pipeline.features import (
     NEAR_UNIQUE_SHARE,
     NUMBER_SHARE,
@@ -71,14 +71,7 @@ _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 def preview_table(path: Path, file_name: str, *, limits: Limits | None = None) -> DatasetPreview:
     """Read the table and describe it. Raises `InputError` when it cannot be read."""
     limits = limits or Limits()
-    frame = read_table(
-        path,
-        file_name,
-        max_file_mb=limits.max_file_mb,
-        max_columns=limits.max_columns,
-        max_cells=limits.max_cells,
-        max_unpacked_mb=limits.max_unpacked_mb,
-    )
+    frame = read_table_within(path, file_name, limits)
     sample = frame
     if len(frame) > PLAN_SAMPLE_ROWS:
         sample = frame.sample(PLAN_SAMPLE_ROWS, random_state=0)

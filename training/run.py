@@ -176,18 +176,11 @@ class _Run:
             self._restore_signal_handlers(previous_handlers)
 
     def _stages(self) -> None:
-        from training.input.reading import read_table
+        from training.input.reading import read_table_within
 
         limits = self.spec.limits
         with self._stage("load"):
-            frame = read_table(
-                self.staging.dataset_path(),
-                self.spec.file_name,
-                max_file_mb=limits.max_file_mb,
-                max_columns=limits.max_columns,
-                max_cells=limits.max_cells,
-                max_unpacked_mb=limits.max_unpacked_mb,
-            )
+            frame = read_table_within(self.staging.dataset_path(), self.spec.file_name, limits)
         self.result.rows_total = len(frame)
         from training.preload import wait_for_imports
 

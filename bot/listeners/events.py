@@ -12,73 +12,25 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.command_dispatcher import run_command
-from bot.command_parser import (
-    CommandError,
-    HelpCommand,
-    PredictCommand,
-    RetrainCommand,
-    TrainCommand,
-    parse_command,
-)
+from bot.command_parser import Command, PredictCommand, RetrainCommand, TrainCommand
 from bot.listeners.preview_choice import wants_preview
-from bot.listeners.replies import ack_only, answer_safely, ephemeral_reply
-from bot.messages import usage_message
+from bot.listeners.replies import ack_only
+from bot.listeners.typed_commands import bot_user_id, make_typed_command_listener
 from bot.service import JobService
 from bot.slack_files import is_table_file
 
 log = logging.getLogger(__name__)
 
 
-def _bot_user_id(body: dict[str, Any]) -> str | None:
-    # Event payloads say who they were delivered to: the bot itself.
-    for authorization in body.get("authorizations") or []:
-        if authorization.get("is_bot") and authorization.get("user_id"):
-            return str(authorization["user_id"])
-    return None
+def _works_in_its_thread(command: Command) -> bool:
+    # Train, retrain and predict find their file (and model) in the thread.
+    return isinstance(command, (TrainCommand, RetrainCommand, PredictCommand))
 
 
 def make_mention_listener(service: JobService) -> Any:
-    def on_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        event_id = body.get("event_id")
-        if event_id and not service.backend.jobs.claim(f"event:{event_id}"):
-            return  # a retry of an event already handled
-        user = event.get("user")
-        channel = event.get("channel")
-        if not user or not channel:
-            return
-        thread_ts = event.get("thread_ts")
-        reply = ephemeral_reply(client, channel, user, thread_ts or event.get("ts"))
-        try:
-            command = parse_command(event.get("text") or "", bot_user_id=_bot_user_id(body))
-        except CommandError as error:
-            usage = usage_message(error.problem)
-            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, **usage)
-            return
-        if isinstance(command, HelpCommand):
-            client.chat_postEphemeral(
-                channel=channel, user=user, thread_ts=thread_ts, **usage_message()
-            )
-            return
-        answer_safely(
-            reply,
-            lambda: run_command(
-                service,
-                command,
-                user_id=user,
-                channel_id=channel,
-                # Train, retrain and predict find their file (and model) in the thread.
-                thread_ts=thread_ts
-                if isinstance(command, (TrainCommand, RetrainCommand, PredictCommand))
-                else None,
-                dedupe_key=f"event:{event_id}" if event_id else None,
-            ),
-            channel=channel,
-            user=user,
-            event="mention",
-        )
-
-    return on_mention
+    return make_typed_command_listener(
+        service, event_name="mention", keeps_thread=_works_in_its_thread
+    )
 
 
 def make_message_listener(service: JobService) -> Any:
@@ -90,7 +42,7 @@ def make_message_listener(service: JobService) -> Any:
         user = event.get("user")
         if not channel or not user:
             return
-        if not wants_preview(service.settings.preview, event, _bot_user_id(body)):
+        if not wants_preview(service.settings.preview, event, bot_user_id(body)):
             return
         for file in event.get("files") or []:
             if not file.get("id") or not is_table_file(file):

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.listeners.replies import ack_only
+from bot.listeners.typed_commands import bot_user_id
 from bot.service import JobService
 from bot.workspace_removal import remove_workspace
 
@@ -20,17 +21,10 @@ def _team_id(body: dict[str, Any]) -> str | None:
     return str(team) if team else None
 
 
-def _bot_user_id(body: dict[str, Any]) -> str | None:
-    for authorization in body.get("authorizations") or []:
-        if authorization.get("is_bot") and authorization.get("user_id"):
-            return str(authorization["user_id"])
-    return None
-
-
 def bot_token_revoked(body: dict[str, Any]) -> bool:
     """`tokens_revoked` lists the revoked tokens' users; ours is the bot's one."""
     revoked = ((body.get("event") or {}).get("tokens") or {}).get("bot") or []
-    ours = _bot_user_id(body)
+    ours = bot_user_id(body)
     return bool(revoked) and (ours is None or ours in revoked)
 
 

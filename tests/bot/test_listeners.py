@@ -15,6 +15,7 @@ from bot.command_parser import TrainCommand
 from bot.errors import LimitReached
 from bot.listeners import actions, commands, events, shortcuts
 from bot.listeners.replies import answer_safely
+from bot.listeners.typed_commands import bot_user_id
 from bot.messages.answers import SORRY
 from bot.preview_blocks import (
     PREVIEW_ACTIONS_BLOCK,
@@ -312,5 +313,5 @@ def test_only_a_person_sharing_a_table_gets_a_preview() -> None:
 
 def test_the_bot_knows_its_own_mention_from_the_event() -> None:
     body = {"authorizations": [{"user_id": "U0BOT", "is_bot": True}]}
-    assert events._bot_user_id(body) == "U0BOT"
-    assert events._bot_user_id({}) is None
+    assert bot_user_id(body) == "U0BOT"
+    assert bot_user_id({}) is None

@@ -64,10 +64,16 @@ def read_table(
         max_cells=max_cells,
         max_unpacked_mb=max_unpacked_mb,
     )
+    return read_table_within(path, file_name, limits)
+
+
+def read_table_within(path: Path, file_name: str | None, limits: Limits) -> pd.DataFrame:
+    """`read_table` with a job's or preview's `Limits` as they came in its spec."""
+    name = file_name or Path(path).name
     try:
-        return _read_table(Path(path), file_name or Path(path).name, limits)
+        return _read_table(Path(path), name, limits)
     except MemoryError:
-        raise out_of_memory(file_name or Path(path).name, memory_limit_mb()) from None
+        raise out_of_memory(name, memory_limit_mb()) from None
 
 
 def _read_table(path: Path, name: str, limits: Limits) -> pd.DataFrame:
