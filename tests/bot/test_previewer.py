@@ -160,23 +160,29 @@ def test_the_child_gets_the_name_as_a_value_no_secrets_and_a_cap(
 
 def test_previews_wait_for_a_free_slot(tmp_path: Path) -> None:
     slow = SubprocessPreviewer(
-        python_says("import time; time.sleep(0.6)"), timeout_s=0.3, max_concurrent=1
+        python_says("import time; time.sleep(5)"), timeout_s=0.3, max_concurrent=1
     )
+    holder_started, release = threading.Event(), threading.Event()
     errors: list[str | None] = []
 
-    def run() -> None:
+    def hold_the_slot() -> None:
+        # What a preview in progress does, held until the test lets go (no race on timing).
+        with slow._slots:
+            holder_started.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_slot)
+    holder.start()
+    assert holder_started.wait(10)
+    for _ in range(2):  # the second try comes after the slot is free
         try:
             slow.preview(str(tmp_path / "x.csv"), "a.csv")
         except PreviewFailed as error:
             errors.append(error.code)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    # One ran (and timed out); the other never got a slot within its timeout.
-    assert sorted(str(e) for e in errors) == ["preview_busy", "preview_timeout"]
+        release.set()
+        holder.join()
+    # The first never got a slot within its timeout; the second ran and timed out.
+    assert errors == ["preview_busy", "preview_timeout"]
 
 
 @REAL_PREVIEW

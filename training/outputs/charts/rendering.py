@@ -19,7 +19,9 @@ from training.outputs.charts.figures import HEIGHT, WIDTH, PlannedChart
 
 logger = logging.getLogger(__name__)
 
-MIN_CHARTS = 2  # drawn whatever the time: the leaderboard and the score history come first
+# Drawn whatever the time: the leaderboard, the score history and the first chart of the
+# holdout rows (confusion matrix or predicted against actual) come first.
+MIN_CHARTS = 3
 
 BROWSER_HINT = (
     "Install Chromium on the machine that runs the training job (Debian/Ubuntu: "
