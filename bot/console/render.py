@@ -23,6 +23,9 @@ _EMOJI = {
     ":clipboard:": "📋",
     ":moneybag:": "💰",
 }
+# `<!date^…|fallback>` and the other special tokens: a terminal shows what Slack shows a
+# client that cannot format them, the fallback text.
+_SPECIAL = re.compile(r"<![^<>|]*\|([^<>]+)>")
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
 _BARE_LINK = re.compile(r"<((?:https?|mailto):[^<>|]+)>")
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
@@ -38,6 +41,7 @@ def mrkdwn(text: str, rewrite_link: LinkRewriter | None = None) -> str:
         target = rewrite_link(url) if rewrite_link else url
         return f"{label} ({target})"
 
+    text = _SPECIAL.sub(lambda m: m.group(1), text)
     text = _LINK.sub(link, text)
     text = _BARE_LINK.sub(lambda m: rewrite_link(m.group(1)) if rewrite_link else m.group(1), text)
     text = _MENTION.sub(lambda m: f"@{m.group(1)}", text)

@@ -196,3 +196,11 @@ def test_ephemeral_views_and_injected_failures(client: WebClient, fake: FakeSlac
         client.chat_postMessage(channel=fake.channel, text="hi")
     assert err.value.response["error"] == "not_in_channel"
     client.chat_postMessage(channel=fake.channel, text="hi")
+
+
+def test_the_console_shows_a_date_token_as_its_fallback() -> None:
+    from bot.console.render import mrkdwn
+
+    text = "ran <!date^1796314741^{date_short_pretty} {time}|2026-12-03 16:19 UTC> · <@U1>"
+    assert mrkdwn(text) == "ran 2026-12-03 16:19 UTC · @U1"
+    assert mrkdwn("see <https://x.example/r|the report>") == "see the report (https://x.example/r)"
