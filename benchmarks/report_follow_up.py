@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.warm_start import (  # noqa: E402
     CACHE,
     RESULTS,
-    _git,
     event_seconds,
+    machine_record,
     run_warm,
     spec_for,
     start_worker,
@@ -82,16 +79,7 @@ def median(values: list[Any]) -> float | None:
 
 
 def write(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
-    machine = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "git": _git("rev-parse", "--short", "HEAD"),
-        "uncommitted_training_files": [
-            line.strip() for line in _git("status", "--porcelain", "training").splitlines()
-        ],
-    }
+    machine = machine_record()
     payload = {"machine": machine, "settings": vars(args), "runs": runs}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "report_follow_up.json").write_text(json.dumps(payload, indent=2) + "\n")

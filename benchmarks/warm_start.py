@@ -195,17 +195,7 @@ def resident_mb(pid: int) -> float:
 def write(
     summary: dict[str, Any], runs: list[dict[str, Any]], args: argparse.Namespace, worker_mb: float
 ) -> str:
-    machine = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "git": _git("rev-parse", "--short", "HEAD"),
-        # Others edit the engine too: which uncommitted files these numbers include.
-        "uncommitted_training_files": [
-            line.strip() for line in _git("status", "--porcelain", "training").splitlines()
-        ],
-    }
+    machine = machine_record()
     settings = {"rows": args.rows, "budget_s": args.budget, "repeats": args.repeats}
     payload = {"machine": machine, "settings": settings, "summary": summary, "runs": runs,
                "idle_worker_rss_mb": worker_mb}  # fmt: skip
@@ -253,6 +243,21 @@ def write(
     )
     (RESULTS / "warm_start.md").write_text(md)
     return md
+
+
+def machine_record() -> dict[str, Any]:
+    """When, where and on which code the figures were measured."""
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "git": _git("rev-parse", "--short", "HEAD"),
+        # Others edit the engine too: which uncommitted files these numbers include.
+        "uncommitted_training_files": [
+            line.strip() for line in _git("status", "--porcelain", "training").splitlines()
+        ],
+    }
 
 
 def _git(*args: str) -> str:
