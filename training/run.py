@@ -90,10 +90,10 @@ def min_search_s(rows: int, columns: int) -> float:
 def post_search_reserve_s(rows: int, columns: int) -> float:
     """Time kept back from the search for evaluation, charts, saving and collecting the report.
 
-    Fitted to benchmarks/speed.py and benchmarks/warm_start.py: 1.3-1.9 s were needed at a
-    few hundred rows (charts 1.3-1.5 s), 1.4-3.8 s at 10,000 to 1,000,000 rows.
+    Fitted to benchmarks/speed.py and benchmarks/warm_start.py: about 1 s was needed at a
+    few hundred rows (eight charts 0.7-1.0 s), 1.4-3.8 s at 10,000 to 1,000,000 rows.
     """
-    return 1.6 + 7e-8 * rows * max(columns, 1)
+    return 1.1 + 7e-8 * rows * max(columns, 1)
 
 
 class _Run:

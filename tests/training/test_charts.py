@@ -169,6 +169,31 @@ def test_render_writes_pngs(tmp_path: Path) -> None:
 @pytest.mark.skipif(
     shutil.which("chromium") is None and not os.environ.get("BROWSER_PATH"), reason="no browser"
 )
+def test_a_page_not_reloaded_between_charts_draws_each_as_a_fresh_page_would(
+    tmp_path: Path,
+) -> None:
+    from training.outputs.charts.browser import SESSION, reloads_every_render
+
+    planned = plan_charts(_classification(2_000, ["no", "yes"]))
+    planned += plan_charts(_regression(2_000))[3:]
+    first = planned[0]
+    try:
+        stop_renderer()  # a new browser: the first chart is drawn in a freshly loaded page
+        render_charts([first], tmp_path / "fresh")
+        assert not reloads_every_render(SESSION.start().result(timeout=60))
+        render_charts([*planned[1:], first], tmp_path / "after")
+    finally:
+        stop_renderer()
+    name = f"{first.name}.png"
+    fresh = (tmp_path / "fresh" / name).read_bytes()
+    assert fresh[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "after" / name).read_bytes() == fresh
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("chromium") is None and not os.environ.get("BROWSER_PATH"), reason="no browser"
+)
 def test_charts_past_their_deadline_are_left_out_with_a_note(tmp_path: Path) -> None:
     import time
 

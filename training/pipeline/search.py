@@ -233,6 +233,13 @@ class Search:
                     warnings.simplefilter("ignore")  # trials' warnings are noise to a person
                     self._search(validation)
                 validation = self._validation_in_use  # a switch or a partial first trial
+                log.info(
+                    "trials ended at %.1fs of %.1fs (kept back: ensemble %.2fs, refit %.2fs)",
+                    self._elapsed(),
+                    self.budget_s,
+                    self._ensemble_reserve_s,
+                    self._refit_reserve_s,
+                )
         except SearchAborted:
             validation = self._validation_in_use
             log.warning("search cut off at %.1fs", self._elapsed())
@@ -592,9 +599,10 @@ class Search:
         # lazy import) would otherwise hold back a quarter of the budget for nothing.
         self._loss_s = min(self._loss_s, loss_s * min(1.0, ENSEMBLE_MAX_ROWS / max(rows, 1)))
         estimate = 2 * ROUNDS * MAX_MEMBERS_CONSIDERED * self._loss_s
-        # The holdout predictions of a blend of the strongest candidates, and their charts.
+        # The holdout predictions of a blend of the strongest candidates (made once: the
+        # charts and the metrics share them).
         strongest = sorted(self._candidates, key=lambda c: c.loss)[:ENSEMBLE_TYPICAL_MEMBERS]
-        estimate += 2 * self.rows_to_predict * sum(c.predict_s_per_row for c in strongest)
+        estimate += self.rows_to_predict * sum(c.predict_s_per_row for c in strongest)
         self._ensemble_reserve_s = min(0.25 * self.budget_s, estimate)
 
     def _update_refit_reserve(self) -> None:

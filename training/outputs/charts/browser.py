@@ -123,14 +123,48 @@ class BrowserSession:
             loop.close()
 
 
+# kaleido reloads its page (plotly.js, 3 MB of script) after every image: 0.13 s of a 0.18 s
+# render. A job draws a dozen charts, so the page is reloaded every this many instead; each
+# image is drawn by the page from its own spec (the bytes are the same either way, see
+# tests/training/test_charts.py), and a failed render restarts the browser (`recover`).
+RENDERS_PER_RELOAD = 25
+
+
 async def _open_kaleido() -> Any:
     import kaleido
 
     # mathjax=False: the default loads MathJax from a CDN on every page load, which is slow or
     # hangs without internet, and our charts have no LaTeX.
-    k = kaleido.Kaleido(n=1, timeout=RENDER_TIMEOUT_S, mathjax=False)
+    k = _kaleido_class(kaleido.Kaleido)(n=1, timeout=RENDER_TIMEOUT_S, mathjax=False)
     await k.open()
     return k
+
+
+def _kaleido_class(base: type) -> type:
+    """`base` with its per-image page reload made every `RENDERS_PER_RELOAD` images.
+
+    It hooks kaleido's (private) tab hand-back; a kaleido without it is used as it is, only
+    slower: `reloads_every_render` tells which one runs.
+    """
+    if not callable(getattr(base, "_return_kaleido_tab", None)):
+        return base
+
+    class FewerReloads(base):  # type: ignore[misc, valid-type]
+        _renders_since_reload = 0
+
+        async def _return_kaleido_tab(self, tab: Any) -> None:
+            self._renders_since_reload += 1
+            if self._renders_since_reload >= RENDERS_PER_RELOAD:
+                self._renders_since_reload = 0
+                await super()._return_kaleido_tab(tab)  # reloads, then hands the tab back
+            else:
+                await self.tabs_ready.put(tab)
+
+    return FewerReloads
+
+
+def reloads_every_render(kaleido: Any) -> bool:
+    return not hasattr(kaleido, "_renders_since_reload")
 
 
 async def _cancel_tasks() -> None:
