@@ -149,7 +149,7 @@ def _kaleido_class(base: type) -> type:
     if not callable(getattr(base, "_return_kaleido_tab", None)):
         return base
 
-    class FewerReloads(base):  # type: ignore[misc, valid-type]
+    class FewerReloads(base):
         _renders_since_reload = 0
 
         async def _return_kaleido_tab(self, tab: Any) -> None:
