@@ -403,7 +403,7 @@ class Search:
             family = ranked[0] if len(ranked) == 1 or turn % 3 != 2 else ranked[1]
             turn += 1
             if family not in searchers:
-                space = search_space(family)
+                space = search_space(family, self._columns())
                 if space is None:
                     continue
                 searchers[family] = self._new_searcher(family, space, LOW_COST.get(family, {}))
@@ -424,7 +424,7 @@ class Search:
         (target encoding, LightGBM's extra trees): tuning keeps them."""
         from training.pipeline.portfolio import search_space
 
-        space = search_space(family) or {}
+        space = search_space(family, self._columns()) or {}
         best = min((c for c in self._candidates if c.family == family), key=lambda c: c.loss)
         return {k: v for k, v in best.config.items() if k not in space}
 
@@ -454,6 +454,9 @@ class Search:
         if tunable:
             names = [f for f in names if search_space(f) is not None]
         return names[:2]
+
+    def _columns(self) -> int:
+        return 0 if self._X is None else int(self._X.shape[1])
 
     def _should_stop(self) -> bool:
         return self._stop.is_set() or self._time_left() <= 0.2
