@@ -95,6 +95,8 @@ SINGLE_FAMILIES = [
     ("xgboost", {}),
     ("linear", {}),
     ("lgbm", {"target_encoding": True}),  # its encoded extras go back to their column
+    ("lgbm", {"columns": ["tenure_months", "contract"]}),  # the other columns add nothing
+    ("linear", {"columns": ["tenure_months", "contract", "city"]}),
 ]
 
 
@@ -121,6 +123,8 @@ def test_contributions_add_up_to_the_models_output(family: str, config: dict, ta
             else np.log(explained.base / (1 - explained.base))
         )
         assert np.ptp(margin_base) < 1e-6
+    for column in set(explained.columns) - set(config.get("columns", explained.columns)):
+        assert not explained.values[:, explained.columns.index(column)].any()
     strongest = explained.columns[int(np.abs(explained.values).mean(axis=0).argmax())]
     assert strongest == "tenure_months"
     if task == "binary":

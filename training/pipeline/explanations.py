@@ -362,9 +362,13 @@ def _path_of(model: Any, background: Background, count: int = ABLATION_VALUES) -
         _EncodedFitted,
         _LightGBMFitted,
         _SklearnFitted,
+        _SubsetFitted,
         _XGBoostFitted,
     )
 
+    if isinstance(model, _SubsetFitted):
+        inner = _path_of(model.inner, background, count)
+        return None if inner is None else _SubsetPath(model.columns, inner)
     if isinstance(model, _EncodedFitted):
         inner = _path_of(model.inner, background, count)
         if inner is None or isinstance(model.inner, _SklearnFitted):
@@ -427,6 +431,22 @@ class _EncodedPath:
         for i, name in enumerate(encoder.names()):
             source = list(X.columns).index(encoder.columns[i // per_output])
             out[:, source, :] += values[:, names.index(name), :]
+        return out, base
+
+
+class _SubsetPath:
+    """A model of some of the columns: the others contribute nothing."""
+
+    def __init__(self, columns: list[str], inner: Path) -> None:
+        self.columns = columns
+        self.inner = inner
+
+    def __call__(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
+        values, base = self.inner(X[self.columns])
+        out = np.zeros((len(X), X.shape[1], values.shape[2]))
+        out[:, [X.columns.get_loc(c) for c in self.columns], :] = values
         return out, base
 
 

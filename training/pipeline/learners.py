@@ -617,8 +617,16 @@ Trainer = Callable[[dict[str, Any], Fold, "Fold | None", FitContext], Fitted]
 def train(
     family: str, config: dict[str, Any], train_fold: Fold, valid: Fold | None, ctx: FitContext
 ) -> Fitted:
-    """Train one family; `target_encoding: True` in the config adds out-of-fold target means
-    of the many-level categories as features first."""
+    """Train one family; `columns: [...]` in the config trains on those columns only (see
+    column_selection.py), `target_encoding: True` adds out-of-fold target means of the
+    many-level categories as features first."""
+    if "columns" in config:
+        columns = list(config["columns"])
+        settings = {k: v for k, v in config.items() if k != "columns"}
+        train_fold = Fold(train_fold.X[columns], train_fold.y)
+        if valid is not None:
+            valid = Fold(valid.X[columns], valid.y)
+        return _SubsetFitted(columns, train(family, settings, train_fold, valid, ctx))
     trainer = TRAINERS[family]
     if not config.get("target_encoding"):
         return trainer(config, train_fold, valid, ctx)
@@ -658,6 +666,27 @@ class _EncodedFitted(Fitted):
             column = self.encoder.columns[i // per_output]
             values[column] = values.get(column, 0.0) + values.pop(name, 0.0)
         return values
+
+    def sized_config(self, config: dict[str, Any], scale: float) -> dict[str, Any]:
+        return self.inner.sized_config(config, scale)
+
+
+class _SubsetFitted(Fitted):
+    """A model trained on some of the columns: new rows are cut to them the same way."""
+
+    def __init__(self, columns: list[str], inner: Fitted) -> None:
+        self.columns = columns
+        self.inner = inner
+        self.rounds = inner.rounds
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.inner.predict(X[self.columns])
+
+    def importances(self, names: list[str]) -> dict[str, float] | None:
+        values = self.inner.importances(self.columns)
+        if values is None:
+            return None
+        return {name: values.get(name, 0.0) for name in names}
 
     def sized_config(self, config: dict[str, Any], scale: float) -> dict[str, Any]:
         return self.inner.sized_config(config, scale)

@@ -57,6 +57,8 @@ MAX_VALID_ROWS = 50_000
 MAX_SEARCH_TRAIN_ROWS = 400_000
 ENSEMBLE_MAX_ROWS = 20_000  # rows used to choose ensemble weights
 ENSEMBLE_TYPICAL_MEMBERS = 5
+# A trial on fewer columns must beat the same configuration on all by this share of its loss.
+SUBSET_MIN_IMPROVEMENT = 0.02
 FINALIZE_RESERVE_S = 0.25  # building the final predictor from fitted models
 # When no trial finished in the budget (a machine far busier than the budget assumed), one
 # quick model on one fold, a few seconds late, is a better answer than none.
@@ -350,6 +352,7 @@ class Search:
 
         X = validation.folds[0][0].X
         many_levels = bool(high_cardinality_columns(X))
+        columns: list[str] | None = None  # where fewer columns validated better: those
         for start in PORTFOLIO:
             if self._should_stop():
                 return
@@ -357,12 +360,47 @@ class Search:
                 continue
             if start.family == "knn" and len(validation.y) > KNN_MAX_ROWS:
                 continue
-            self._try(start.family, for_table(start.family, start.config, X.shape[1]), validation)
+            config = for_table(start.family, start.config, len(columns or X.columns))
+            if columns is not None:
+                config = {**config, "columns": columns}
+            self._try(start.family, config, validation)
             if len(self._candidates) == 1 and len(validation.folds) > 1:
                 validation = self._maybe_switch_to_holdout(validation)
                 self._validation_in_use = validation  # a cut-off must see the switch too
+            if start is PORTFOLIO[0]:  # early: the search may have time for few trials
+                columns = self._try_informative_columns(validation)
         self._portfolio_done = True
         self._tune(validation)
+
+    def _try_informative_columns(self, validation: _Validation) -> list[str] | None:
+        """The best LightGBM so far again, on the columns that carry its gain: on a table
+        with many columns of noise it can validate much better (see column_selection.py).
+        Those columns if it did, for the rest of the portfolio; else None."""
+        from training.pipeline.column_selection import informative_columns
+
+        tried = [c for c in self._candidates if c.family == "lgbm" and c.models]
+        if not tried or self._should_stop():
+            return None
+        best = min(tried, key=lambda c: c.loss)
+        names = [str(c) for c in validation.folds[0][0].X.columns]
+        kept = informative_columns(best.models or [], names)
+        if kept is None:
+            return None
+        # Each tree looks at as many columns as before (a wide table's share), at most all.
+        share = min(1.0, best.config.get("feature_fraction", 1.0) * len(names) / len(kept))
+        config = {**best.config, "feature_fraction": share, "columns": kept}
+        loss = self._try("lgbm", config, validation)
+        # Clearly better, not by the noise of a small validation set: the rest of the
+        # portfolio then learns from these columns only.
+        better = loss is not None and loss < _minus_share(best.loss, SUBSET_MIN_IMPROVEMENT)
+        log.info(
+            "%s on %d of its %d columns: %s",
+            best.label,
+            len(kept),
+            len(names),
+            "better, the portfolio goes on with them" if better else "not better",
+        )
+        return kept if better else None
 
     def _maybe_switch_to_holdout(self, validation: _Validation) -> _Validation:
         """After the first trial: if five fits per trial leave too few trials, use one fold."""
