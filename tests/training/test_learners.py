@@ -54,6 +54,24 @@ def test_regression_learns_the_signal(family: str) -> None:
     assert np.corrcoef(predicted, valid.y)[0, 1] > 0.8
 
 
+def test_tree_models_say_about_how_many_leaves_they_save() -> None:
+    import pickle
+
+    X = _frame(600, seed=3)
+    y = 3 * X["x0"].to_numpy()
+    fold = Fold(X, y)
+    ctx = _ctx("regression", 0)
+    small = TRAINERS["lgbm"]({"num_leaves": 4, "rounds": 50}, fold, None, ctx)
+    large = TRAINERS["lgbm"]({"num_leaves": 31, "rounds": 400}, fold, None, ctx)
+    assert small.leaves() == 50 * 4
+    assert large.leaves() == 400 * 31
+    assert len(pickle.dumps(large)) > 5 * len(pickle.dumps(small))  # what the count stands for
+    assert TRAINERS["xgboost"]({"max_depth": 3, "rounds": 20}, fold, None, ctx).leaves() == 160
+    forest = TRAINERS["extra_tree"]({"n_estimators": 10}, fold, None, ctx)
+    assert 10 < forest.leaves() <= 10 * 600
+    assert TRAINERS["linear"]({}, fold, None, ctx).leaves() == 0
+
+
 @pytest.mark.parametrize("family", ["lgbm", "xgboost"])
 def test_boosters_stop_at_the_deadline_with_the_rounds_they_have(family: str) -> None:
     X = _frame(20_000, seed=2)

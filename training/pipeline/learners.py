@@ -78,6 +78,10 @@ class Fitted:
     def importances(self, names: list[str]) -> dict[str, float] | None:
         return None
 
+    def leaves(self) -> int:
+        """About how many tree leaves the model holds (at most): what saving it costs."""
+        return 0
+
     def sized_config(self, config: dict[str, Any], scale: float) -> dict[str, Any]:
         """The configuration that trains this model's size again, without a validation set,
         on `scale` times as many rows (boosters: the rounds early stopping kept, scaled)."""
@@ -201,6 +205,9 @@ class _LightGBMFitted(_BoosterFitted):
         gains = self.booster.feature_importance(importance_type="gain")
         return dict(zip(names, (float(g) for g in gains), strict=False))
 
+    def leaves(self) -> int:
+        return int(self.booster.num_trees()) * int(self.booster.params.get("num_leaves", 31))
+
 
 def fit_lightgbm(
     config: dict[str, Any], train: Fold, valid: Fold | None, ctx: FitContext
@@ -275,9 +282,15 @@ class _XGBoostFitted(_BoosterFitted):
         matrix = xgb.DMatrix(X, enable_categorical=True)
         return self.booster.predict(matrix, iteration_range=(0, self.rounds))
 
+    max_leaves_per_tree = 64
+
     def importances(self, names: list[str]) -> dict[str, float] | None:
         scores = self.booster.get_score(importance_type="total_gain")
         return {name: float(scores.get(name, 0.0)) for name in names}
+
+    def leaves(self) -> int:
+        trees_per_round = len(self.present) if len(self.present) > 2 else 1
+        return self.booster.num_boosted_rounds() * trees_per_round * self.max_leaves_per_tree
 
 
 def fit_xgboost(config: dict[str, Any], train: Fold, valid: Fold | None, ctx: FitContext) -> Fitted:
@@ -310,7 +323,9 @@ def fit_xgboost(config: dict[str, Any], train: Fold, valid: Fold | None, ctx: Fi
         callbacks=[_xgboost_deadline(ctx)],
         verbose_eval=False,
     )
-    return _XGBoostFitted(booster, labels.classes, ctx)
+    fitted = _XGBoostFitted(booster, labels.classes, ctx)
+    fitted.max_leaves_per_tree = 2 ** min(int(params["max_depth"]), 10)
+    return fitted
 
 
 def _xgboost_deadline(ctx: FitContext) -> Any:
@@ -380,6 +395,12 @@ class _SklearnFitted(Fitted):
         if values is None:
             return None
         return dict(zip(names, (float(v) for v in values), strict=False))
+
+    def leaves(self) -> int:
+        trees = getattr(self.model, "estimators_", None)  # forests
+        if trees is None:
+            return 0
+        return sum(int(tree.tree_.n_leaves) for tree in trees if hasattr(tree, "tree_"))
 
 
 def fit_random_forest(
@@ -670,6 +691,9 @@ class _EncodedFitted(Fitted):
     def sized_config(self, config: dict[str, Any], scale: float) -> dict[str, Any]:
         return self.inner.sized_config(config, scale)
 
+    def leaves(self) -> int:
+        return self.inner.leaves()
+
 
 class _SubsetFitted(Fitted):
     """A model trained on some of the columns: new rows are cut to them the same way."""
@@ -690,6 +714,9 @@ class _SubsetFitted(Fitted):
 
     def sized_config(self, config: dict[str, Any], scale: float) -> dict[str, Any]:
         return self.inner.sized_config(config, scale)
+
+    def leaves(self) -> int:
+        return self.inner.leaves()
 
 
 TRAINERS: dict[str, Trainer] = {
