@@ -163,6 +163,28 @@ def test_an_ensemble_is_its_members_weighted_sum() -> None:
     assert {m.split(": ")[1] for m in whole.methods} == {"tree_shap", "linear", "ablation"}
 
 
+def test_a_sample_explained_past_its_time_keeps_the_rows_it_finished(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from training.pipeline import explanations
+
+    frame = churn_table()
+    model = trained(frame, "churned", [("knn", {})], [1.0])
+    rows = frame.drop(columns=["churned"])
+    whole = explain(model, rows.head(200))
+    late = explain(model, rows.head(200), chunk_rows=60, deadline=time.monotonic())
+    assert len(late.values) == 60  # one chunk begun before the deadline, no more
+    assert np.allclose(late.values, whole.values[:60])
+    # The time model says every row fits, but the clock runs out: the sample shrinks to
+    # the rows explained, in its parts.
+    monkeypatch.setattr(explanations._Cost, "affordable_rows", lambda *_: 10_000)
+    ticks = iter(range(0, 10_000, 1))
+    monkeypatch.setattr(explanations.time, "monotonic", lambda: float(next(ticks)))
+    contributions, sample = explanations.explain_sample(model, rows, seconds=3.0)
+    assert len(sample) == len(contributions.values) < len(rows)
+    assert len(sample) % (-(-len(rows) // explanations.SAMPLE_PARTS)) == 0
+
+
 def test_reasons_that_would_take_too_long_are_left_out_with_a_reason() -> None:
     frame = churn_table()
     model = trained(frame, "churned", [("knn", {})], [1.0])  # ablation only: the slow kind

@@ -53,6 +53,10 @@ SLOWER_AT_SCALE = 1.2  # stacked copies cost more per row than the probe's rows 
 ENOUGH_ROWS = 500  # for the global picture, before more background values
 MIN_ROWS = 50
 CHUNK_ROWS = 5_000  # rows explained at once: ablation stacks a copy per background value
+# A sample is explained in this many parts, so that a cost estimate gone wrong (a busy
+# machine, k-NN on hundreds of columns) costs rows, not the job's time: it stops after the
+# part that passes its time.
+SAMPLE_PARTS = 8
 MAX_STACKED_ROWS = 400_000  # rows predicted in one ablation call
 MEAN_OUTPUT_ROWS = 2_000
 
@@ -137,11 +141,14 @@ def explain(
     *,
     count: int = ABLATION_VALUES,
     ablate: frozenset[str] = frozenset(),
+    chunk_rows: int = CHUNK_ROWS,
+    deadline: float | None = None,
 ) -> Contributions:
     """Contributions for every row of `frame` (raw columns), ablating against `count`
     background values of each column; members labelled in `ablate` are ablated even where
     a tree path exists (large trees: TreeSHAP is then the slower). Needs the saved
-    background."""
+    background. Past `deadline` (time.monotonic()) no further chunk of `chunk_rows` is
+    begun: the first rows of `frame` are explained, at least one chunk."""
     import numpy as np
 
     background = model.background
@@ -151,10 +158,12 @@ def explain(
             "to get the reasons behind each prediction."
         )
     features = model.features(frame)
-    parts = []
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
     methods: list[str] = []
-    for start in range(0, len(features), CHUNK_ROWS):
-        chunk = features.iloc[start : start + CHUNK_ROWS]
+    for start in range(0, len(features), chunk_rows):
+        if parts and deadline is not None and time.monotonic() > deadline:
+            break
+        chunk = features.iloc[start : start + chunk_rows]
         values, base, methods = _feature_contributions(
             model.predictor, chunk, background, count, ablate
         )
@@ -195,7 +204,15 @@ def explain_sample(
             count == MIN_ABLATION_VALUES and rows >= min(MIN_ROWS, len(frame)) and rows > 0
         ):
             sample = frame.sample(rows, random_state=seed)
-            return explain(model, sample, count=count, ablate=cost.ablate), sample
+            explained = explain(
+                model,
+                sample,
+                count=count,
+                ablate=cost.ablate,
+                chunk_rows=max(MIN_ROWS, -(-rows // SAMPLE_PARTS)),
+                deadline=started + seconds,
+            )
+            return explained, sample.iloc[: len(explained.values)]
     raise ExplanationSkipped(
         "The explanations were skipped: the time budget was used up by the search. "
         "Give the job more time to get them."
