@@ -150,17 +150,8 @@ class SlackRequests:
         user: str | None = None,
     ) -> SignedRequest:
         """A `message` event in a direct message with the bot (`channel` D...), as typed."""
-        event = {
-            "type": "message",
-            "user": user or self.user,
-            "text": text,
-            "ts": ts,
-            "channel": channel,
-            "channel_type": "im",
-            "event_ts": ts,
-        }
-        if thread_ts:
-            event["thread_ts"] = thread_ts
+        event = self._typed("message", channel, text, ts=ts, thread_ts=thread_ts, user=user)
+        event["channel_type"] = "im"
         return self.event(event)
 
     def mention(
@@ -174,8 +165,22 @@ class SlackRequests:
         event_id: str | None = None,
     ) -> SignedRequest:
         """`app_mention`: `text` as typed, e.g. "<@U0BOT> train target=churned"."""
-        event = {
-            "type": "app_mention",
+        event = self._typed("app_mention", channel, text, ts=ts, thread_ts=thread_ts, user=user)
+        return self.event(event, event_id=event_id)
+
+    def _typed(
+        self,
+        kind: str,
+        channel: str,
+        text: str,
+        *,
+        ts: str,
+        thread_ts: str | None,
+        user: str | None,
+    ) -> dict[str, Any]:
+        """The fields Slack sends for a message a person typed (a DM or a mention)."""
+        event: dict[str, Any] = {
+            "type": kind,
             "user": user or self.user,
             "text": text,
             "ts": ts,
@@ -184,7 +189,7 @@ class SlackRequests:
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
-        return self.event(event, event_id=event_id)
+        return event
 
     # ---- slash command ---------------------------------------------------------------------
 
